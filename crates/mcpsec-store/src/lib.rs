@@ -1,0 +1,41 @@
+//! Storage of mcpsec: four small traits and their embedded backends.
+//!
+//! Key design decision: the append-only [`EventLog`] is the source of truth; the search
+//! index and every other consumer are derived from it and remember the last sequence
+//! number they finished, so they can be rebuilt or resumed by replay. The traits —
+//! [`EventLog`], [`StateStore`], [`SearchIndex`], [`ObjectStore`] — are what the
+//! pipeline sees, so PostgreSQL, NATS JetStream, ClickHouse or S3 backends slot in later
+//! without reshaping it.
+//!
+//! | trait | embedded backend | role |
+//! |---|---|---|
+//! | [`EventLog`] | [`FileLog`] (segment files) | durable ingest, replay |
+//! | [`StateStore`] | [`SqliteState`] | tenants, keys, checkpoints |
+//! | [`SearchIndex`] | [`TantivyIndex`] | event search |
+//! | [`ObjectStore`] | [`LocalObjectStore`] | documents kept as they came |
+
+mod backup;
+mod datadir;
+mod error;
+mod index;
+mod indexer;
+mod log;
+mod object;
+mod retention;
+mod state;
+
+pub use backup::{BackupManifest, restore, snapshot};
+pub use datadir::{DataDir, DataDirLock};
+pub use error::{Result, StoreError};
+pub use index::{
+    IndexItem, MAX_LIMIT, SearchIndex, SearchRequest, SearchResult, SortOrder, TantivyIndex,
+    TantivyOptions,
+};
+pub use indexer::{Indexer, IndexerOptions, decode_record};
+pub use log::{
+    EventLog, FileLog, FileLogOptions, LogBounds, LogCursor, LogRecord, MAX_RECORD_LEN, Removed,
+    RetainPolicy,
+};
+pub use object::{LocalObjectStore, ObjectStore, validate_key};
+pub use retention::{Retention, RetentionPolicy, RetentionReport};
+pub use state::{ApiKey, SqliteState, StateStore};

@@ -1,0 +1,61 @@
+//! The state store: small, transactional records (tenants, API keys, checkpoints).
+//! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
+
+mod sqlite;
+
+pub use sqlite::SqliteState;
+
+use crate::Result;
+use chrono::{DateTime, Utc};
+use mcpsec_core::TenantId;
+use std::path::Path;
+
+/// A stored API key. Only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Public identifier (ULID).
+    pub id: String,
+    /// The tenant the key acts for.
+    pub tenant: TenantId,
+    /// A label for people.
+    pub name: String,
+    /// Role name (`admin`, `analyst`, ...).
+    pub role: String,
+    /// Hex SHA-256 of the secret.
+    pub key_hash: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// After this the key is refused.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set when revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Last successful use.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// Whether the key may be used at `now`.
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// Transactional state shared by every component.
+pub trait StateStore: Send + Sync + 'static {
+    /// The stored value of a checkpoint (a consumer offset, a tailed file position).
+    fn checkpoint(&self, name: &str) -> Result<Option<String>>;
+    /// Stores a checkpoint durably.
+    fn set_checkpoint(&self, name: &str, value: &str) -> Result<()>;
+    /// Creates a tenant; `false` when it existed already.
+    fn create_tenant(&self, tenant: &TenantId) -> Result<bool>;
+    /// All tenants.
+    fn tenants(&self) -> Result<Vec<TenantId>>;
+    /// Inserts a key, or replaces the key with the same id.
+    fn put_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// Finds a key by the hash of its secret.
+    fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    /// Records a successful use.
+    fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
+    /// Writes a consistent copy of the whole store to `dest` (works while in use).
+    fn backup_to(&self, dest: &Path) -> Result<()>;
+}

@@ -1,0 +1,266 @@
+//! [`SqliteState`]: the embedded state store.
+
+use super::{ApiKey, StateStore};
+use crate::{Result, StoreError};
+use chrono::{DateTime, Utc};
+use mcpsec_core::TenantId;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// Versioned migrations, applied in order; `PRAGMA user_version` records the last one.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+
+/// SQLite-backed state. Several processes may open the same file (WAL mode), which is
+/// how `mcpsec admin ...` works next to a running `serve`.
+pub struct SqliteState {
+    conn: Mutex<Connection>,
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    mcpsec_core::to_rfc3339(t)
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl SqliteState {
+    /// Opens (or creates) the database and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        Self::configure(&mut conn)?;
+        Ok(SqliteState {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Result<Self> {
+        let mut conn = Connection::open_in_memory()?;
+        Self::configure(&mut conn)?;
+        Ok(SqliteState {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn configure(conn: &mut Connection) -> Result<()> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(conn)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The schema version (number of applied migrations).
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current as usize > MIGRATIONS.len() {
+        return Err(StoreError::Invalid(format!(
+            "state database has schema version {current}, newer than this binary knows ({}); upgrade mcpsec",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Invalid(format!("migration {name} failed: {e}")))?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+        tracing::info!(migration = name, "state store migrated");
+    }
+    Ok(())
+}
+
+fn row_to_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKey, String)> {
+    let tenant: String = r.get(1)?;
+    Ok((
+        ApiKey {
+            id: r.get(0)?,
+            tenant: TenantId::default_tenant(),
+            name: r.get(2)?,
+            role: r.get(3)?,
+            key_hash: r.get(4)?,
+            created_at: parse_ts(r.get(5)?).unwrap_or_default(),
+            expires_at: parse_ts(r.get(6)?),
+            revoked_at: parse_ts(r.get(7)?),
+            last_used_at: parse_ts(r.get(8)?),
+        },
+        tenant,
+    ))
+}
+
+impl StateStore for SqliteState {
+    fn checkpoint(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM checkpoints WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_checkpoint(&self, name: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO checkpoints(name, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![name, value, ts(&Utc::now())],
+        )?;
+        Ok(())
+    }
+
+    fn create_tenant(&self, tenant: &TenantId) -> Result<bool> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO tenants(name, created_at) VALUES (?1, ?2)",
+            params![tenant.as_str(), ts(&Utc::now())],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT name FROM tenants ORDER BY name")?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        names
+            .iter()
+            .map(|n| TenantId::new(n).map_err(StoreError::Invalid))
+            .collect()
+    }
+
+    fn put_api_key(&self, key: &ApiKey) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO api_keys(id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO UPDATE SET tenant = excluded.tenant, name = excluded.name,
+               role = excluded.role, key_hash = excluded.key_hash, expires_at = excluded.expires_at,
+               revoked_at = excluded.revoked_at",
+            params![
+                key.id,
+                key.tenant.as_str(),
+                key.name,
+                key.role,
+                key.key_hash,
+                ts(&key.created_at),
+                key.expires_at.as_ref().map(ts),
+                key.revoked_at.as_ref().map(ts),
+                key.last_used_at.as_ref().map(ts),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at
+                 FROM api_keys WHERE key_hash = ?1",
+                [key_hash],
+                row_to_key,
+            )
+            .optional()?;
+        match found {
+            None => Ok(None),
+            Some((mut key, tenant)) => {
+                key.tenant = TenantId::new(&tenant).map_err(StoreError::Invalid)?;
+                Ok(Some(key))
+            }
+        }
+    }
+
+    fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+            params![id, ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        let conn = self.conn();
+        let mut out = Connection::open(dest)?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
+        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, hash: &str) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            tenant: TenantId::default_tenant(),
+            name: "test".into(),
+            role: "admin".into(),
+            key_hash: hash.into(),
+            created_at: Utc::now(),
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn migrations_apply_once_and_checkpoints_persist() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("state.db");
+        {
+            let s = SqliteState::open(&path).expect("open");
+            assert_eq!(s.schema_version().expect("version"), MIGRATIONS.len() as u32);
+            s.set_checkpoint("indexer", "41").expect("set");
+            s.set_checkpoint("indexer", "42").expect("set");
+        }
+        let s = SqliteState::open(&path).expect("reopen");
+        assert_eq!(s.checkpoint("indexer").expect("get").as_deref(), Some("42"));
+        assert_eq!(s.checkpoint("nope").expect("get"), None);
+    }
+
+    #[test]
+    fn api_keys_are_found_by_hash_and_honour_expiry() {
+        let s = SqliteState::in_memory().expect("open");
+        let t = TenantId::default_tenant();
+        assert!(s.create_tenant(&t).expect("tenant"));
+        assert!(!s.create_tenant(&t).expect("tenant again"));
+        s.put_api_key(&key("k1", "abc")).expect("put");
+        let k = s.find_api_key("abc").expect("find").expect("present");
+        assert!(k.is_usable(Utc::now()));
+        let mut expired = k.clone();
+        expired.expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
+        assert!(!expired.is_usable(Utc::now()));
+        assert!(s.find_api_key("zzz").expect("find").is_none());
+    }
+
+    #[test]
+    fn unknown_tenant_is_refused_for_keys() {
+        let s = SqliteState::in_memory().expect("open");
+        let mut k = key("k2", "def");
+        k.tenant = TenantId::new("ghost").expect("name");
+        assert!(s.put_api_key(&k).is_err());
+    }
+
+    #[test]
+    fn backup_copies_everything() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = SqliteState::open(&dir.path().join("a.db")).expect("open");
+        s.set_checkpoint("x", "1").expect("set");
+        let dest = dir.path().join("b.db");
+        s.backup_to(&dest).expect("backup");
+        let b = SqliteState::open(&dest).expect("open copy");
+        assert_eq!(b.checkpoint("x").expect("get").as_deref(), Some("1"));
+    }
+}
