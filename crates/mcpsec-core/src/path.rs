@@ -111,6 +111,9 @@ mod tests {
         assert_eq!(get_path(&o, "a.b.c"), Some(&json!(1)));
         assert_eq!(get_path(&o, "missing.x"), None);
         assert_eq!(get_path(&o, ""), None);
-        assert_eq!(FieldPath::parse("process.args.0").get(&o), Some(&json!("a")));
+        assert_eq!(
+            FieldPath::parse("process.args.0").get(&o),
+            Some(&json!("a"))
+        );
     }
 }

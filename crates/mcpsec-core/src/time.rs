@@ -68,7 +68,10 @@ mod tests {
         assert_eq!(parse_timestamp(&json!("2024-05-01T12:00:00Z")), want);
         assert_eq!(parse_timestamp(&json!("2024-05-01T14:00:00+02:00")), want);
         assert_eq!(parse_timestamp(&json!("2024-05-01 12:00:00.000")), want);
-        assert_eq!(parse_timestamp(&json!("2024-05-01T12:00:00.0000000Z")), want);
+        assert_eq!(
+            parse_timestamp(&json!("2024-05-01T12:00:00.0000000Z")),
+            want
+        );
         assert_eq!(parse_timestamp(&json!(1714564800)), want);
         assert_eq!(parse_timestamp(&json!(1714564800000u64)), want);
         assert_eq!(parse_timestamp(&json!("1714564800")), want);
@@ -76,7 +79,13 @@ mod tests {
 
     #[test]
     fn garbage_is_none() {
-        for v in [json!("yesterday"), json!(-5), json!(1e300), json!(null), json!("")] {
+        for v in [
+            json!("yesterday"),
+            json!(-5),
+            json!(1e300),
+            json!(null),
+            json!(""),
+        ] {
             assert_eq!(parse_timestamp(&v), None, "{v}");
         }
     }

@@ -39,7 +39,11 @@ fn io(ctx: String) -> impl FnOnce(std::io::Error) -> StoreError {
 fn indexed_seq_of(meta: &[u8]) -> u64 {
     serde_json::from_slice::<serde_json::Value>(meta)
         .ok()
-        .and_then(|v| v.get("payload").and_then(|p| p.as_str()).and_then(|p| p.parse().ok()))
+        .and_then(|v| {
+            v.get("payload")
+                .and_then(|p| p.as_str())
+                .and_then(|p| p.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -90,7 +94,11 @@ pub fn snapshot(data: &DataDir, out: &Path) -> Result<BackupManifest> {
             data.root().display()
         )));
     }
-    if out.exists() && fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if out.exists()
+        && fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         return Err(StoreError::Invalid(format!(
             "backup destination {} exists and is not empty",
             out.display()
@@ -115,7 +123,8 @@ pub fn snapshot(data: &DataDir, out: &Path) -> Result<BackupManifest> {
                 files.push(format!("log/{name}"));
             }
             // Removed by retention while we copied: its events are older than the rest.
-            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            }
             Err(e) => return Err(e),
         }
     }
@@ -138,7 +147,10 @@ pub fn snapshot(data: &DataDir, out: &Path) -> Result<BackupManifest> {
 
 fn copy_tree(src: &Path, dst: &Path, rel: &str, files: &mut Vec<String>) -> Result<()> {
     fs::create_dir_all(dst).map_err(io(format!("create {}", dst.display())))?;
-    for entry in fs::read_dir(src).map_err(io(format!("list {}", src.display())))?.flatten() {
+    for entry in fs::read_dir(src)
+        .map_err(io(format!("list {}", src.display())))?
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         let p = entry.path();
         let r = format!("{rel}/{name}");
@@ -156,7 +168,13 @@ fn copy_tree(src: &Path, dst: &Path, rel: &str, files: &mut Vec<String>) -> Resu
 /// (unless `force`, which replaces it). The caller holds no lock on `data`; this takes it.
 pub fn restore(backup: &Path, data: &DataDir, force: bool) -> Result<BackupManifest> {
     let text = fs::read(backup.join(MANIFEST)).map_err(|e| {
-        StoreError::io(format!("{} is not an mcpsec backup (no {MANIFEST})", backup.display()), e)
+        StoreError::io(
+            format!(
+                "{} is not an mcpsec backup (no {MANIFEST})",
+                backup.display()
+            ),
+            e,
+        )
     })?;
     let manifest: BackupManifest = serde_json::from_slice(&text)
         .map_err(|e| StoreError::Invalid(format!("{MANIFEST}: {e}")))?;
@@ -168,7 +186,9 @@ pub fn restore(backup: &Path, data: &DataDir, force: bool) -> Result<BackupManif
     }
     for f in &manifest.files {
         if !backup.join(f).is_file() {
-            return Err(StoreError::Invalid(format!("backup is incomplete: {f} is missing")));
+            return Err(StoreError::Invalid(format!(
+                "backup is incomplete: {f} is missing"
+            )));
         }
     }
     let _lock = data.lock()?;

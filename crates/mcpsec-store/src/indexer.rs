@@ -46,11 +46,7 @@ struct Step {
     last_seq: Option<u64>,
 }
 
-fn step(
-    mut cursor: Box<dyn LogCursor>,
-    index: &dyn SearchIndex,
-    batch: usize,
-) -> Result<Step> {
+fn step(mut cursor: Box<dyn LogCursor>, index: &dyn SearchIndex, batch: usize) -> Result<Step> {
     let records = cursor.next_batch(batch, 64 << 20)?;
     let mut events = Vec::with_capacity(records.len());
     for rec in &records {
@@ -159,7 +155,10 @@ impl Indexer {
                 continue;
             }
             let wait = match pending {
-                Some(_) => self.opts.commit_interval.saturating_sub(last_commit.elapsed()),
+                Some(_) => self
+                    .opts
+                    .commit_interval
+                    .saturating_sub(last_commit.elapsed()),
                 None => Duration::from_secs(3600),
             };
             tokio::select! {
@@ -196,15 +195,21 @@ mod tests {
     #[test]
     fn catch_up_indexes_once_even_when_repeated() {
         let dir = tempfile::tempdir().expect("tmp");
-        let log: Arc<dyn EventLog> =
-            Arc::new(FileLog::open(&dir.path().join("log"), FileLogOptions::default()).expect("log"));
+        let log: Arc<dyn EventLog> = Arc::new(
+            FileLog::open(&dir.path().join("log"), FileLogOptions::default()).expect("log"),
+        );
         let p = encoded(50);
         let refs: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
         log.append(&refs).expect("append");
         let index: Arc<dyn SearchIndex> = Arc::new(
-            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default()).expect("index"),
+            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default())
+                .expect("index"),
         );
-        let ix = Indexer::new(Arc::clone(&log), Arc::clone(&index), IndexerOptions::default());
+        let ix = Indexer::new(
+            Arc::clone(&log),
+            Arc::clone(&index),
+            IndexerOptions::default(),
+        );
         assert_eq!(ix.catch_up().expect("catch up"), 50);
         assert_eq!(ix.catch_up().expect("again"), 0);
         let all = SearchRequest {
@@ -212,7 +217,9 @@ mod tests {
             limit: 1000,
             ..Default::default()
         };
-        let res = index.search(&TenantId::default_tenant(), &all).expect("search");
+        let res = index
+            .search(&TenantId::default_tenant(), &all)
+            .expect("search");
         assert_eq!(res.total, 50);
         assert_eq!(index.indexed_seq(), 50);
     }
@@ -220,10 +227,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn run_follows_the_log_and_drains_on_shutdown() {
         let dir = tempfile::tempdir().expect("tmp");
-        let log: Arc<dyn EventLog> =
-            Arc::new(FileLog::open(&dir.path().join("log"), FileLogOptions::default()).expect("log"));
+        let log: Arc<dyn EventLog> = Arc::new(
+            FileLog::open(&dir.path().join("log"), FileLogOptions::default()).expect("log"),
+        );
         let index: Arc<dyn SearchIndex> = Arc::new(
-            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default()).expect("index"),
+            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default())
+                .expect("index"),
         );
         let (tx, rx) = watch::channel(false);
         let opts = IndexerOptions {

@@ -5,7 +5,7 @@
 //! oldest tenth of the indexed time span until the index is under its limit (deleted
 //! documents free their space as tantivy merges segments).
 
-use crate::{EventLog, Removed, RetainPolicy, Result, SearchIndex};
+use crate::{EventLog, Removed, Result, RetainPolicy, SearchIndex};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -39,7 +39,11 @@ pub struct Retention {
 
 impl Retention {
     /// Retention over `log` and `index`.
-    pub fn new(log: Arc<dyn EventLog>, index: Arc<dyn SearchIndex>, policy: RetentionPolicy) -> Self {
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        index: Arc<dyn SearchIndex>,
+        policy: RetentionPolicy,
+    ) -> Self {
         Retention { log, index, policy }
     }
 
@@ -76,7 +80,8 @@ impl Retention {
             })?;
         }
         if report.log.segments > 0 || report.index_cutoff.is_some() {
-            metrics::counter!("mcpsec_retention_log_bytes_removed_total").increment(report.log.bytes);
+            metrics::counter!("mcpsec_retention_log_bytes_removed_total")
+                .increment(report.log.bytes);
             tracing::info!(
                 log_segments = report.log.segments,
                 log_bytes = report.log.bytes,
@@ -91,17 +96,25 @@ impl Retention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FileLog, FileLogOptions, Indexer, IndexerOptions, SearchRequest, TantivyIndex, TantivyOptions};
+    use crate::{
+        FileLog, FileLogOptions, Indexer, IndexerOptions, SearchRequest, TantivyIndex,
+        TantivyOptions,
+    };
     use mcpsec_core::{Event, EventFormat, SourceInfo, TenantId};
 
     #[test]
     fn old_events_leave_the_index_and_consumed_segments_leave_the_log() {
         let dir = tempfile::tempdir().expect("tmp");
         let log: Arc<dyn EventLog> = Arc::new(
-            FileLog::open(&dir.path().join("log"), FileLogOptions { segment_bytes: 512 }).expect("log"),
+            FileLog::open(
+                &dir.path().join("log"),
+                FileLogOptions { segment_bytes: 512 },
+            )
+            .expect("log"),
         );
         let index: Arc<dyn SearchIndex> = Arc::new(
-            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default()).expect("index"),
+            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default())
+                .expect("index"),
         );
         let now = Utc::now();
         for days in [10i64, 5, 1, 0] {
@@ -115,9 +128,13 @@ mod tests {
             let raw = serde_json::to_vec(&ev).expect("encode");
             log.append(&[&raw]).expect("append");
         }
-        Indexer::new(Arc::clone(&log), Arc::clone(&index), IndexerOptions::default())
-            .catch_up()
-            .expect("index");
+        Indexer::new(
+            Arc::clone(&log),
+            Arc::clone(&index),
+            IndexerOptions::default(),
+        )
+        .catch_up()
+        .expect("index");
         let r = Retention::new(
             Arc::clone(&log),
             Arc::clone(&index),
@@ -129,9 +146,22 @@ mod tests {
         );
         let report = r.run_once(now).expect("retention");
         assert!(report.index_cutoff.is_some());
-        let all = SearchRequest { query: "*".into(), limit: 10, ..Default::default() };
-        assert_eq!(index.search(&TenantId::default_tenant(), &all).expect("search").total, 2);
-        assert!(report.log.segments > 0, "consumed segments over the size limit go");
+        let all = SearchRequest {
+            query: "*".into(),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            index
+                .search(&TenantId::default_tenant(), &all)
+                .expect("search")
+                .total,
+            2
+        );
+        assert!(
+            report.log.segments > 0,
+            "consumed segments over the size limit go"
+        );
         assert_eq!(log.bounds().last_seq, 4, "the active segment stays");
     }
 }

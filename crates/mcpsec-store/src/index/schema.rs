@@ -4,8 +4,8 @@
 
 use tantivy::schema::DateTimePrecision;
 use tantivy::schema::{
-    DateOptions, FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema,
-    TEXT, TextFieldIndexing,
+    DateOptions, FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING,
+    Schema, TEXT, TextFieldIndexing,
 };
 
 /// Field handles of the event schema.

@@ -154,8 +154,11 @@ impl TantivyIndex {
         if q.is_empty() || q == "*" {
             return Ok(Box::new(AllQuery));
         }
-        let ast = tantivy::query_grammar::parse_query(q)
-            .map_err(|_| StoreError::InvalidQuery(format!("cannot parse {q:?}: check quotes, brackets and operators")))?;
+        let ast = tantivy::query_grammar::parse_query(q).map_err(|_| {
+            StoreError::InvalidQuery(format!(
+                "cannot parse {q:?}: check quotes, brackets and operators"
+            ))
+        })?;
         let ast = route_fields(ast, &self.index.schema())?;
         let mut parser = QueryParser::for_index(&self.index, vec![self.f.text, self.f.fields]);
         parser.set_conjunction_by_default();
@@ -215,8 +218,10 @@ impl SearchIndex for TantivyIndex {
     }
 
     fn search(&self, tenant: &TenantId, req: &SearchRequest) -> Result<SearchResult> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(self.tenant_query(tenant, self.parse_user_query(&req.query)?)))];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(self.tenant_query(tenant, self.parse_user_query(&req.query)?)),
+        )];
         if req.from.is_some() || req.to.is_some() {
             let lo = req
                 .from
@@ -283,7 +288,8 @@ impl SearchIndex for TantivyIndex {
         );
         let writer = self.writer();
         writer.delete_query(Box::new(q))?;
-        self.added_seq.store(seq.saturating_sub(1), Ordering::Release);
+        self.added_seq
+            .store(seq.saturating_sub(1), Ordering::Release);
         Ok(())
     }
 
@@ -329,8 +335,15 @@ fn route_fields(ast: UserInputAst, schema: &tantivy::schema::Schema) -> Result<U
             // `a AND NOT b` parses as (+a +(-b)); a clause of only exclusions matches
             // nothing in tantivy, so give it "everything" to exclude from, as Lucene
             // users expect.
-            if !items.is_empty() && items.iter().all(|(o, _)| *o == Some(tantivy::query::Occur::MustNot)) {
-                items.push((Some(tantivy::query::Occur::Must), UserInputAst::Leaf(Box::new(UserInputLeaf::All))));
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|(o, _)| *o == Some(tantivy::query::Occur::MustNot))
+            {
+                items.push((
+                    Some(tantivy::query::Occur::Must),
+                    UserInputAst::Leaf(Box::new(UserInputLeaf::All)),
+                ));
             }
             UserInputAst::Clause(items)
         }
@@ -342,14 +355,22 @@ fn route_fields(ast: UserInputAst, schema: &tantivy::schema::Schema) -> Result<U
                 lit.field_name = route(lit.field_name);
                 UserInputLeaf::Literal(lit)
             }
-            UserInputLeaf::Range { field, lower, upper } => {
+            UserInputLeaf::Range {
+                field,
+                lower,
+                upper,
+            } => {
                 let field = route(field);
                 if let Some(f) = field.as_deref().and_then(|f| f.strip_prefix("_fields.")) {
                     return Err(StoreError::InvalidQuery(format!(
                         "range queries work on _time and _seq, not on event fields such as {f:?}; list the values instead: {f}:(a b c)"
                     )));
                 }
-                UserInputLeaf::Range { field, lower, upper }
+                UserInputLeaf::Range {
+                    field,
+                    lower,
+                    upper,
+                }
             }
             UserInputLeaf::Set { field, elements } => UserInputLeaf::Set {
                 field: route(field),
@@ -385,35 +406,67 @@ mod tests {
     use serde_json::json;
 
     fn event(tenant: &str, seq: u64, minute: u32, fields: Value) -> (Event, Vec<u8>) {
-        let Value::Object(map) = fields else { panic!("object") };
+        let Value::Object(map) = fields else {
+            panic!("object")
+        };
         let mut ev = Event::new(
             TenantId::new(tenant).expect("tenant"),
             SourceInfo::new("test", ""),
             EventFormat::Json,
             map,
         );
-        ev.time = Utc.with_ymd_and_hms(2024, 1, 1, 0, minute, 0).single().expect("time");
+        ev.time = Utc
+            .with_ymd_and_hms(2024, 1, 1, 0, minute, 0)
+            .single()
+            .expect("time");
         let raw = serde_json::to_vec(&ev).expect("encode");
         ev.seq = seq;
         (ev, raw)
     }
 
     fn add(idx: &TantivyIndex, evs: &[(Event, Vec<u8>)]) {
-        let items: Vec<IndexItem<'_>> = evs.iter().map(|(e, r)| IndexItem { event: e, raw: r }).collect();
+        let items: Vec<IndexItem<'_>> = evs
+            .iter()
+            .map(|(e, r)| IndexItem { event: e, raw: r })
+            .collect();
         let last = evs.iter().map(|(e, _)| e.seq).max().unwrap_or(0);
         idx.add(&items, last).expect("add");
     }
 
     fn req(q: &str) -> SearchRequest {
-        SearchRequest { query: q.into(), limit: 100, ..Default::default() }
+        SearchRequest {
+            query: q.into(),
+            limit: 100,
+            ..Default::default()
+        }
     }
 
     fn sample() -> Vec<(Event, Vec<u8>)> {
         vec![
-            event("a", 1, 1, json!({"message": "failed login for root", "host": {"name": "web-1"}, "Event": {"System": {"EventID": 4625}}})),
-            event("a", 2, 2, json!({"message": "accepted login", "host.name": "web-2", "Event": {"System": {"EventID": 4624}}})),
-            event("a", 3, 3, json!({"message": "disk full", "host": {"name": "db-1"}})),
-            event("b", 4, 4, json!({"message": "failed login for admin", "host": {"name": "web-1"}})),
+            event(
+                "a",
+                1,
+                1,
+                json!({"message": "failed login for root", "host": {"name": "web-1"}, "Event": {"System": {"EventID": 4625}}}),
+            ),
+            event(
+                "a",
+                2,
+                2,
+                json!({"message": "accepted login", "host.name": "web-2", "Event": {"System": {"EventID": 4624}}}),
+            ),
+            event(
+                "a",
+                3,
+                3,
+                json!({"message": "disk full", "host": {"name": "db-1"}}),
+            ),
+            event(
+                "b",
+                4,
+                4,
+                json!({"message": "failed login for admin", "host": {"name": "web-1"}}),
+            ),
         ]
     }
 
@@ -430,15 +483,45 @@ mod tests {
         assert_eq!(idx.search(&a, &req("*")).expect("q").total, 3);
         assert_eq!(idx.search(&a, &req("")).expect("q").total, 3);
         assert_eq!(idx.search(&a, &req("host.name:web-1")).expect("q").total, 1);
-        assert_eq!(idx.search(&a, &req("host.name:web-2")).expect("q").total, 1, "flat dotted keys");
-        assert_eq!(idx.search(&a, &req("Event.System.EventID:4624")).expect("q").total, 1);
-        assert_eq!(idx.search(&a, &req("Event.System.EventID: IN [4624 4625]")).expect("q").total, 2);
-        assert!(matches!(idx.search(&a, &req("Event.System.EventID:[4620 TO 4630]")), Err(StoreError::InvalidQuery(_))));
-        assert_eq!(idx.search(&a, &req("login AND NOT root")).expect("q").total, 1);
-        assert_eq!(idx.search(&a, &req("\"failed login\"")).expect("q").total, 1);
+        assert_eq!(
+            idx.search(&a, &req("host.name:web-2")).expect("q").total,
+            1,
+            "flat dotted keys"
+        );
+        assert_eq!(
+            idx.search(&a, &req("Event.System.EventID:4624"))
+                .expect("q")
+                .total,
+            1
+        );
+        assert_eq!(
+            idx.search(&a, &req("Event.System.EventID: IN [4624 4625]"))
+                .expect("q")
+                .total,
+            2
+        );
+        assert!(matches!(
+            idx.search(&a, &req("Event.System.EventID:[4620 TO 4630]")),
+            Err(StoreError::InvalidQuery(_))
+        ));
+        assert_eq!(
+            idx.search(&a, &req("login AND NOT root")).expect("q").total,
+            1
+        );
+        assert_eq!(
+            idx.search(&a, &req("\"failed login\"")).expect("q").total,
+            1
+        );
         assert_eq!(idx.search(&a, &req("_format:json")).expect("q").total, 3);
-        assert_eq!(idx.search(&b, &req("_tenant:a")).expect("q").total, 0, "no escape from the tenant");
-        assert!(matches!(idx.search(&a, &req("(unbalanced")), Err(StoreError::InvalidQuery(_))));
+        assert_eq!(
+            idx.search(&b, &req("_tenant:a")).expect("q").total,
+            0,
+            "no escape from the tenant"
+        );
+        assert!(matches!(
+            idx.search(&a, &req("(unbalanced")),
+            Err(StoreError::InvalidQuery(_))
+        ));
     }
 
     #[test]
@@ -457,10 +540,16 @@ mod tests {
         let mut r = req("*");
         r.limit = 2;
         let page1 = idx.search(&a, &r).expect("q");
-        assert_eq!(page1.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 2]);
+        assert_eq!(
+            page1.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![3, 2]
+        );
         r.offset = 2;
         let page2 = idx.search(&a, &r).expect("q");
-        assert_eq!(page2.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            page2.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1]
+        );
         assert_eq!(page2.total, 3);
         let mut r = req("*");
         r.order = SortOrder::Asc;
@@ -481,12 +570,30 @@ mod tests {
         let first = idx.search(&a, &req("*")).expect("q").events;
         let got = idx.get(&a, &first[0].id.to_string()).expect("get");
         assert_eq!(got.as_ref(), Some(&first[0]));
-        assert!(idx.get(&TenantId::new("b").expect("t"), &first[0].id.to_string()).expect("get").is_none());
+        assert!(
+            idx.get(&TenantId::new("b").expect("t"), &first[0].id.to_string())
+                .expect("get")
+                .is_none()
+        );
         idx.delete_from_seq(3).expect("delete");
-        idx.delete_before(Utc.with_ymd_and_hms(2024, 1, 1, 0, 2, 0).single().expect("t")).expect("delete");
-        assert_eq!(idx.commit().expect("commit"), 2, "replay restarts after seq 2");
+        idx.delete_before(
+            Utc.with_ymd_and_hms(2024, 1, 1, 0, 2, 0)
+                .single()
+                .expect("t"),
+        )
+        .expect("delete");
+        assert_eq!(
+            idx.commit().expect("commit"),
+            2,
+            "replay restarts after seq 2"
+        );
         let left = idx.search(&a, &req("*")).expect("q").events;
         assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(idx.oldest_time().expect("oldest").map(|t| t.timestamp() % 3600 / 60), Some(2));
+        assert_eq!(
+            idx.oldest_time()
+                .expect("oldest")
+                .map(|t| t.timestamp() % 3600 / 60),
+            Some(2)
+        );
     }
 }

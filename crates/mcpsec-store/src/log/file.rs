@@ -89,7 +89,8 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 impl FileLog {
     /// Opens (or creates) the log in `dir`, cutting off a torn tail left by a crash.
     pub fn open(dir: &Path, opts: FileLogOptions) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(format!("create {}", dir.display()), e))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| StoreError::io(format!("create {}", dir.display()), e))?;
         let found = list_segments(dir)?;
         let mut segments = Vec::with_capacity(found.len().max(1));
         for (i, (first, path)) in found.iter().enumerate() {
@@ -135,7 +136,8 @@ impl FileLog {
         }
         if segments.is_empty() {
             let path = dir.join(seg_name(1));
-            File::create(&path).map_err(|e| StoreError::io(format!("create {}", path.display()), e))?;
+            File::create(&path)
+                .map_err(|e| StoreError::io(format!("create {}", path.display()), e))?;
             sync_dir(dir)?;
             segments.push(Segment {
                 first_seq: 1,
@@ -214,7 +216,10 @@ impl EventLog for FileLog {
             record::encode(&mut st.buf, first + i as u64, p);
         }
         let before = st.segments.last().map(|s| s.len).unwrap_or(0);
-        let written = st.active.write_all(&st.buf).and_then(|_| st.active.sync_data());
+        let written = st
+            .active
+            .write_all(&st.buf)
+            .and_then(|_| st.active.sync_data());
         if let Err(e) = written {
             // Leave no half batch behind for readers or the next open.
             let _ = st.active.set_len(before);
@@ -316,15 +321,13 @@ impl FileCursor {
     /// The segment holding `next_seq` and its durable length, or `None` when caught up.
     fn locate(&self) -> Option<(u64, PathBuf, u64, u64)> {
         let st = lock(&self.state);
-        let seg = st
-            .segments
-            .iter()
-            .find(|s| s.end_seq > self.next_seq)?;
+        let seg = st.segments.iter().find(|s| s.end_seq > self.next_seq)?;
         Some((seg.first_seq, seg.path.clone(), seg.len, seg.end_seq))
     }
 
     fn open_at(&mut self, first_seq: u64, path: PathBuf) -> Result<()> {
-        let f = File::open(&path).map_err(|e| StoreError::io(format!("open {}", path.display()), e))?;
+        let f =
+            File::open(&path).map_err(|e| StoreError::io(format!("open {}", path.display()), e))?;
         let mut reader = BufReader::with_capacity(1 << 20, f);
         let mut offset = 0u64;
         let mut seq = first_seq;
@@ -367,14 +370,20 @@ impl LogCursor for FileCursor {
                 break;
             };
             if first > self.next_seq {
-                tracing::warn!(from = self.next_seq, to = first, "event log gap: records were removed");
+                tracing::warn!(
+                    from = self.next_seq,
+                    to = first,
+                    "event log gap: records were removed"
+                );
                 self.next_seq = first;
             }
             let reopen = self.open.as_ref().is_none_or(|o| o.first_seq != first);
             if reopen {
                 self.open_at(first, path)?;
             }
-            let Some(open) = self.open.as_mut() else { break };
+            let Some(open) = self.open.as_mut() else {
+                break;
+            };
             if open.offset >= durable_len || self.next_seq >= end_seq {
                 break;
             }
@@ -422,7 +431,9 @@ mod tests {
     use super::*;
 
     fn payloads(n: usize, tag: &str) -> Vec<Vec<u8>> {
-        (0..n).map(|i| format!("{{\"{tag}\":{i}}}").into_bytes()).collect()
+        (0..n)
+            .map(|i| format!("{{\"{tag}\":{i}}}").into_bytes())
+            .collect()
     }
 
     fn append_all(log: &FileLog, p: &[Vec<u8>]) -> u64 {
@@ -448,7 +459,13 @@ mod tests {
         let opts = FileLogOptions { segment_bytes: 200 };
         {
             let log = FileLog::open(dir.path(), opts).expect("open");
-            assert_eq!(log.bounds(), LogBounds { first_seq: 1, last_seq: 0 });
+            assert_eq!(
+                log.bounds(),
+                LogBounds {
+                    first_seq: 1,
+                    last_seq: 0
+                }
+            );
             assert_eq!(append_all(&log, &payloads(10, "a")), 1);
             assert_eq!(append_all(&log, &payloads(10, "b")), 11);
         }
@@ -473,7 +490,10 @@ mod tests {
             append_all(&log, &payloads(3, "x"));
         }
         let seg = dir.path().join(seg_name(1));
-        let mut f = OpenOptions::new().append(true).open(&seg).expect("open seg");
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(&seg)
+            .expect("open seg");
         // Half a header and some garbage, as a crash mid-write leaves.
         f.write_all(&[9, 0, 0, 0, 1, 2]).expect("write");
         drop(f);
@@ -509,7 +529,11 @@ mod tests {
         }
         let before = list_segments(dir.path()).expect("list").len();
         let removed = log
-            .retain(RetainPolicy { keep_from_seq: 10, older_than: None, max_bytes: Some(0) })
+            .retain(RetainPolicy {
+                keep_from_seq: 10,
+                older_than: None,
+                max_bytes: Some(0),
+            })
             .expect("retain");
         assert!(removed.segments > 0);
         assert!(log.bounds().first_seq <= 10, "consumer still needs seq 10");
@@ -539,7 +563,10 @@ mod tests {
         assert_eq!(c.next_batch(10, 1 << 20).expect("read").len(), 4);
         append_all(&log, &payloads(4, "g"));
         let b = c.next_batch(10, 1 << 20).expect("read");
-        assert_eq!(b.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![5, 6, 7, 8]);
+        assert_eq!(
+            b.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![5, 6, 7, 8]
+        );
         assert_eq!(c.position(), 9);
     }
 }

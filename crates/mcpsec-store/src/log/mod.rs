@@ -7,8 +7,8 @@
 mod file;
 mod record;
 
-pub use file::{FileLog, FileLogOptions};
 pub(crate) use file::list_segments as list_segment_files;
+pub use file::{FileLog, FileLogOptions};
 pub use record::MAX_RECORD_LEN;
 pub(crate) use record::copy_valid_prefix;
 

@@ -117,7 +117,8 @@ pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8], path: &Path) -> Resul
 /// `dest` and returns the number of records copied. Used by backups of a live data dir.
 pub(crate) fn copy_valid_prefix(src: &Path, dest: &Path, expect_first: u64) -> Result<u64> {
     let s = scan(src, expect_first, |_, _| {})?;
-    let mut f = File::open(src).map_err(|e| StoreError::io(format!("open {}", src.display()), e))?;
+    let mut f =
+        File::open(src).map_err(|e| StoreError::io(format!("open {}", src.display()), e))?;
     let mut out =
         File::create(dest).map_err(|e| StoreError::io(format!("create {}", dest.display()), e))?;
     let copied = std::io::copy(&mut (&mut f).take(s.valid_len), &mut out)

@@ -15,7 +15,8 @@ pub struct LocalObjectStore {
 impl LocalObjectStore {
     /// A store rooted at `root` (created when missing).
     pub fn open(root: &Path) -> Result<Self> {
-        fs::create_dir_all(root).map_err(|e| StoreError::io(format!("create {}", root.display()), e))?;
+        fs::create_dir_all(root)
+            .map_err(|e| StoreError::io(format!("create {}", root.display()), e))?;
         Ok(LocalObjectStore {
             root: root.to_owned(),
         })
@@ -31,7 +32,8 @@ impl ObjectStore for LocalObjectStore {
     fn put(&self, tenant: &TenantId, key: &str, bytes: &[u8]) -> Result<()> {
         let path = self.path(tenant, key)?;
         let parent = path.parent().unwrap_or(&self.root).to_owned();
-        fs::create_dir_all(&parent).map_err(|e| StoreError::io(format!("create {}", parent.display()), e))?;
+        fs::create_dir_all(&parent)
+            .map_err(|e| StoreError::io(format!("create {}", parent.display()), e))?;
         let tmp = parent.join(format!(".tmp-{}", ulid::Ulid::new()));
         let write = || -> std::io::Result<()> {
             let mut f = fs::File::create(&tmp)?;
@@ -70,7 +72,9 @@ impl ObjectStore for LocalObjectStore {
                     stack.push(p);
                 } else if let Ok(rel) = p.strip_prefix(&base) {
                     let key = rel.to_string_lossy().replace('\\', "/");
-                    if !key.rsplit('/').next().unwrap_or("").starts_with(".tmp-") && key.starts_with(prefix) {
+                    if !key.rsplit('/').next().unwrap_or("").starts_with(".tmp-")
+                        && key.starts_with(prefix)
+                    {
                         out.push(key);
                     }
                 }
@@ -101,9 +105,15 @@ mod tests {
         let a = TenantId::new("a").expect("t");
         let b = TenantId::new("b").expect("t");
         s.put(&a, "sboms/p1/v1.json", b"{}").expect("put");
-        assert_eq!(s.get(&a, "sboms/p1/v1.json").expect("get").as_deref(), Some(&b"{}"[..]));
+        assert_eq!(
+            s.get(&a, "sboms/p1/v1.json").expect("get").as_deref(),
+            Some(&b"{}"[..])
+        );
         assert_eq!(s.get(&b, "sboms/p1/v1.json").expect("get"), None);
-        assert_eq!(s.list(&a, "sboms/").expect("list"), vec!["sboms/p1/v1.json".to_string()]);
+        assert_eq!(
+            s.list(&a, "sboms/").expect("list"),
+            vec!["sboms/p1/v1.json".to_string()]
+        );
         for bad in ["../b/x", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "x y"] {
             assert!(s.put(&a, bad, b"x").is_err(), "{bad:?} accepted");
         }

@@ -26,7 +26,9 @@ pub fn validate_key(key: &str) -> Result<()> {
     let ok_chars = key
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
-    let ok_segments = key.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+    let ok_segments = key
+        .split('/')
+        .all(|s| !s.is_empty() && s != "." && s != "..");
     if key.is_empty() || key.len() > 512 || !ok_chars || !ok_segments {
         return Err(crate::StoreError::Invalid(format!(
             "invalid object key {key:?}: use '/'-separated segments of letters, digits, '.', '_', '-'"

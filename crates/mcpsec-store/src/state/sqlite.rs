@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 /// Versioned migrations, applied in order; `PRAGMA user_version` records the last one.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is
 /// how `mcpsec admin ...` works next to a running `serve`.
@@ -106,7 +107,11 @@ impl StateStore for SqliteState {
     fn checkpoint(&self, name: &str) -> Result<Option<String>> {
         Ok(self
             .conn()
-            .query_row("SELECT value FROM checkpoints WHERE name = ?1", [name], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM checkpoints WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -221,7 +226,10 @@ mod tests {
         let path = dir.path().join("state.db");
         {
             let s = SqliteState::open(&path).expect("open");
-            assert_eq!(s.schema_version().expect("version"), MIGRATIONS.len() as u32);
+            assert_eq!(
+                s.schema_version().expect("version"),
+                MIGRATIONS.len() as u32
+            );
             s.set_checkpoint("indexer", "41").expect("set");
             s.set_checkpoint("indexer", "42").expect("set");
         }
