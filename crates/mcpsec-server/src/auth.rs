@@ -1,0 +1,132 @@
+//! Bearer-token authentication against the API keys in the state store.
+//!
+//! Only the SHA-256 of a key is stored and compared; the key itself is never logged.
+//! Lookups are cached for a few seconds so that a busy client costs no database read
+//! per request, while a revoked key stops working within that time.
+
+use crate::{ApiError, AppState};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::Utc;
+use mcpsec_core::{ErrorCode, TenantId};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Who is calling: attached to each authenticated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The key's id.
+    pub key_id: String,
+    /// The tenant every read and write is scoped to.
+    pub tenant: TenantId,
+    /// The key's role.
+    pub role: String,
+}
+
+/// Hex SHA-256 of a token, as stored.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+const CACHE_TTL: Duration = Duration::from_secs(5);
+const CACHE_MAX: usize = 10_000;
+
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    entries: Mutex<HashMap<String, (Instant, Option<Principal>)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<Option<Principal>> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(hash)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, hash: String, p: Option<Principal>) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_MAX {
+            map.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+            if map.len() >= CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(hash, (Instant::now(), p));
+    }
+}
+
+fn unauthenticated(msg: &str) -> ApiError {
+    metrics::counter!("mcpsec_auth_failures_total").increment(1);
+    ApiError::new(ErrorCode::Unauthenticated, msg)
+}
+
+async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiError> {
+    let hash = hash_token(token);
+    if let Some(hit) = state.keys.get(&hash) {
+        return Ok(hit);
+    }
+    let store = state.state.clone();
+    let h = hash.clone();
+    let key = tokio::task::spawn_blocking(move || store.find_api_key(&h))
+        .await
+        .map_err(ApiError::internal)??;
+    let now = Utc::now();
+    let principal = key.filter(|k| k.is_usable(now)).map(|k| {
+        let store = state.state.clone();
+        let id = k.id.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = store.touch_api_key(&id, now);
+        });
+        Principal {
+            key_id: k.id,
+            tenant: k.tenant,
+            role: k.role,
+        }
+    });
+    state.keys.put(hash, principal.clone());
+    Ok(principal)
+}
+
+/// Middleware: requires `Authorization: Bearer <key>`; answers 401 otherwise.
+pub(crate) async fn require_auth(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(unauthenticated("missing Authorization: Bearer <api key>"));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+        .ok_or_else(|| {
+            unauthenticated("malformed Authorization header; expected Bearer <api key>")
+        })?;
+    let principal = lookup(&state, token)
+        .await?
+        .ok_or_else(|| unauthenticated("invalid, expired or revoked API key"))?;
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_stable_hex() {
+        assert_eq!(hash_token("abc").len(), 64);
+        assert_eq!(hash_token("abc"), hash_token("abc"));
+        assert_ne!(hash_token("abc"), hash_token("abd"));
+    }
+}

@@ -1,0 +1,48 @@
+//! The HTTP API of mcpsec, built with axum: versioned under `/api/v1`, documented by an
+//! OpenAPI document generated from the handlers.
+//!
+//! Key design decision: handlers are thin. They authenticate (middleware), move
+//! CPU-bound work (decompression, parsing, search) off the async threads, and translate
+//! every failure through one [`ApiError`], whose status comes from the shared
+//! [`mcpsec_core::ErrorCode`].
+
+mod auth;
+mod error;
+mod events;
+mod health;
+mod metrics_http;
+mod openapi;
+mod state;
+mod timeparse;
+
+pub use auth::{Principal, hash_token};
+pub use error::ApiError;
+pub use metrics_http::install_metrics;
+pub use openapi::ApiDoc;
+pub use state::{AppState, HttpLimits};
+pub use timeparse::parse_time_param;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+
+/// The whole HTTP surface: public probes plus the authenticated `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/events", get(events::search).post(events::ingest))
+        .route("/events/{id}", get(events::get_one))
+        .route("/stats", get(health::stats))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .nest("/api/v1", api)
+        .layer(middleware::from_fn(metrics_http::track))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}

@@ -1,0 +1,69 @@
+//! Shared state of the handlers.
+
+use crate::auth::KeyCache;
+use mcpsec_ingest::Pipeline;
+use mcpsec_store::{EventLog, SearchIndex, StateStore};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Limits on request bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest body accepted on the wire (compressed or not); larger gets 413.
+    pub max_body_bytes: usize,
+    /// Largest body after decompression; larger gets 413.
+    pub max_decoded_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_body_bytes: 32 << 20,
+            max_decoded_bytes: 256 << 20,
+        }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The entrance to the event log.
+    pub pipeline: Pipeline,
+    /// The event log (for bounds and lag).
+    pub log: Arc<dyn EventLog>,
+    /// The search index.
+    pub index: Arc<dyn SearchIndex>,
+    /// Tenants, keys, checkpoints.
+    pub state: Arc<dyn StateStore>,
+    /// Body limits.
+    pub limits: HttpLimits,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// False until start-up finished and again while shutting down.
+    pub ready: Arc<AtomicBool>,
+    pub(crate) keys: Arc<KeyCache>,
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(
+        pipeline: Pipeline,
+        log: Arc<dyn EventLog>,
+        index: Arc<dyn SearchIndex>,
+        state: Arc<dyn StateStore>,
+        limits: HttpLimits,
+        metrics: PrometheusHandle,
+    ) -> Self {
+        AppState {
+            pipeline,
+            log,
+            index,
+            state,
+            limits,
+            metrics,
+            ready: Arc::new(AtomicBool::new(false)),
+            keys: Arc::new(KeyCache::default()),
+        }
+    }
+}

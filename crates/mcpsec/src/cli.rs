@@ -1,0 +1,181 @@
+//! Command-line interface definitions (clap). Each flag's doc comment is its `--help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// mcpsec — security platform: durable event ingest and search, on an embedded store.
+#[derive(Debug, Parser)]
+#[command(name = "mcpsec", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Configuration file (TOML); `MCPSEC_*` environment variables override it.
+    #[arg(long, short = 'c', env = "MCPSEC_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides the config file's `data_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the platform: HTTP API, ingest, indexing, retention, syslog and file sources.
+    Serve(ServeArgs),
+    /// Load files of events (JSON, NDJSON, text/syslog lines; .gz/.zst) once.
+    Ingest(IngestArgs),
+    /// Re-feed the pipeline from a log sequence number (rebuilds the index from there).
+    Replay(ReplayArgs),
+    /// Take a consistent snapshot of a data directory (also while `serve` runs).
+    Backup(BackupArgs),
+    /// Restore a snapshot made by `backup` into a data directory.
+    Restore(RestoreArgs),
+    /// Configuration tools.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Measure throughput (reported with a same-run baseline).
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+/// `mcpsec serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Load the shipped sample events on first start so there is data to look at.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// How to read input files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// By content: `[` starts a JSON array, `{` a stream of JSON objects, else text lines.
+    Auto,
+    /// JSON objects (array, NDJSON, or objects one after another).
+    Json,
+    /// One text record per line (syslog RFC 5424/3164, CEF, free text).
+    Text,
+}
+
+/// `mcpsec ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files to load (`-` for standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where the data lives (direct mode: `serve` must not be running on it).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Send to a running server instead, e.g. http://127.0.0.1:8080.
+    #[arg(
+        long,
+        env = "MCPSEC_SERVER",
+        value_name = "URL",
+        conflicts_with = "data_dir"
+    )]
+    pub server: Option<String>,
+    /// API key for --server.
+    #[arg(long, env = "MCPSEC_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Tenant of the events (direct mode; with --server the key decides).
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// How to read the files.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+    /// Events per batch.
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+}
+
+/// `mcpsec replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// First sequence number to re-feed.
+    #[arg(long, value_name = "SEQ")]
+    pub from: u64,
+    /// Where the data lives (`serve` must be stopped).
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `mcpsec backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// New directory to write the snapshot to.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+}
+
+/// `mcpsec restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A directory written by `mcpsec backup`.
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+    /// Where the data lives (`serve` must be stopped).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Replace existing data in the data directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `mcpsec config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check a configuration file (with MCPSEC_* overrides) and print the effective values.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// `mcpsec bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// HTTP NDJSON ingest into the embedded store, against raw log appends as baseline.
+    Ingest(BenchIngestArgs),
+}
+
+/// `mcpsec bench ingest`.
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Events to send.
+    #[arg(long, default_value_t = 500_000)]
+    pub events: usize,
+    /// Events per HTTP request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Data directory to use (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

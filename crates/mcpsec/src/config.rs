@@ -1,0 +1,408 @@
+//! The configuration: one TOML file plus `MCPSEC_*` environment overrides.
+//!
+//! Every field's doc comment is its user documentation (docs/config.md mirrors it, and a
+//! test parses the shipped example). Unknown keys are errors, so typos do not pass
+//! silently.
+
+use anyhow::{Context as _, Result, bail};
+use mcpsec_ingest::sources::{FileSourceConfig, SyslogConfig};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration of `mcpsec serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the event log, state database, index and objects live.
+    pub data_dir: PathBuf,
+    /// Address of the HTTP API.
+    pub listen: SocketAddr,
+    /// Log output.
+    pub logging: LoggingConfig,
+    /// Trace export.
+    pub telemetry: TelemetryConfig,
+    /// Request limits of the HTTP API.
+    pub http: HttpConfig,
+    /// The queue in front of the event log.
+    pub ingest: IngestConfig,
+    /// The append-only event log.
+    pub event_log: EventLogConfig,
+    /// The search index.
+    pub index: IndexConfig,
+    /// What to delete, and when.
+    pub retention: RetentionConfig,
+    /// Syslog listener (off unless `udp` or `tcp` is set).
+    pub syslog: Option<SyslogConfig>,
+    /// Files to follow.
+    pub files: Vec<FileSourceConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("mcpsec-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            logging: LoggingConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            http: HttpConfig::default(),
+            ingest: IngestConfig::default(),
+            event_log: EventLogConfig::default(),
+            index: IndexConfig::default(),
+            retention: RetentionConfig::default(),
+            syslog: None,
+            files: Vec::new(),
+        }
+    }
+}
+
+/// Log output of the process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// Filter in `tracing` syntax (`info`, `mcpsec_store=debug,info`); `RUST_LOG` wins.
+    pub level: String,
+    /// `text` for people, `json` for log shippers.
+    pub format: LogFormat,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            level: "info,tantivy=warn".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// OpenTelemetry trace export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP endpoint, e.g. `http://127.0.0.1:4318`; traces are exported when set.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: "mcpsec".into(),
+        }
+    }
+}
+
+/// HTTP request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body on the wire; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Largest body after gzip/zstd decompression; larger gets 413.
+    pub max_decoded_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = mcpsec_server::HttpLimits::default();
+        HttpConfig {
+            max_body_bytes: d.max_body_bytes,
+            max_decoded_bytes: d.max_decoded_bytes,
+        }
+    }
+}
+
+/// The ingest queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Events that may wait for the log writer; beyond this, requests get 429 with
+    /// `Retry-After`.
+    pub queue_events: usize,
+    /// Bytes the writer gathers into one append and one fsync.
+    pub max_batch_bytes: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        let d = mcpsec_ingest::PipelineOptions::default();
+        IngestConfig {
+            queue_events: d.queue_events,
+            max_batch_bytes: d.max_batch_bytes,
+        }
+    }
+}
+
+/// The event log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventLogConfig {
+    /// Size at which a new segment file starts (retention removes whole segments).
+    pub segment_bytes: u64,
+}
+
+impl Default for EventLogConfig {
+    fn default() -> Self {
+        EventLogConfig {
+            segment_bytes: mcpsec_store::FileLogOptions::default().segment_bytes,
+        }
+    }
+}
+
+/// The search index.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// Indexing threads.
+    pub threads: usize,
+    /// Memory for the index writer (bytes, split between threads; at least 16 MiB each).
+    pub writer_memory_bytes: usize,
+    /// Longest wait before indexed events become searchable, in milliseconds.
+    pub commit_interval_ms: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            threads: 1,
+            writer_memory_bytes: 128 << 20,
+            commit_interval_ms: 500,
+        }
+    }
+}
+
+/// Retention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Delete events older than this (`90d`, `12h`); unset keeps everything.
+    pub max_age: Option<String>,
+    /// Keep the event log under this many bytes (oldest consumed segments go first).
+    pub log_max_bytes: Option<u64>,
+    /// Keep the search index under this many bytes (oldest events go first).
+    pub index_max_bytes: Option<u64>,
+    /// Seconds between retention passes.
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            max_age: None,
+            log_max_bytes: None,
+            index_max_bytes: None,
+            interval_secs: 60,
+        }
+    }
+}
+
+/// Parses `30s`, `15m`, `12h`, `90d`, `2w`.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let unit = s.chars().last().unwrap_or(' ');
+    let n: u64 = s[..s.len().saturating_sub(unit.len_utf8())]
+        .parse()
+        .with_context(|| format!("invalid duration {s:?}: use e.g. 30s, 15m, 12h, 90d, 2w"))?;
+    let secs = match unit {
+        's' => n,
+        'm' => n.saturating_mul(60),
+        'h' => n.saturating_mul(3600),
+        'd' => n.saturating_mul(86_400),
+        'w' => n.saturating_mul(604_800),
+        _ => bail!("invalid duration {s:?}: use e.g. 30s, 15m, 12h, 90d, 2w"),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// Environment variables read by mcpsec that are not configuration overrides.
+const NOT_CONFIG: &[&str] = &[
+    "MCPSEC_ADMIN_TOKEN",
+    "MCPSEC_TOKEN",
+    "MCPSEC_SERVER",
+    "MCPSEC_BIN",
+    "MCPSEC_CONFIG",
+];
+
+/// Applies `MCPSEC_DATA_DIR`, `MCPSEC_LISTEN` and `MCPSEC_<SECTION>__<KEY>` overrides.
+fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix("MCPSEC_") else {
+            continue;
+        };
+        if NOT_CONFIG.contains(&name.as_str()) || rest.is_empty() {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        if path.len() == 1 && !matches!(path[0].as_str(), "data_dir" | "listen") {
+            continue; // not ours (e.g. a variable of a wrapper script)
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        let mut cur = &mut *table;
+        for seg in &path[..path.len() - 1] {
+            let entry = cur
+                .entry(seg.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cur = entry
+                .as_table_mut()
+                .with_context(|| format!("{name}: {seg} is not a section"))?;
+        }
+        if let Some(last) = path.last() {
+            cur.insert(last.clone(), value);
+        }
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads `path` (when given) and applies the environment's overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// Like [`Config::load`] with explicit environment variables (for tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config> {
+        let (text, origin) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "defaults".into()),
+        };
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        apply_env(&mut table, env)?;
+        let cfg: Config = Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| anyhow::anyhow!("{origin} (with MCPSEC_* overrides): {e}"))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that types alone do not.
+    pub fn validate(&self) -> Result<()> {
+        if self.http.max_body_bytes == 0 || self.http.max_decoded_bytes < self.http.max_body_bytes {
+            bail!("http.max_decoded_bytes must be at least http.max_body_bytes, and both above 0");
+        }
+        if self.ingest.queue_events == 0 {
+            bail!("ingest.queue_events must be above 0");
+        }
+        if self.event_log.segment_bytes < 4096 {
+            bail!("event_log.segment_bytes must be at least 4096");
+        }
+        if self.index.threads == 0 || self.index.threads > 64 {
+            bail!("index.threads must be between 1 and 64");
+        }
+        if self.index.commit_interval_ms == 0 {
+            bail!("index.commit_interval_ms must be above 0");
+        }
+        if let Some(a) = &self.retention.max_age {
+            parse_duration(a).context("retention.max_age")?;
+        }
+        if self.retention.interval_secs == 0 {
+            bail!("retention.interval_secs must be above 0");
+        }
+        if let Some(s) = &self.syslog
+            && s.udp.is_none()
+            && s.tcp.is_none()
+        {
+            bail!("[syslog] needs udp or tcp (or remove the section)");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mcpsec.example.toml");
+        let cfg = Config::load_with_env(Some(&path), env(&[])).expect("example config");
+        assert!(cfg.syslog.is_some());
+        assert_eq!(cfg.files.len(), 1);
+    }
+
+    #[test]
+    fn env_overrides_win_and_foreign_variables_are_ignored() {
+        let cfg = Config::load_with_env(
+            None,
+            env(&[
+                ("MCPSEC_LISTEN", "127.0.0.1:9999"),
+                ("MCPSEC_INDEX__COMMIT_INTERVAL_MS", "250"),
+                ("MCPSEC_LOGGING__FORMAT", "json"),
+                ("MCPSEC_ADMIN_TOKEN", "secret-secret-secret"),
+                ("MCPSEC_BIN", "/somewhere/mcpsec"),
+                ("MCPSEC_SOMETHING", "x"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(cfg.listen.port(), 9999);
+        assert_eq!(cfg.index.commit_interval_ms, 250);
+        assert_eq!(cfg.logging.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[index]\nthreds = 2\n").expect("write");
+        let err = Config::load_with_env(Some(&p), env(&[]))
+            .expect_err("typo")
+            .to_string();
+        assert!(err.contains("threds"), "{err}");
+        std::fs::write(&p, "listen = \"nope\"\n").expect("write");
+        assert!(Config::load_with_env(Some(&p), env(&[])).is_err());
+        std::fs::write(&p, "[retention]\nmax_age = \"ten days\"\n").expect("write");
+        let err = format!(
+            "{:#}",
+            Config::load_with_env(Some(&p), env(&[])).expect_err("bad age")
+        );
+        assert!(err.contains("max_age"), "{err}");
+        std::fs::write(&p, "[index\n").expect("write");
+        let err = Config::load_with_env(Some(&p), env(&[]))
+            .expect_err("syntax")
+            .to_string();
+        assert!(err.contains("c.toml"), "{err}");
+        let err = Config::load_with_env(None, env(&[("MCPSEC_INDEX__THREADS", "many")]))
+            .expect_err("env type")
+            .to_string();
+        assert!(err.contains("threads"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d").expect("d").as_secs(), 90 * 86_400);
+        assert_eq!(parse_duration("15m").expect("m").as_secs(), 900);
+        assert!(parse_duration("15").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("é").is_err());
+    }
+}

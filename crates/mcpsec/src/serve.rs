@@ -1,0 +1,258 @@
+//! `mcpsec serve`: wires the stores, the pipeline, the consumers and the HTTP API, and
+//! shuts them down in order (stop accepting → drain the queue → index what is left).
+
+use crate::cli::ServeArgs;
+use crate::cmd::{Stores, load_config, open_stores};
+use crate::config::{Config, parse_duration};
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use mcpsec_core::TenantId;
+use mcpsec_ingest::sources::{SyslogListener, spawn_file_source};
+use mcpsec_ingest::{Pipeline, PipelineOptions};
+use mcpsec_server::{AppState, HttpLimits, hash_token};
+use mcpsec_store::{
+    ApiKey, DataDir, Indexer, IndexerOptions, Retention, RetentionPolicy, StateStore,
+};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Shortest admin token accepted from `MCPSEC_ADMIN_TOKEN`.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// Runs `serve` until SIGTERM or Ctrl-C.
+pub fn run(args: ServeArgs) -> Result<()> {
+    let mut cfg = load_config(&args.store)?;
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    let _telemetry = crate::telemetry::init(&cfg.logging, &cfg.telemetry)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mcpsec")
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(serve(cfg, args.demo))
+}
+
+fn random_token() -> Result<String> {
+    let mut buf = [0u8; 24];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .context("cannot read /dev/urandom for a new admin token")?;
+    Ok(format!(
+        "mcpsec_{}",
+        buf.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+fn admin_key(id: &str, token: &str) -> ApiKey {
+    ApiKey {
+        id: id.into(),
+        tenant: TenantId::default_tenant(),
+        name: id.into(),
+        role: "admin".into(),
+        key_hash: hash_token(token),
+        created_at: Utc::now(),
+        expires_at: None,
+        revoked_at: None,
+        last_used_at: None,
+    }
+}
+
+/// Seeds the default tenant and the admin key: from `MCPSEC_ADMIN_TOKEN` when set,
+/// otherwise a generated one written to `<data>/admin-token` (mode 0600) once.
+pub fn seed_admin(state: &dyn StateStore, data: &DataDir) -> Result<()> {
+    state.create_tenant(&TenantId::default_tenant())?;
+    if let Ok(token) = std::env::var("MCPSEC_ADMIN_TOKEN") {
+        let token = token.trim();
+        anyhow::ensure!(
+            token.len() >= MIN_TOKEN_LEN,
+            "MCPSEC_ADMIN_TOKEN must be at least {MIN_TOKEN_LEN} characters"
+        );
+        state.put_api_key(&admin_key("env-admin", token))?;
+        tracing::info!("admin API key seeded from MCPSEC_ADMIN_TOKEN");
+        return Ok(());
+    }
+    let path = data.root().join("admin-token");
+    if path.exists() {
+        tracing::info!(file = %path.display(), "admin API key is in this file");
+        return Ok(());
+    }
+    let token = random_token()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(f, "{token}")?;
+    f.sync_all()?;
+    state.put_api_key(&admin_key("generated-admin", &token))?;
+    tracing::warn!(file = %path.display(), "no MCPSEC_ADMIN_TOKEN set: generated an admin API key into this file");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested: draining");
+}
+
+async fn serve(cfg: Config, demo: bool) -> Result<()> {
+    let Stores {
+        data,
+        lock: _lock,
+        log,
+        state,
+        index,
+    } = open_stores(&cfg)?;
+    seed_admin(state.as_ref(), &data)?;
+    let metrics = mcpsec_server::install_metrics();
+    let pipeline = Pipeline::start(
+        log.clone(),
+        PipelineOptions {
+            queue_events: cfg.ingest.queue_events,
+            max_batch_bytes: cfg.ingest.max_batch_bytes,
+        },
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let indexer = Indexer::new(
+        log.clone(),
+        index.clone(),
+        IndexerOptions {
+            commit_interval: Duration::from_millis(cfg.index.commit_interval_ms),
+            ..IndexerOptions::default()
+        },
+    );
+    let indexer_task = tokio::spawn(indexer.run(stop_rx.clone()));
+
+    let policy = RetentionPolicy {
+        max_age: cfg
+            .retention
+            .max_age
+            .as_deref()
+            .map(parse_duration)
+            .transpose()?,
+        log_max_bytes: cfg.retention.log_max_bytes,
+        index_max_bytes: cfg.retention.index_max_bytes,
+    };
+    let retention_task = if policy.max_age.is_some()
+        || policy.log_max_bytes.is_some()
+        || policy.index_max_bytes.is_some()
+    {
+        let retention = Arc::new(Retention::new(log.clone(), index.clone(), policy));
+        let every = Duration::from_secs(cfg.retention.interval_secs);
+        let mut stop = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let r = retention.clone();
+                match tokio::task::spawn_blocking(move || r.run_once(Utc::now())).await {
+                    Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
+                    Err(e) => tracing::error!(error = %e, "retention task failed"),
+                    Ok(Ok(_)) => {}
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }))
+    } else {
+        None
+    };
+
+    let mut source_tasks = Vec::new();
+    if let Some(sys) = &cfg.syslog {
+        let listener = SyslogListener::bind(sys)
+            .await
+            .context("cannot start the syslog listener")?;
+        tracing::info!(udp = ?listener.udp_addr(), tcp = ?listener.tcp_addr(), "syslog listening");
+        source_tasks.push(listener.spawn(pipeline.clone(), stop_rx.clone()));
+    }
+    for f in &cfg.files {
+        tracing::info!(path = %f.path.display(), "following file");
+        source_tasks.push(spawn_file_source(
+            f.clone(),
+            pipeline.clone(),
+            state.clone(),
+            stop_rx.clone(),
+        ));
+    }
+
+    let limits = HttpLimits {
+        max_body_bytes: cfg.http.max_body_bytes,
+        max_decoded_bytes: cfg.http.max_decoded_bytes,
+    };
+    let app_state = AppState::new(
+        pipeline.clone(),
+        log.clone(),
+        index.clone(),
+        state.clone(),
+        limits,
+        metrics,
+    );
+    let ready = app_state.ready.clone();
+    let app = mcpsec_server::router(app_state);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+
+    if demo {
+        crate::demo::load(&pipeline, state.as_ref()).await?;
+    }
+    ready.store(true, Ordering::Release);
+    tracing::info!(%addr, data_dir = %data.root().display(), "mcpsec serving on http://{addr}");
+
+    let ready_off = ready.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            ready_off.store(false, Ordering::Release);
+        })
+        .await
+        .context("HTTP server failed")?;
+
+    // Sources flush their batches, then the queue drains, then the index catches up.
+    stop_tx.send_replace(true);
+    for t in source_tasks {
+        let _ = t.await;
+    }
+    let p = pipeline.clone();
+    tokio::task::spawn_blocking(move || p.shutdown()).await?;
+    match indexer_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "indexer stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "indexer task failed"),
+    }
+    if let Some(t) = retention_task {
+        let _ = t.await;
+    }
+    tracing::info!(
+        last_seq = log.bounds().last_seq,
+        indexed_seq = index.indexed_seq(),
+        "stopped cleanly"
+    );
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Integration tests that start the real `mcpsec` binary, grouped by topic.
+
+mod auth;
+mod backup;
+mod bad_input;
+mod cli;
+mod common;
+mod durability;
+mod sources;
