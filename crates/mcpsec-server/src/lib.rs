@@ -9,7 +9,9 @@
 mod auth;
 mod error;
 mod events;
+mod graphql;
 mod health;
+mod mcp;
 mod metrics_http;
 mod openapi;
 mod state;
@@ -17,6 +19,8 @@ mod timeparse;
 
 pub use auth::{Principal, hash_token};
 pub use error::ApiError;
+pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
+pub use mcp::{MAX_RESULT_BYTES, McpServer};
 pub use metrics_http::install_metrics;
 pub use openapi::ApiDoc;
 pub use state::{AppState, HttpLimits};
@@ -36,13 +40,25 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_auth,
         ));
+    let gql = Router::new()
+        .route("/graphql", axum::routing::post(graphql::handler))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ));
     Router::new()
+        .merge(gql)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+            ),
+        )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }

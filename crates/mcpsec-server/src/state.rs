@@ -43,6 +43,7 @@ pub struct AppState {
     /// False until start-up finished and again while shutting down.
     pub ready: Arc<AtomicBool>,
     pub(crate) keys: Arc<KeyCache>,
+    pub(crate) graphql: crate::graphql::McpsecSchema,
 }
 
 impl AppState {
@@ -64,6 +65,7 @@ impl AppState {
             metrics,
             ready: Arc::new(AtomicBool::new(false)),
             keys: Arc::new(KeyCache::default()),
+            graphql: crate::graphql::schema(),
         }
     }
 }

@@ -37,6 +37,15 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a snapshot made by `backup` into a data directory.
     Restore(RestoreArgs),
+    /// Tenants and API keys (works on the data dir of a running or stopped `serve`).
+    Admin {
+        /// What to manage.
+        #[command(subcommand)]
+        what: AdminWhat,
+    },
+    /// Serve the Model Context Protocol over stdio for an AI assistant (read-only over
+    /// the data dir of a running or stopped `serve`).
+    Mcp(McpArgs),
     /// Configuration tools.
     Config {
         /// What to do with the configuration.
@@ -178,4 +187,91 @@ pub struct BenchIngestArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `mcpsec admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminWhat {
+    /// Tenants.
+    Tenant {
+        /// What to do.
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+    /// API keys.
+    Key {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+/// `mcpsec admin tenant ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Create a tenant (succeeds when it exists already).
+    Create {
+        /// 1-64 characters of letters, digits, '_', '-', '.'.
+        name: String,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tenants.
+    List {
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `mcpsec admin key ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Create an API key and print it alone on stdout (it is shown only this once).
+    Create {
+        /// Tenant the key acts for (must exist).
+        #[arg(long)]
+        tenant: String,
+        /// Role: admin, analyst, responder, viewer, auditor (or a custom role name).
+        #[arg(long)]
+        role: String,
+        /// A label for people.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Expire after this long (`30d`, `12h`); never when absent.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List a tenant's keys (ids, roles, dates; never secrets).
+    List {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// The key id (from `key list`).
+        id: String,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `mcpsec mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Tenant whose data the assistant sees.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
 }

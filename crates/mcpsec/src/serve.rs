@@ -13,7 +13,7 @@ use mcpsec_server::{AppState, HttpLimits, hash_token};
 use mcpsec_store::{
     ApiKey, DataDir, Indexer, IndexerOptions, Retention, RetentionPolicy, StateStore,
 };
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -35,17 +35,6 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(serve(cfg, args.demo))
-}
-
-fn random_token() -> Result<String> {
-    let mut buf = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .context("cannot read /dev/urandom for a new admin token")?;
-    Ok(format!(
-        "mcpsec_{}",
-        buf.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
 }
 
 fn admin_key(id: &str, token: &str) -> ApiKey {
@@ -81,7 +70,7 @@ pub fn seed_admin(state: &dyn StateStore, data: &DataDir) -> Result<()> {
         tracing::info!(file = %path.display(), "admin API key is in this file");
         return Ok(());
     }
-    let token = random_token()?;
+    let token = crate::cmd::new_secret()?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -43,7 +43,8 @@ pub struct TantivyIndex {
     dir: PathBuf,
     index: Index,
     f: Fields,
-    writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// `None` when opened read-only (next to a running writer in another process).
+    writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     reader: IndexReader,
     /// Highest log seq added (guarded by the writer lock for updates).
     added_seq: AtomicU64,
@@ -101,6 +102,40 @@ impl TantivyIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        Self::assemble(dir, index, f, Some(writer), reader)
+    }
+
+    /// Opens an existing index for searching only, while another process may be writing
+    /// it; new commits become visible shortly after they land.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        let (schema, f) = schema::build();
+        if !dir.join("meta.json").exists() {
+            return Err(StoreError::NotFound(format!(
+                "no index in {}",
+                dir.display()
+            )));
+        }
+        let mmap = MmapDirectory::open(dir).map_err(|e| StoreError::Index(e.to_string()))?;
+        let index = Index::open(mmap)?;
+        if index.schema() != schema {
+            return Err(StoreError::Index(
+                "index schema differs from this version's".into(),
+            ));
+        }
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Self::assemble(dir, index, f, None, reader)
+    }
+
+    fn assemble(
+        dir: &Path,
+        index: Index,
+        f: Fields,
+        writer: Option<IndexWriter<TantivyDocument>>,
+        reader: IndexReader,
+    ) -> Result<Self> {
         let seq = index
             .load_metas()?
             .payload
@@ -117,8 +152,12 @@ impl TantivyIndex {
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, IndexWriter<TantivyDocument>> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    fn writer(&self) -> Result<WriterGuard<'_>> {
+        let guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            return Err(StoreError::Invalid("the index is open read-only".into()));
+        }
+        Ok(WriterGuard(guard))
     }
 
     fn document(&self, item: &IndexItem<'_>) -> TantivyDocument {
@@ -191,7 +230,7 @@ impl TantivyIndex {
 impl SearchIndex for TantivyIndex {
     fn add(&self, items: &[IndexItem<'_>], through_seq: u64) -> Result<()> {
         let docs: Vec<TantivyDocument> = items.iter().map(|i| self.document(i)).collect();
-        let writer = self.writer();
+        let writer = self.writer()?;
         for doc in docs {
             writer.add_document(doc)?;
         }
@@ -201,7 +240,7 @@ impl SearchIndex for TantivyIndex {
 
     fn commit(&self) -> Result<u64> {
         let seq = {
-            let mut writer = self.writer();
+            let mut writer = self.writer()?;
             let seq = self.added_seq.load(Ordering::Acquire);
             let mut prepared = writer.prepare_commit()?;
             prepared.set_payload(&seq.to_string());
@@ -277,7 +316,7 @@ impl SearchIndex for TantivyIndex {
             Bound::Unbounded,
             Bound::Excluded(Term::from_field_date(self.f.time, tdate(&cutoff))),
         );
-        self.writer().delete_query(Box::new(q))?;
+        self.writer()?.delete_query(Box::new(q))?;
         Ok(())
     }
 
@@ -286,7 +325,7 @@ impl SearchIndex for TantivyIndex {
             Bound::Included(Term::from_field_u64(self.f.seq, seq)),
             Bound::Unbounded,
         );
-        let writer = self.writer();
+        let writer = self.writer()?;
         writer.delete_query(Box::new(q))?;
         self.added_seq
             .store(seq.saturating_sub(1), Ordering::Release);
@@ -308,6 +347,27 @@ impl SearchIndex for TantivyIndex {
 
     fn size_bytes(&self) -> u64 {
         dir_size(&self.dir)
+    }
+}
+
+/// The locked writer of a writable index.
+struct WriterGuard<'a>(MutexGuard<'a, Option<IndexWriter<TantivyDocument>>>);
+
+impl std::ops::Deref for WriterGuard<'_> {
+    type Target = IndexWriter<TantivyDocument>;
+    fn deref(&self) -> &Self::Target {
+        // Checked non-empty when the guard was made.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("writer checked at lock time"))
+    }
+}
+
+impl std::ops::DerefMut for WriterGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("writer checked at lock time"))
     }
 }
 

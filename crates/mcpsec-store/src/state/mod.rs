@@ -54,6 +54,12 @@ pub trait StateStore: Send + Sync + 'static {
     fn put_api_key(&self, key: &ApiKey) -> Result<()>;
     /// Finds a key by the hash of its secret.
     fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    /// Whether a tenant exists.
+    fn tenant_exists(&self, tenant: &TenantId) -> Result<bool>;
+    /// The keys of one tenant (hashes included, secrets never stored).
+    fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>>;
+    /// Revokes a key by id; `false` when there was no such usable key.
+    fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
     /// Records a successful use.
     fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
     /// Writes a consistent copy of the whole store to `dest` (works while in use).

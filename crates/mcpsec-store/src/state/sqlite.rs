@@ -185,6 +185,44 @@ impl StateStore for SqliteState {
         }
     }
 
+    fn tenant_exists(&self, tenant: &TenantId) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM tenants WHERE name = ?1",
+                [tenant.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at
+             FROM api_keys WHERE tenant = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt
+            .query_map([tenant.as_str()], row_to_key)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(mut k, _)| {
+                k.tenant = tenant.clone();
+                k
+            })
+            .collect())
+    }
+
+    fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, ts(&at)],
+        )?;
+        Ok(n == 1)
+    }
+
     fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
         self.conn().execute(
             "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
@@ -251,6 +289,29 @@ mod tests {
         expired.expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
         assert!(!expired.is_usable(Utc::now()));
         assert!(s.find_api_key("zzz").expect("find").is_none());
+    }
+
+    #[test]
+    fn keys_are_listed_per_tenant_and_revoked_once() {
+        let s = SqliteState::in_memory().expect("open");
+        let a = TenantId::new("a").expect("t");
+        let b = TenantId::new("b").expect("t");
+        s.create_tenant(&a).expect("a");
+        s.create_tenant(&b).expect("b");
+        assert!(s.tenant_exists(&a).expect("exists"));
+        assert!(
+            !s.tenant_exists(&TenantId::new("c").expect("t"))
+                .expect("exists")
+        );
+        let mut k = key("ka", "h1");
+        k.tenant = a.clone();
+        s.put_api_key(&k).expect("put");
+        assert_eq!(s.list_api_keys(&a).expect("list").len(), 1);
+        assert!(s.list_api_keys(&b).expect("list").is_empty());
+        assert!(s.revoke_api_key("ka", Utc::now()).expect("revoke"));
+        assert!(!s.revoke_api_key("ka", Utc::now()).expect("again"));
+        let found = s.find_api_key("h1").expect("find").expect("present");
+        assert!(!found.is_usable(Utc::now()));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! One module per subcommand, plus what they share: configuration and store opening.
 
+mod admin;
+pub use admin::new_secret;
 mod backup;
 mod bench;
 mod ingest;
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay(a) => replay::run(a),
         Command::Backup(a) => backup::backup(a),
         Command::Restore(a) => backup::restore(a),
+        Command::Admin { what } => admin::run(what),
+        Command::Mcp(a) => crate::mcp::run(a),
         Command::Config {
             action: ConfigAction::Check { file },
         } => config_check(&file),

@@ -7,3 +7,5 @@ mod cli;
 mod common;
 mod durability;
 mod sources;
+mod telemetry;
+mod tenancy;

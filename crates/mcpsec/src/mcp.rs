@@ -1,0 +1,46 @@
+//! `mcpsec mcp`: the MCP server over stdio, reading the data dir of a running or stopped
+//! `serve` (read-only: it never takes the writer lock).
+
+use crate::cli::McpArgs;
+use crate::cmd::load_config;
+use anyhow::{Context as _, Result};
+use mcpsec_core::TenantId;
+use mcpsec_server::McpServer;
+use mcpsec_store::{DataDir, SearchIndex, TantivyIndex, TantivyOptions};
+use rmcp::ServiceExt;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Runs the stdio server until the client disconnects.
+pub fn run(a: McpArgs) -> Result<ExitCode> {
+    // stdout carries the protocol: logs go to stderr only, and quietly.
+    crate::cmd::quiet_logging();
+    let cfg = load_config(&a.store)?;
+    let tenant = TenantId::new(&a.tenant).map_err(anyhow::Error::msg)?;
+    let data = DataDir::new(&cfg.data_dir);
+    let index: Arc<dyn SearchIndex> = match TantivyIndex::open_read_only(&data.index()) {
+        Ok(i) => Arc::new(i),
+        // A fresh data dir: create an empty index so the tools answer (with nothing).
+        Err(mcpsec_store::StoreError::NotFound(_)) => {
+            data.create()?;
+            drop(TantivyIndex::open(
+                &data.index(),
+                TantivyOptions::default(),
+            )?);
+            Arc::new(TantivyIndex::open_read_only(&data.index())?)
+        }
+        Err(e) => return Err(e).context("cannot open the search index"),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let service = McpServer::new(index, tenant)
+            .serve(rmcp::transport::stdio())
+            .await
+            .context("MCP handshake failed")?;
+        service.waiting().await.context("MCP session failed")?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
