@@ -60,9 +60,45 @@ impl KeyCache {
     }
 }
 
-fn unauthenticated(msg: &str) -> ApiError {
+fn unauthenticated(state: &AppState, path: &str, msg: &str) -> ApiError {
     metrics::counter!("mcpsec_auth_failures_total").increment(1);
+    state.audit(mcpsec_store::AuditEvent {
+        tenant: "-".into(),
+        actor: "anonymous".into(),
+        action: "auth.failure".into(),
+        target: path.chars().take(200).collect(),
+        outcome: "failure".into(),
+        details: serde_json::json!({ "reason": msg }),
+    });
     ApiError::new(ErrorCode::Unauthenticated, msg)
+}
+
+/// Refuses (403) unless the caller has one of `roles`; the denial is audited.
+pub fn require_role(
+    state: &AppState,
+    who: &Principal,
+    action: &str,
+    roles: &[&str],
+) -> Result<(), ApiError> {
+    if roles.contains(&who.role.as_str()) {
+        return Ok(());
+    }
+    state.audit(mcpsec_store::AuditEvent {
+        tenant: who.tenant.to_string(),
+        actor: who.key_id.clone(),
+        action: action.into(),
+        target: String::new(),
+        outcome: "denied".into(),
+        details: serde_json::json!({ "role": who.role, "needs": roles }),
+    });
+    Err(ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "role {} may not do this (needs one of: {})",
+            who.role,
+            roles.join(", ")
+        ),
+    ))
 }
 
 async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiError> {
@@ -77,6 +113,14 @@ async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiE
         .map_err(ApiError::internal)??;
     let now = Utc::now();
     let principal = key.filter(|k| k.is_usable(now)).map(|k| {
+        state.audit(mcpsec_store::AuditEvent {
+            tenant: k.tenant.to_string(),
+            actor: k.id.clone(),
+            action: "auth.success".into(),
+            target: String::new(),
+            outcome: "success".into(),
+            details: serde_json::json!({ "role": k.role }),
+        });
         let store = state.state.clone();
         let id = k.id.clone();
         tokio::task::spawn_blocking(move || {
@@ -98,8 +142,13 @@ pub(crate) async fn require_auth(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_owned();
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(unauthenticated("missing Authorization: Bearer <api key>"));
+        return Err(unauthenticated(
+            &state,
+            &path,
+            "missing Authorization: Bearer <api key>",
+        ));
     };
     let token = value
         .to_str()
@@ -110,11 +159,15 @@ pub(crate) async fn require_auth(
         })
         .filter(|t| !t.is_empty() && t.len() <= 512)
         .ok_or_else(|| {
-            unauthenticated("malformed Authorization header; expected Bearer <api key>")
+            unauthenticated(
+                &state,
+                &path,
+                "malformed Authorization header; expected Bearer <api key>",
+            )
         })?;
     let principal = lookup(&state, token)
         .await?
-        .ok_or_else(|| unauthenticated("invalid, expired or revoked API key"))?;
+        .ok_or_else(|| unauthenticated(&state, &path, "invalid, expired or revoked API key"))?;
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }

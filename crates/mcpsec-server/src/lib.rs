@@ -6,6 +6,7 @@
 //! every failure through one [`ApiError`], whose status comes from the shared
 //! [`mcpsec_core::ErrorCode`].
 
+mod audit_api;
 mod auth;
 mod error;
 mod events;
@@ -17,7 +18,7 @@ mod openapi;
 mod state;
 mod timeparse;
 
-pub use auth::{Principal, hash_token};
+pub use auth::{Principal, hash_token, require_role};
 pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
 pub use mcp::{MAX_RESULT_BYTES, McpServer};
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::search).post(events::ingest))
         .route("/events/{id}", get(events::get_one))
         .route("/stats", get(health::stats))
+        .route("/audit", get(audit_api::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

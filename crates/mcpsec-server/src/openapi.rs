@@ -16,11 +16,13 @@ use utoipa::{Modify, OpenApi};
         crate::health::readyz,
         crate::health::metrics,
         crate::health::stats,
+        crate::audit_api::list,
     ),
     components(schemas(
         crate::events::IngestResponse,
         crate::events::SearchResponse,
         crate::health::Stats,
+        crate::audit_api::AuditPage,
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
     )),

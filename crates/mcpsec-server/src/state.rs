@@ -42,11 +42,23 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// False until start-up finished and again while shutting down.
     pub ready: Arc<AtomicBool>,
+    /// The audit log (authentication, denials, changes).
+    pub audit: Arc<mcpsec_store::Auditor>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) graphql: crate::graphql::McpsecSchema,
 }
 
 impl AppState {
+    /// Appends an audit event off the async threads; a failure is logged, not fatal.
+    pub fn audit(&self, event: mcpsec_store::AuditEvent) {
+        let audit = self.audit.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = audit.record(&event) {
+                tracing::error!(error = %e, action = %event.action, "cannot write the audit log");
+            }
+        });
+    }
+
     /// Assembles the state.
     pub fn new(
         pipeline: Pipeline,
@@ -55,6 +67,7 @@ impl AppState {
         state: Arc<dyn StateStore>,
         limits: HttpLimits,
         metrics: PrometheusHandle,
+        audit: Arc<mcpsec_store::Auditor>,
     ) -> Self {
         AppState {
             pipeline,
@@ -64,6 +77,7 @@ impl AppState {
             limits,
             metrics,
             ready: Arc::new(AtomicBool::new(false)),
+            audit,
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),
         }

@@ -128,6 +128,11 @@ pub fn snapshot(data: &DataDir, out: &Path) -> Result<BackupManifest> {
             Err(e) => return Err(e),
         }
     }
+    if data.audit_key().exists() {
+        fs::copy(data.audit_key(), target.audit_key())
+            .map_err(io("copy the audit signing key".into()))?;
+        files.push("audit-signing.key".into());
+    }
     let objects = data.objects();
     if objects.exists() {
         copy_tree(&objects, &target.objects(), "objects", &mut files)?;

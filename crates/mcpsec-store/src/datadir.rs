@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// <data>/state.db    SQLite state (shared with `mcpsec admin`)
 /// <data>/index/      tantivy index
 /// <data>/objects/    object store
+/// <data>/audit-signing.key  signs audit checkpoints
 /// ```
 #[derive(Debug, Clone)]
 pub struct DataDir {
@@ -50,6 +51,11 @@ impl DataDir {
     /// The object store root.
     pub fn objects(&self) -> PathBuf {
         self.root.join("objects")
+    }
+
+    /// The key that signs audit checkpoints (mode 0600).
+    pub fn audit_key(&self) -> PathBuf {
+        self.root.join("audit-signing.key")
     }
 
     /// Creates the directory (mode 0700 where supported).

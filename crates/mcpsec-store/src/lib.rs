@@ -14,6 +14,7 @@
 //! | [`SearchIndex`] | [`TantivyIndex`] | event search |
 //! | [`ObjectStore`] | [`LocalObjectStore`] | documents kept as they came |
 
+mod audit;
 mod backup;
 mod datadir;
 mod error;
@@ -24,6 +25,10 @@ mod object;
 mod retention;
 mod state;
 
+pub use audit::{
+    AuditCheckpoint, AuditEntry, AuditEvent, AuditSigner, Auditor, CHECKPOINT_EVERY, GENESIS_HASH,
+    VerifyReport, entry_hash, verify as verify_audit,
+};
 pub use backup::{BackupManifest, restore, snapshot};
 pub use datadir::{DataDir, DataDirLock};
 pub use error::{Result, StoreError};

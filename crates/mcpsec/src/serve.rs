@@ -85,6 +85,17 @@ pub fn seed_admin(state: &dyn StateStore, data: &DataDir) -> Result<()> {
     Ok(())
 }
 
+fn lifecycle(action: &str, cfg: &Config) -> mcpsec_store::AuditEvent {
+    mcpsec_store::AuditEvent {
+        tenant: "-".into(),
+        actor: format!("process:{}", std::process::id()),
+        action: action.into(),
+        target: cfg.data_dir.display().to_string(),
+        outcome: "success".into(),
+        details: serde_json::json!({ "listen": cfg.listen.to_string(), "version": env!("CARGO_PKG_VERSION") }),
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -116,6 +127,11 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         index,
     } = open_stores(&cfg)?;
     seed_admin(state.as_ref(), &data)?;
+    let auditor = Arc::new(
+        mcpsec_store::Auditor::new(state.clone(), &data.audit_key())
+            .context("cannot open the audit log")?,
+    );
+    auditor.record(&lifecycle("serve.start", &cfg))?;
     let metrics = mcpsec_server::install_metrics();
     let pipeline = Pipeline::start(
         log.clone(),
@@ -200,6 +216,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         state.clone(),
         limits,
         metrics,
+        auditor.clone(),
     );
     let ready = app_state.ready.clone();
     let app = mcpsec_server::router(app_state);
@@ -238,6 +255,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     if let Some(t) = retention_task {
         let _ = t.await;
     }
+    auditor.record(&lifecycle("serve.stop", &cfg))?;
+    auditor.checkpoint_now()?;
     tracing::info!(
         last_seq = log.bounds().last_seq,
         indexed_seq = index.indexed_seq(),

@@ -60,6 +60,19 @@ pub trait StateStore: Send + Sync + 'static {
     fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>>;
     /// Revokes a key by id; `false` when there was no such usable key.
     fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// Appends an audit event to the hash chain and returns the stored entry.
+    fn append_audit(&self, event: &crate::AuditEvent) -> Result<crate::AuditEntry>;
+    /// Audit entries after `after_seq` (all tenants when `tenant` is `None`), oldest first.
+    fn audit_entries(
+        &self,
+        tenant: Option<&TenantId>,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::AuditEntry>>;
+    /// Stores a signed checkpoint.
+    fn add_audit_checkpoint(&self, cp: &crate::AuditCheckpoint) -> Result<()>;
+    /// All checkpoints, oldest first.
+    fn audit_checkpoints(&self) -> Result<Vec<crate::AuditCheckpoint>>;
     /// Records a successful use.
     fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
     /// Writes a consistent copy of the whole store to `dest` (works while in use).

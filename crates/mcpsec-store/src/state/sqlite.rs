@@ -9,8 +9,13 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 /// Versioned migrations, applied in order; `PRAGMA user_version` records the last one.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_audit",
+        include_str!("../../migrations/0002_audit.sql"),
+    ),
+];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is
 /// how `mcpsec admin ...` works next to a running `serve`.
@@ -221,6 +226,114 @@ impl StateStore for SqliteState {
             params![id, ts(&at)],
         )?;
         Ok(n == 1)
+    }
+
+    fn append_audit(&self, event: &crate::AuditEvent) -> Result<crate::AuditEntry> {
+        let mut conn = self.conn();
+        // IMMEDIATE: the read of the chain head and the insert are one step, also
+        // across processes (the CLI appends beside a running serve).
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let head: Option<(u64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?;
+        let (seq, prev_hash) = match head {
+            Some((s, h)) => (s + 1, h),
+            None => (1, crate::audit::GENESIS_HASH.to_owned()),
+        };
+        let at = ts(&Utc::now());
+        let hash = crate::audit::entry_hash(seq, &at, event, &prev_hash);
+        tx.execute(
+            "INSERT INTO audit_log(seq, at, tenant, actor, action, target, outcome, details, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                seq as i64,
+                at,
+                event.tenant,
+                event.actor,
+                event.action,
+                event.target,
+                event.outcome,
+                event.details.to_string(),
+                prev_hash,
+                hash
+            ],
+        )?;
+        tx.commit()?;
+        Ok(crate::AuditEntry {
+            seq,
+            at,
+            event: event.clone(),
+            prev_hash,
+            hash,
+        })
+    }
+
+    fn audit_entries(
+        &self,
+        tenant: Option<&TenantId>,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::AuditEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT seq, at, tenant, actor, action, target, outcome, details, prev_hash, hash FROM audit_log
+             WHERE seq > ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                after_seq as i64,
+                tenant.map(|t| t.as_str().to_owned()),
+                limit as i64
+            ],
+            |r| {
+                let details: String = r.get(7)?;
+                Ok(crate::AuditEntry {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    at: r.get(1)?,
+                    event: crate::AuditEvent {
+                        tenant: r.get(2)?,
+                        actor: r.get(3)?,
+                        action: r.get(4)?,
+                        target: r.get(5)?,
+                        outcome: r.get(6)?,
+                        details: serde_json::from_str(&details)
+                            .unwrap_or(serde_json::Value::String(details)),
+                    },
+                    prev_hash: r.get(8)?,
+                    hash: r.get(9)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn add_audit_checkpoint(&self, cp: &crate::AuditCheckpoint) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO audit_checkpoints(seq, hash, at, public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![cp.seq as i64, cp.hash, cp.at, cp.public_key, cp.signature],
+        )?;
+        Ok(())
+    }
+
+    fn audit_checkpoints(&self) -> Result<Vec<crate::AuditCheckpoint>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT seq, hash, at, public_key, signature FROM audit_checkpoints ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(crate::AuditCheckpoint {
+                seq: r.get::<_, i64>(0)? as u64,
+                hash: r.get(1)?,
+                at: r.get(2)?,
+                public_key: r.get(3)?,
+                signature: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()> {

@@ -7,9 +7,10 @@ use crate::config::parse_duration;
 use anyhow::{Context as _, Result, bail};
 use chrono::Utc;
 use mcpsec_core::TenantId;
-use mcpsec_store::{ApiKey, DataDir, SqliteState, StateStore};
+use mcpsec_store::{ApiKey, AuditEvent, Auditor, DataDir, SqliteState, StateStore};
 use std::io::Read;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Roles known to the authorization model; other names are custom roles.
 const BUILT_IN_ROLES: &[&str] = &["admin", "analyst", "responder", "viewer", "auditor"];
@@ -19,6 +20,31 @@ fn open_state(store: &StoreArgs) -> Result<SqliteState> {
     let data = DataDir::new(&cfg.data_dir);
     data.create()?;
     SqliteState::open(&data.state_db()).context("cannot open the state database")
+}
+
+/// Records a change made from the command line, with a signed checkpoint right away.
+fn audit(
+    store: &StoreArgs,
+    tenant: &str,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    let cfg = load_config(store)?;
+    let data = DataDir::new(&cfg.data_dir);
+    let state: Arc<dyn StateStore> = Arc::new(SqliteState::open(&data.state_db())?);
+    let auditor = Auditor::new(state, &data.audit_key())?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    auditor.record(&AuditEvent {
+        tenant: tenant.into(),
+        actor: format!("cli:{user}"),
+        action: action.into(),
+        target: target.into(),
+        outcome: "success".into(),
+        details,
+    })?;
+    auditor.checkpoint_now()?;
+    Ok(())
 }
 
 fn tenant(name: &str) -> Result<TenantId> {
@@ -45,6 +71,15 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
         } => {
             let t = tenant(&name)?;
             let created = open_state(&store)?.create_tenant(&t)?;
+            if created {
+                audit(
+                    &store,
+                    t.as_str(),
+                    "tenant.create",
+                    t.as_str(),
+                    serde_json::json!({}),
+                )?;
+            }
             eprintln!(
                 "tenant {t} {}",
                 if created { "created" } else { "exists already" }
@@ -102,6 +137,13 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
                 last_used_at: None,
             };
             state.put_api_key(&key)?;
+            audit(
+                &store,
+                key.tenant.as_str(),
+                "key.create",
+                &key.id,
+                serde_json::json!({ "role": key.role, "name": key.name, "expires_at": key.expires_at.map(|t| mcpsec_core::to_rfc3339(&t)) }),
+            )?;
             eprintln!(
                 "created key {} (role {}, tenant {}); it is shown only once",
                 key.id, key.role, key.tenant
@@ -148,6 +190,7 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
             if !open_state(&store)?.revoke_api_key(&id, Utc::now())? {
                 bail!("no active key with id {id}");
             }
+            audit(&store, "-", "key.revoke", &id, serde_json::json!({}))?;
             eprintln!("key {id} revoked (running servers stop accepting it within 5 s)");
         }
     }
