@@ -168,6 +168,7 @@ pub(crate) async fn require_auth(
     let principal = lookup(&state, token)
         .await?
         .ok_or_else(|| unauthenticated(&state, &path, "invalid, expired or revoked API key"))?;
+    state.limiter.check(&principal)?;
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod graphql;
 mod health;
+mod limits;
 mod mcp;
 mod metrics_http;
 mod openapi;
@@ -21,18 +22,47 @@ mod timeparse;
 pub use auth::{Principal, hash_token, require_role};
 pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
+pub use limits::RateLimits;
 pub use mcp::{MAX_RESULT_BYTES, McpServer};
 pub use metrics_http::install_metrics;
 pub use openapi::ApiDoc;
-pub use state::{AppState, HttpLimits};
+pub use state::{AppState, HttpLimits, HttpOptions};
 pub use timeparse::parse_time_param;
 
 use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// CORS only for the configured origins; none configured means no CORS headers at all,
+/// so browsers on other origins cannot call the API.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::CONTENT_ENCODING,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
 use axum::middleware;
 use axum::routing::get;
 
 /// The whole HTTP surface: public probes plus the authenticated `/api/v1`.
 pub fn router(state: AppState) -> Router {
+    let cors = cors_layer(&state.cors_origins);
     let api = Router::new()
         .route("/events", get(events::search).post(events::ingest))
         .route("/events/{id}", get(events::get_one))
@@ -56,6 +86,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(cors)
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),

@@ -25,6 +25,17 @@ impl Default for HttpLimits {
     }
 }
 
+/// How the HTTP API protects itself.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Body limits.
+    pub limits: HttpLimits,
+    /// Rate limits per key and tenant.
+    pub rate: crate::RateLimits,
+    /// Origins allowed by CORS (none by default).
+    pub cors_origins: Vec<String>,
+}
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -44,6 +55,9 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The audit log (authentication, denials, changes).
     pub audit: Arc<mcpsec_store::Auditor>,
+    /// Origins allowed by CORS (none by default).
+    pub cors_origins: Vec<String>,
+    pub(crate) limiter: Arc<crate::limits::Limiter>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) graphql: crate::graphql::McpsecSchema,
 }
@@ -59,16 +73,26 @@ impl AppState {
         });
     }
 
+    /// Forgets idle rate-limit buckets (call periodically).
+    pub fn shrink_rate_limits(&self) {
+        self.limiter.shrink();
+    }
+
     /// Assembles the state.
     pub fn new(
         pipeline: Pipeline,
         log: Arc<dyn EventLog>,
         index: Arc<dyn SearchIndex>,
         state: Arc<dyn StateStore>,
-        limits: HttpLimits,
         metrics: PrometheusHandle,
         audit: Arc<mcpsec_store::Auditor>,
+        opts: HttpOptions,
     ) -> Self {
+        let HttpOptions {
+            limits,
+            rate,
+            cors_origins,
+        } = opts;
         AppState {
             pipeline,
             log,
@@ -78,6 +102,8 @@ impl AppState {
             metrics,
             ready: Arc::new(AtomicBool::new(false)),
             audit,
+            cors_origins,
+            limiter: crate::limits::Limiter::new(rate),
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),
         }

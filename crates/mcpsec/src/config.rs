@@ -25,6 +25,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Request limits of the HTTP API.
     pub http: HttpConfig,
+    /// Request rates per API key and per tenant.
+    pub rate_limit: RateLimitConfig,
     /// The queue in front of the event log.
     pub ingest: IngestConfig,
     /// The append-only event log.
@@ -47,6 +49,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             telemetry: TelemetryConfig::default(),
             http: HttpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
             ingest: IngestConfig::default(),
             event_log: EventLogConfig::default(),
             index: IndexConfig::default(),
@@ -113,6 +116,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Largest body after gzip/zstd decompression; larger gets 413.
     pub max_decoded_bytes: usize,
+    /// Browser origins allowed to call the API (CORS); empty: none.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -121,6 +126,30 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: d.max_body_bytes,
             max_decoded_bytes: d.max_decoded_bytes,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Rate limits (token buckets); over them, requests get 429 with `Retry-After`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second for one API key.
+    pub per_key_per_sec: u32,
+    /// Sustained requests per second for all keys of a tenant together.
+    pub per_tenant_per_sec: u32,
+    /// Requests a key may send above its rate in a burst (a tenant: four times this).
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let d = mcpsec_server::RateLimits::default();
+        RateLimitConfig {
+            per_key_per_sec: d.per_key_per_sec,
+            per_tenant_per_sec: d.per_tenant_per_sec,
+            burst: d.burst,
         }
     }
 }
@@ -301,6 +330,16 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         if self.http.max_body_bytes == 0 || self.http.max_decoded_bytes < self.http.max_body_bytes {
             bail!("http.max_decoded_bytes must be at least http.max_body_bytes, and both above 0");
+        }
+        if self.rate_limit.per_key_per_sec == 0 || self.rate_limit.per_tenant_per_sec == 0 {
+            bail!("rate_limit.per_key_per_sec and rate_limit.per_tenant_per_sec must be above 0");
+        }
+        for o in &self.http.cors_allowed_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
+                bail!(
+                    "http.cors_allowed_origins: {o:?} must look like https://host[:port] (no path, no trailing slash)"
+                );
+            }
         }
         if self.ingest.queue_events == 0 {
             bail!("ingest.queue_events must be above 0");

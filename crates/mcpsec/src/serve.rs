@@ -9,7 +9,7 @@ use chrono::Utc;
 use mcpsec_core::TenantId;
 use mcpsec_ingest::sources::{SyslogListener, spawn_file_source};
 use mcpsec_ingest::{Pipeline, PipelineOptions};
-use mcpsec_server::{AppState, HttpLimits, hash_token};
+use mcpsec_server::{AppState, HttpLimits, HttpOptions, RateLimits, hash_token};
 use mcpsec_store::{
     ApiKey, DataDir, Indexer, IndexerOptions, Retention, RetentionPolicy, StateStore,
 };
@@ -214,10 +214,30 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         log.clone(),
         index.clone(),
         state.clone(),
-        limits,
         metrics,
         auditor.clone(),
+        HttpOptions {
+            limits,
+            rate: RateLimits {
+                per_key_per_sec: cfg.rate_limit.per_key_per_sec,
+                per_tenant_per_sec: cfg.rate_limit.per_tenant_per_sec,
+                burst: cfg.rate_limit.burst,
+            },
+            cors_origins: cfg.http.cors_allowed_origins.clone(),
+        },
     );
+    {
+        let st = app_state.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => st.shrink_rate_limits(),
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+    }
     let ready = app_state.ready.clone();
     let app = mcpsec_server::router(app_state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
