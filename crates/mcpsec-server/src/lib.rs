@@ -78,8 +78,18 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_auth,
         ));
+    let mcp_routes = Router::new()
+        .nest_service(
+            "/mcp",
+            mcp::http_service(state.index.clone(), state.mcp_hosts.clone()),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ));
     Router::new()
         .merge(gql)
+        .merge(mcp_routes)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -34,6 +34,8 @@ pub struct HttpOptions {
     pub rate: crate::RateLimits,
     /// Origins allowed by CORS (none by default).
     pub cors_origins: Vec<String>,
+    /// Host names the MCP endpoint accepts besides loopback (DNS-rebinding guard).
+    pub mcp_hosts: Vec<String>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -57,6 +59,8 @@ pub struct AppState {
     pub audit: Arc<mcpsec_store::Auditor>,
     /// Origins allowed by CORS (none by default).
     pub cors_origins: Vec<String>,
+    /// Host names the MCP endpoint accepts besides loopback.
+    pub mcp_hosts: Vec<String>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) graphql: crate::graphql::McpsecSchema,
@@ -92,6 +96,7 @@ impl AppState {
             limits,
             rate,
             cors_origins,
+            mcp_hosts,
         } = opts;
         AppState {
             pipeline,
@@ -103,6 +108,7 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(false)),
             audit,
             cors_origins,
+            mcp_hosts,
             limiter: crate::limits::Limiter::new(rate),
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),

@@ -224,6 +224,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
                 burst: cfg.rate_limit.burst,
             },
             cors_origins: cfg.http.cors_allowed_origins.clone(),
+            mcp_hosts: vec![cfg.listen.ip().to_string(), cfg.listen.to_string()],
         },
     );
     {

@@ -1,5 +1,6 @@
 //! Integration tests that start the real `mcpsec` binary, grouped by topic.
 
+mod audit;
 mod auth;
 mod backup;
 mod bad_input;

@@ -182,7 +182,7 @@ fn graphql_refuses_deep_queries_and_needs_a_key() {
 }
 
 #[test]
-fn the_official_mcp_client_lists_and_calls_tools_over_stdio() {
+fn the_official_mcp_client_lists_and_calls_tools_over_stdio_and_http() {
     let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_sdk = Command::new(&python)
         .args(["-c", "import mcp"])
@@ -207,7 +207,7 @@ fn the_official_mcp_client_lists_and_calls_tools_over_stdio() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mcp_client.py");
     // The MCP server reads the index of the running serve, without its lock.
     let out = Command::new(&python)
-        .args([script, bin()])
+        .args([script, "stdio", bin()])
         .arg(&data)
         .args(["default", &m])
         .output()
@@ -241,7 +241,7 @@ fn the_official_mcp_client_lists_and_calls_tools_over_stdio() {
     assert_eq!(got["get_event_ok"], true);
     // Another tenant sees nothing through MCP either.
     let out = Command::new(&python)
-        .args([script, bin()])
+        .args([script, "stdio", bin()])
         .arg(&data)
         .args(["other", &m])
         .output()
@@ -253,4 +253,48 @@ fn the_official_mcp_client_lists_and_calls_tools_over_stdio() {
         "LEAK over MCP: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Streamable HTTP at /mcp: the same tools, for the tenant of each request's key.
+    let url = server.url("/mcp");
+    let run_http = |key: &str| {
+        Command::new(&python)
+            .args([script, "http", url.as_str(), key, m.as_str()])
+            .output()
+            .expect("python")
+    };
+    let out = run_http(TOKEN);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    assert_eq!(got["search_total"], 30);
+    assert_eq!(got["count"], 30);
+    let admin = |args: &[&str]| {
+        Command::new(bin())
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .expect("admin")
+    };
+    assert!(admin(&["tenant", "create", "other"]).status.success());
+    let out = admin(&["key", "create", "--tenant", "other", "--role", "viewer"]);
+    let other_key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let out = run_http(&other_key);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(got["search_total"], 0, "LEAK over MCP/HTTP");
+    let r = client()
+        .post(&url)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 401, "/mcp needs a key");
 }
