@@ -136,6 +136,23 @@ async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiE
     Ok(principal)
 }
 
+/// Authenticates a bearer token for another transport (gRPC): the same key lookup,
+/// cache, audit and rate limits as HTTP requests.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    what: &str,
+) -> Result<Principal, ApiError> {
+    if token.is_empty() || token.len() > 512 {
+        return Err(unauthenticated(state, what, "missing or malformed API key"));
+    }
+    let principal = lookup(state, token)
+        .await?
+        .ok_or_else(|| unauthenticated(state, what, "invalid, expired or revoked API key"))?;
+    state.limiter.check(&principal)?;
+    Ok(principal)
+}
+
 /// Middleware: requires `Authorization: Bearer <key>`; answers 401 otherwise.
 pub(crate) async fn require_auth(
     State(state): State<AppState>,

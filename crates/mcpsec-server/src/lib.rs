@@ -19,7 +19,7 @@ mod openapi;
 mod state;
 mod timeparse;
 
-pub use auth::{Principal, hash_token, require_role};
+pub use auth::{Principal, authenticate, hash_token, require_role};
 pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
 pub use limits::RateLimits;

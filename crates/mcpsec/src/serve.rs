@@ -240,7 +240,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         });
     }
     let ready = app_state.ready.clone();
-    let app = mcpsec_server::router(app_state);
+    let app = mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod durability;
+mod grpc;
 mod sources;
 mod telemetry;
 mod tenancy;

@@ -1,0 +1,220 @@
+//! `mcpsec.v1.EventService`.
+
+use crate::convert::{event, status};
+use crate::pb;
+use mcpsec_core::SourceInfo;
+use mcpsec_normalize::{Context, normalize_json, normalize_line};
+use mcpsec_server::{ApiError, AppState, Principal, authenticate, parse_time_param};
+use mcpsec_store::{MAX_LIMIT, SearchRequest, SortOrder};
+use std::pin::Pin;
+use std::time::Duration;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+/// How often `Tail` looks for new events.
+const TAIL_POLL: Duration = Duration::from_millis(250);
+/// Most events one `Tail` poll sends.
+const TAIL_BATCH: usize = 1000;
+/// Most errors listed in an ingest answer.
+const MAX_ERRORS: usize = 100;
+
+/// The event service over the shared application state.
+#[derive(Clone)]
+pub struct EventApi {
+    state: AppState,
+}
+
+impl EventApi {
+    /// The service.
+    pub fn new(state: AppState) -> Self {
+        EventApi { state }
+    }
+
+    async fn who<T>(&self, req: &Request<T>, what: &str) -> Result<Principal, Status> {
+        let token = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned())
+            .unwrap_or_default();
+        authenticate(&self.state, &token, what)
+            .await
+            .map_err(status)
+    }
+}
+
+type TailStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::event_service_server::EventService for EventApi {
+    async fn ingest(
+        &self,
+        req: Request<Streaming<pb::IngestRequest>>,
+    ) -> Result<Response<pb::IngestResponse>, Status> {
+        let who = self.who(&req, "grpc:Ingest").await?;
+        let ctx = Context::new(
+            who.tenant.clone(),
+            SourceInfo::new("grpc", who.key_id.clone()),
+        );
+        let mut stream = req.into_inner();
+        let mut out = pb::IngestResponse::default();
+        let mut index = 0u64;
+        while let Some(msg) = stream.next().await {
+            let msg = msg?;
+            let mut events = Vec::with_capacity(msg.json.len() + msg.lines.len());
+            for text in msg.json {
+                index += 1;
+                let parsed = serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| format!("invalid JSON: {e}"))
+                    .and_then(|v| normalize_json(v, &ctx).map_err(|e| e.to_string()));
+                match parsed {
+                    Ok(ev) => events.push(ev),
+                    Err(error) => {
+                        out.rejected += 1;
+                        if out.errors.len() < MAX_ERRORS {
+                            out.errors.push(pb::IngestError { index, error });
+                        }
+                    }
+                }
+            }
+            for line in msg.lines {
+                index += 1;
+                events.push(normalize_line(&line, &ctx));
+            }
+            let appended = self
+                .state
+                .pipeline
+                .submit(&events)
+                .await
+                .map_err(|e| status(ApiError::from(e)))?;
+            if appended.count > 0 {
+                if out.first_seq == 0 {
+                    out.first_seq = appended.first_seq;
+                }
+                out.last_seq = appended.first_seq + appended.count as u64 - 1;
+                out.accepted += appended.count as u64;
+            }
+        }
+        metrics::counter!("mcpsec_events_accepted_total").increment(out.accepted);
+        metrics::counter!("mcpsec_events_rejected_total").increment(out.rejected);
+        Ok(Response::new(out))
+    }
+
+    async fn search(
+        &self,
+        req: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let who = self.who(&req, "grpc:Search").await?;
+        let r = req.into_inner();
+        let now = chrono::Utc::now();
+        let bound = |s: &str| {
+            if s.is_empty() {
+                Ok(None)
+            } else {
+                parse_time_param(s, now)
+                    .map(Some)
+                    .map_err(Status::invalid_argument)
+            }
+        };
+        let limit = if r.limit == 0 { 100 } else { r.limit as usize };
+        if limit > MAX_LIMIT {
+            return Err(Status::invalid_argument(format!(
+                "limit must be at most {MAX_LIMIT}"
+            )));
+        }
+        let sr = SearchRequest {
+            query: r.query,
+            from: bound(&r.from)?,
+            to: bound(&r.to)?,
+            limit,
+            offset: r.offset as usize,
+            order: if r.oldest_first {
+                SortOrder::Asc
+            } else {
+                SortOrder::Desc
+            },
+        };
+        let index = self.state.index.clone();
+        let res = tokio::task::spawn_blocking(move || index.search(&who.tenant, &sr))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| status(ApiError::from(e)))?;
+        Ok(Response::new(pb::SearchResponse {
+            total: res.total,
+            events: res.events.iter().map(event).collect(),
+        }))
+    }
+
+    type TailStream = TailStream;
+
+    async fn tail(&self, req: Request<pb::TailRequest>) -> Result<Response<TailStream>, Status> {
+        let who = self.who(&req, "grpc:Tail").await?;
+        let r = req.into_inner();
+        let index = self.state.index.clone();
+        let mut after = if r.after_seq == 0 {
+            index.indexed_seq()
+        } else {
+            r.after_seq
+        };
+        let user = r.query.trim().to_owned();
+        // Validate the query once, up front.
+        let probe = SearchRequest {
+            query: user.clone(),
+            limit: 1,
+            ..Default::default()
+        };
+        {
+            let (index, tenant) = (index.clone(), who.tenant.clone());
+            tokio::task::spawn_blocking(move || index.search(&tenant, &probe))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|e| status(ApiError::from(e)))?;
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::Event, Status>>(TAIL_BATCH);
+        tokio::spawn(async move {
+            loop {
+                let seq_clause = format!("_seq:{{{after} TO *}}");
+                let query = if user.is_empty() || user == "*" {
+                    seq_clause
+                } else {
+                    format!("({user}) AND {seq_clause}")
+                };
+                let sr = SearchRequest {
+                    query,
+                    limit: TAIL_BATCH,
+                    order: SortOrder::Asc,
+                    ..Default::default()
+                };
+                let (index, tenant) = (index.clone(), who.tenant.clone());
+                let res = tokio::task::spawn_blocking(move || index.search(&tenant, &sr)).await;
+                let events = match res {
+                    Ok(Ok(r)) => r.events,
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(status(ApiError::from(e)))).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                        return;
+                    }
+                };
+                let mut events = events;
+                events.sort_by_key(|e| e.seq);
+                for e in &events {
+                    after = after.max(e.seq);
+                    if tx.send(Ok(event(e))).await.is_err() {
+                        return; // the client went away
+                    }
+                }
+                if events.len() < TAIL_BATCH {
+                    tokio::time::sleep(TAIL_POLL).await;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
