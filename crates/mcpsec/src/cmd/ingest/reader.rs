@@ -28,6 +28,28 @@ pub struct Batch {
     pub bytes: u64,
 }
 
+impl Batch {
+    fn new(capacity: usize) -> Self {
+        Batch {
+            records: Vec::with_capacity(capacity),
+            rejected: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Hands the batch over once it holds `batch` records, and starts a new one.
+    fn flush_if_full(
+        &mut self,
+        batch: usize,
+        on_batch: &mut dyn FnMut(Batch) -> Result<()>,
+    ) -> Result<()> {
+        if self.records.len() >= batch {
+            on_batch(std::mem::replace(self, Batch::new(batch)))?;
+        }
+        Ok(())
+    }
+}
+
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::new(std::io::stdin())));
@@ -103,24 +125,13 @@ fn read_array(
     let items: Vec<serde_json::Value> =
         serde_json::from_slice(&buf).context("not a valid JSON array")?;
     let per = (n as u64) / (items.len().max(1) as u64);
-    let mut out = Vec::with_capacity(batch);
+    let mut out = Batch::new(batch);
     for (i, v) in items.into_iter().enumerate() {
-        out.push(Record::Json(v, format!("item {}", i + 1)));
-        if out.len() >= batch {
-            let bytes = per * out.len() as u64;
-            on_batch(Batch {
-                records: std::mem::take(&mut out),
-                rejected: Vec::new(),
-                bytes,
-            })?;
-        }
+        out.records.push(Record::Json(v, format!("item {}", i + 1)));
+        out.bytes += per;
+        out.flush_if_full(batch, on_batch)?;
     }
-    let bytes = per * out.len() as u64;
-    on_batch(Batch {
-        records: out,
-        rejected: Vec::new(),
-        bytes,
-    })
+    on_batch(out)
 }
 
 /// NDJSON is read line by line so that one bad line costs only itself; when a line is
@@ -131,11 +142,7 @@ fn read_objects(
     batch: usize,
     on_batch: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
-    let mut out = Batch {
-        records: Vec::with_capacity(batch),
-        rejected: Vec::new(),
-        bytes: 0,
-    };
+    let mut out = Batch::new(batch);
     let mut line = Vec::new();
     let mut lineno = 0usize;
     loop {
@@ -161,16 +168,7 @@ fn read_objects(
                 .rejected
                 .push((format!("line {lineno}"), format!("invalid JSON: {e}"))),
         }
-        if out.records.len() >= batch {
-            on_batch(std::mem::replace(
-                &mut out,
-                Batch {
-                    records: Vec::with_capacity(batch),
-                    rejected: Vec::new(),
-                    bytes: 0,
-                },
-            ))?;
-        }
+        out.flush_if_full(batch, on_batch)?;
     }
     on_batch(out)
 }
@@ -198,16 +196,7 @@ fn read_stream(
                 break;
             }
         }
-        if out.records.len() >= batch {
-            on_batch(std::mem::replace(
-                &mut out,
-                Batch {
-                    records: Vec::with_capacity(batch),
-                    rejected: Vec::new(),
-                    bytes: 0,
-                },
-            ))?;
-        }
+        out.flush_if_full(batch, on_batch)?;
     }
     on_batch(out)
 }
@@ -217,11 +206,7 @@ fn read_lines(
     batch: usize,
     on_batch: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
-    let mut out = Batch {
-        records: Vec::with_capacity(batch),
-        rejected: Vec::new(),
-        bytes: 0,
-    };
+    let mut out = Batch::new(batch);
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -235,16 +220,7 @@ fn read_lines(
         if !text.trim().is_empty() {
             out.records.push(Record::Text(text.to_owned()));
         }
-        if out.records.len() >= batch {
-            on_batch(std::mem::replace(
-                &mut out,
-                Batch {
-                    records: Vec::with_capacity(batch),
-                    rejected: Vec::new(),
-                    bytes: 0,
-                },
-            ))?;
-        }
+        out.flush_if_full(batch, on_batch)?;
     }
     on_batch(out)
 }
