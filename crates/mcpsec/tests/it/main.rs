@@ -8,6 +8,8 @@ mod cli;
 mod common;
 mod durability;
 mod grpc;
+mod isolation;
 mod sources;
+mod supply;
 mod telemetry;
 mod tenancy;
