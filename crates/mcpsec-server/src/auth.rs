@@ -102,6 +102,31 @@ pub fn require_role(
 }
 
 async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiError> {
+    if let Some(oidc) = &state.oidc
+        && crate::oidc::looks_like_jwt(token)
+    {
+        return match oidc.verify(token).await {
+            Ok(p) => {
+                let store = state.state.clone();
+                let t = p.tenant.clone();
+                let known = tokio::task::spawn_blocking(move || store.tenant_exists(&t))
+                    .await
+                    .map_err(ApiError::internal)??;
+                Ok(known.then_some(p))
+            }
+            Err(crate::oidc::OidcError::Jwks(e)) => {
+                tracing::error!(error = %e, "OIDC key fetch failed");
+                Err(ApiError::new(
+                    ErrorCode::Unavailable,
+                    "cannot verify tokens right now: the identity provider's keys are unreachable",
+                ))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "JWT refused");
+                Ok(None)
+            }
+        };
+    }
     let hash = hash_token(token);
     if let Some(hit) = state.keys.get(&hash) {
         return Ok(hit);

@@ -36,6 +36,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<String>,
     /// Host names the MCP endpoint accepts besides loopback (DNS-rebinding guard).
     pub mcp_hosts: Vec<String>,
+    /// Trust JWTs of this OIDC issuer besides API keys.
+    pub oidc: Option<crate::OidcConfig>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -61,6 +63,7 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// Host names the MCP endpoint accepts besides loopback.
     pub mcp_hosts: Vec<String>,
+    pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) graphql: crate::graphql::McpsecSchema,
@@ -97,6 +100,7 @@ impl AppState {
             rate,
             cors_origins,
             mcp_hosts,
+            oidc,
         } = opts;
         AppState {
             pipeline,
@@ -109,6 +113,7 @@ impl AppState {
             audit,
             cors_origins,
             mcp_hosts,
+            oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             limiter: crate::limits::Limiter::new(rate),
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),

@@ -27,6 +27,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Request rates per API key and per tenant.
     pub rate_limit: RateLimitConfig,
+    /// Identity providers trusted besides API keys.
+    pub auth: AuthConfig,
     /// The queue in front of the event log.
     pub ingest: IngestConfig,
     /// The append-only event log.
@@ -50,6 +52,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            auth: AuthConfig::default(),
             ingest: IngestConfig::default(),
             event_log: EventLogConfig::default(),
             index: IndexConfig::default(),
@@ -129,6 +132,14 @@ impl Default for HttpConfig {
             cors_allowed_origins: Vec::new(),
         }
     }
+}
+
+/// Authentication besides API keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Accept JWT bearer tokens from this OIDC issuer (validated against its JWKS).
+    pub oidc: Option<mcpsec_server::OidcConfig>,
 }
 
 /// Rate limits (token buckets); over them, requests get 429 with `Retry-After`.

@@ -225,6 +225,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             },
             cors_origins: cfg.http.cors_allowed_origins.clone(),
             mcp_hosts: vec![cfg.listen.ip().to_string(), cfg.listen.to_string()],
+            oidc: cfg.auth.oidc.clone(),
         },
     );
     {

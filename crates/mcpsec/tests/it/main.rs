@@ -9,6 +9,7 @@ mod common;
 mod durability;
 mod grpc;
 mod isolation;
+mod oidc;
 mod sources;
 mod supply;
 mod telemetry;
