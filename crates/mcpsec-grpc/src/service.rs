@@ -30,7 +30,12 @@ impl EventApi {
         EventApi { state }
     }
 
-    async fn who<T>(&self, req: &Request<T>, what: &str) -> Result<Principal, Status> {
+    async fn who<T>(
+        &self,
+        req: &Request<T>,
+        what: &str,
+        action: mcpsec_server::Action,
+    ) -> Result<Principal, Status> {
         let token = req
             .metadata()
             .get("authorization")
@@ -39,9 +44,17 @@ impl EventApi {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim().to_owned())
             .unwrap_or_default();
-        authenticate(&self.state, &token, what)
+        let who = authenticate(&self.state, &token, what)
             .await
-            .map_err(status)
+            .map_err(status)?;
+        let attrs = mcpsec_server::Attributes {
+            transport: "grpc",
+            method: what.into(),
+            path: "mcpsec.v1.EventService".into(),
+            resource_id: None,
+        };
+        self.state.authorize(&who, action, &attrs).map_err(status)?;
+        Ok(who)
     }
 }
 
@@ -53,7 +66,9 @@ impl pb::event_service_server::EventService for EventApi {
         &self,
         req: Request<Streaming<pb::IngestRequest>>,
     ) -> Result<Response<pb::IngestResponse>, Status> {
-        let who = self.who(&req, "grpc:Ingest").await?;
+        let who = self
+            .who(&req, "Ingest", mcpsec_server::Action::EventsWrite)
+            .await?;
         let ctx = Context::new(
             who.tenant.clone(),
             SourceInfo::new("grpc", who.key_id.clone()),
@@ -106,7 +121,9 @@ impl pb::event_service_server::EventService for EventApi {
         &self,
         req: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let who = self.who(&req, "grpc:Search").await?;
+        let who = self
+            .who(&req, "Search", mcpsec_server::Action::EventsRead)
+            .await?;
         let r = req.into_inner();
         let now = chrono::Utc::now();
         let bound = |s: &str| {
@@ -150,7 +167,9 @@ impl pb::event_service_server::EventService for EventApi {
     type TailStream = TailStream;
 
     async fn tail(&self, req: Request<pb::TailRequest>) -> Result<Response<TailStream>, Status> {
-        let who = self.who(&req, "grpc:Tail").await?;
+        let who = self
+            .who(&req, "Tail", mcpsec_server::Action::EventsRead)
+            .await?;
         let r = req.into_inner();
         let index = self.state.index.clone();
         let mut after = if r.after_seq == 0 {

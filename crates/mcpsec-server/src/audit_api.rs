@@ -1,6 +1,5 @@
 //! `GET /api/v1/audit`: the caller's tenant's audit entries (roles admin and auditor).
 
-use crate::auth::require_role;
 use crate::{ApiError, AppState, Principal};
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
@@ -36,7 +35,11 @@ pub(crate) async fn list(
     Extension(who): Extension<Principal>,
     Query(p): Query<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    require_role(&st, &who, "audit.read", &["admin", "auditor"])?;
+    st.authorize(
+        &who,
+        crate::Action::AuditRead,
+        &crate::events::http_attrs("GET", "/api/v1/audit", None),
+    )?;
     let limit = p.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));

@@ -73,34 +73,6 @@ fn unauthenticated(state: &AppState, path: &str, msg: &str) -> ApiError {
     ApiError::new(ErrorCode::Unauthenticated, msg)
 }
 
-/// Refuses (403) unless the caller has one of `roles`; the denial is audited.
-pub fn require_role(
-    state: &AppState,
-    who: &Principal,
-    action: &str,
-    roles: &[&str],
-) -> Result<(), ApiError> {
-    if roles.contains(&who.role.as_str()) {
-        return Ok(());
-    }
-    state.audit(mcpsec_store::AuditEvent {
-        tenant: who.tenant.to_string(),
-        actor: who.key_id.clone(),
-        action: action.into(),
-        target: String::new(),
-        outcome: "denied".into(),
-        details: serde_json::json!({ "role": who.role, "needs": roles }),
-    });
-    Err(ApiError::new(
-        ErrorCode::Forbidden,
-        format!(
-            "role {} may not do this (needs one of: {})",
-            who.role,
-            roles.join(", ")
-        ),
-    ))
-}
-
 async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiError> {
     if let Some(oidc) = &state.oidc
         && crate::oidc::looks_like_jwt(token)
@@ -212,6 +184,8 @@ pub(crate) async fn require_auth(
         .ok_or_else(|| unauthenticated(&state, &path, "invalid, expired or revoked API key"))?;
     state.limiter.check(&principal)?;
     req.extensions_mut().insert(principal);
+    // Adapters that only see request parts (MCP over HTTP) reach the state from here.
+    req.extensions_mut().insert(state.clone());
     Ok(next.run(req).await)
 }
 

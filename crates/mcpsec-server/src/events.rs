@@ -58,6 +58,11 @@ pub(crate) async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    st.authorize(
+        &who,
+        crate::Action::EventsWrite,
+        &http_attrs("POST", "/api/v1/events", None),
+    )?;
     let started = Instant::now();
     let limits = st.limits;
     if let Some(len) =
@@ -117,6 +122,16 @@ pub(crate) async fn ingest(
     Ok((status, Json(resp)).into_response())
 }
 
+/// Decision attributes of a REST call.
+pub(crate) fn http_attrs(method: &str, path: &str, id: Option<&str>) -> crate::Attributes {
+    crate::Attributes {
+        transport: "http",
+        method: method.into(),
+        path: path.into(),
+        resource_id: id.map(str::to_owned),
+    }
+}
+
 fn too_large(limit: usize) -> ApiError {
     metrics::counter!("mcpsec_ingest_too_large_total").increment(1);
     ApiError::new(
@@ -174,6 +189,11 @@ pub(crate) async fn search(
     Extension(who): Extension<Principal>,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
+    st.authorize(
+        &who,
+        crate::Action::EventsRead,
+        &http_attrs("GET", "/api/v1/events", None),
+    )?;
     let now = Utc::now();
     let from = p
         .from
@@ -247,6 +267,11 @@ pub(crate) async fn get_one(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<mcpsec_core::Event>, ApiError> {
+    st.authorize(
+        &who,
+        crate::Action::EventsRead,
+        &http_attrs("GET", "/api/v1/events/{id}", Some(&id)),
+    )?;
     if ulid::Ulid::from_string(&id).is_err() {
         return Err(ApiError::bad_request(format!(
             "{id:?} is not an event id (ULID)"

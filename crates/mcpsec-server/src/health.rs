@@ -63,15 +63,23 @@ pub(crate) struct Stats {
 /// Store statistics (log bounds, index lag, sizes).
 #[utoipa::path(get, path = "/api/v1/stats", tag = "ops",
     responses((status = 200, description = "Statistics", body = Stats)), security(("bearer" = [])))]
-pub(crate) async fn stats(State(st): State<AppState>) -> Json<Stats> {
+pub(crate) async fn stats(
+    State(st): State<AppState>,
+    axum::Extension(who): axum::Extension<crate::Principal>,
+) -> Result<Json<Stats>, crate::ApiError> {
+    st.authorize(
+        &who,
+        crate::Action::EventsRead,
+        &crate::events::http_attrs("GET", "/api/v1/stats", None),
+    )?;
     refresh_gauges(&st);
     let b = st.log.bounds();
-    Json(Stats {
+    Ok(Json(Stats {
         log_first_seq: b.first_seq,
         log_last_seq: b.last_seq,
         indexed_seq: st.index.indexed_seq(),
         queue_depth: st.pipeline.queue_depth(),
         log_bytes: st.log.size_bytes(),
         index_bytes: st.index.size_bytes(),
-    })
+    }))
 }

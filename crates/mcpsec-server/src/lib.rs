@@ -8,6 +8,7 @@
 
 mod audit_api;
 mod auth;
+mod authz;
 mod error;
 mod events;
 mod graphql;
@@ -20,7 +21,8 @@ mod openapi;
 mod state;
 mod timeparse;
 
-pub use auth::{Principal, authenticate, hash_token, require_role};
+pub use auth::{Principal, authenticate, hash_token};
+pub use authz::{Action, Attributes, Authorizer, builtin_roles};
 pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
 pub use limits::RateLimits;

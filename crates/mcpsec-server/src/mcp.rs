@@ -108,11 +108,21 @@ impl McpServer {
         if let Some(t) = &self.tenant {
             return Ok(t.clone());
         }
-        ctx.extensions
-            .get::<axum::http::request::Parts>()
+        let parts = ctx.extensions.get::<axum::http::request::Parts>();
+        let who = parts
             .and_then(|p| p.extensions.get::<crate::Principal>())
-            .map(|p| p.tenant.clone())
-            .ok_or_else(|| ErrorData::invalid_request("not authenticated", None))
+            .ok_or_else(|| ErrorData::invalid_request("not authenticated", None))?;
+        if let Some(st) = parts.and_then(|p| p.extensions.get::<crate::AppState>()) {
+            let attrs = crate::Attributes {
+                transport: "mcp",
+                method: "tools/call".into(),
+                path: "/mcp".into(),
+                resource_id: None,
+            };
+            st.authorize(who, crate::Action::EventsRead, &attrs)
+                .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        }
+        Ok(who.tenant.clone())
     }
 
     fn request(

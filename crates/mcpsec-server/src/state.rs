@@ -38,6 +38,8 @@ pub struct HttpOptions {
     pub mcp_hosts: Vec<String>,
     /// Trust JWTs of this OIDC issuer besides API keys.
     pub oidc: Option<crate::OidcConfig>,
+    /// Roles and the optional Rego policy.
+    pub authz: Option<Arc<crate::Authorizer>>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -64,6 +66,7 @@ pub struct AppState {
     /// Host names the MCP endpoint accepts besides loopback.
     pub mcp_hosts: Vec<String>,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
+    pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) graphql: crate::graphql::McpsecSchema,
@@ -78,6 +81,28 @@ impl AppState {
                 tracing::error!(error = %e, action = %event.action, "cannot write the audit log");
             }
         });
+    }
+
+    /// Checks an action for a principal; a denial is audited and becomes a 403.
+    pub fn authorize(
+        &self,
+        who: &crate::Principal,
+        action: crate::Action,
+        attrs: &crate::Attributes,
+    ) -> Result<(), crate::ApiError> {
+        let verdict = self.authz.check(who, action, attrs);
+        if let Err(e) = &verdict {
+            metrics::counter!("mcpsec_authz_denied_total").increment(1);
+            self.audit(mcpsec_store::AuditEvent {
+                tenant: who.tenant.to_string(),
+                actor: who.key_id.clone(),
+                action: action.as_str().into(),
+                target: attrs.path.chars().take(200).collect(),
+                outcome: "denied".into(),
+                details: serde_json::json!({ "role": who.role, "transport": attrs.transport, "reason": e.message }),
+            });
+        }
+        verdict
     }
 
     /// Forgets idle rate-limit buckets (call periodically).
@@ -101,7 +126,14 @@ impl AppState {
             cors_origins,
             mcp_hosts,
             oidc,
+            authz,
         } = opts;
+        let authz = authz.unwrap_or_else(|| {
+            Arc::new(
+                crate::Authorizer::new(Default::default(), None)
+                    .unwrap_or_else(|_| unreachable!("built-in roles need no parsing")),
+            )
+        });
         AppState {
             pipeline,
             log,
@@ -114,6 +146,7 @@ impl AppState {
             cors_origins,
             mcp_hosts,
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
+            authz,
             limiter: crate::limits::Limiter::new(rate),
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),

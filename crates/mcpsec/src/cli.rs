@@ -43,6 +43,12 @@ pub enum Command {
         #[command(subcommand)]
         what: AdminWhat,
     },
+    /// The tamper-evident audit log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Serve the Model Context Protocol over stdio for an AI assistant (read-only over
     /// the data dir of a running or stopped `serve`).
     Mcp(McpArgs),
@@ -57,6 +63,26 @@ pub enum Command {
         /// What to measure.
         #[command(subcommand)]
         what: BenchWhat,
+    },
+    /// Sigma rules: validate rule files, test a rule against sample events.
+    Rules {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        action: crate::cmd::rules::RulesAction,
+    },
+    /// Run Sigma rules over JSON/JSONL event files (.gz/.zst too) and list the detections.
+    Hunt(crate::cmd::hunt::HuntArgs),
+    /// Local vulnerability database: import OSV/RustSec advisories, show its status.
+    Vulndb {
+        /// What to do with the database.
+        #[command(subcommand)]
+        action: crate::cmd::vulndb::VulndbAction,
+    },
+    /// SBOMs and lockfiles: scan them for known vulnerabilities (offline).
+    Sbom {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cmd::sbom::SbomAction,
     },
 }
 
@@ -274,4 +300,19 @@ pub struct McpArgs {
     /// Tenant whose data the assistant sees.
     #[arg(long, default_value = "default")]
     pub tenant: String,
+}
+
+/// `mcpsec audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain and the signed checkpoints; exit 1 when anything was edited,
+    /// removed or reordered.
+    Verify {
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

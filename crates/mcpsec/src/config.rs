@@ -29,6 +29,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Identity providers trusted besides API keys.
     pub auth: AuthConfig,
+    /// Roles and the optional Rego policy.
+    pub authz: AuthzConfig,
     /// The queue in front of the event log.
     pub ingest: IngestConfig,
     /// The append-only event log.
@@ -53,6 +55,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             auth: AuthConfig::default(),
+            authz: AuthzConfig::default(),
             ingest: IngestConfig::default(),
             event_log: EventLogConfig::default(),
             index: IndexConfig::default(),
@@ -140,6 +143,17 @@ impl Default for HttpConfig {
 pub struct AuthConfig {
     /// Accept JWT bearer tokens from this OIDC issuer (validated against its JWKS).
     pub oidc: Option<mcpsec_server::OidcConfig>,
+}
+
+/// Authorization: custom roles and an optional Rego policy (ABAC).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthzConfig {
+    /// Extra roles, or replacements of built-in ones: name → actions (`events.read`,
+    /// `events.write`, `audit.read`, `alerts.*`, `*`).
+    pub roles: std::collections::HashMap<String, Vec<String>>,
+    /// A Rego file (`package mcpsec`, rule `allow`) that must also allow every action.
+    pub policy_file: Option<PathBuf>,
 }
 
 /// Rate limits (token buckets); over them, requests get 429 with `Retry-After`.
@@ -363,6 +377,15 @@ impl Config {
         }
         if self.index.commit_interval_ms == 0 {
             bail!("index.commit_interval_ms must be above 0");
+        }
+        if let Some(p) = &self.authz.policy_file {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("authz.policy_file: cannot read {}", p.display()))?;
+            mcpsec_server::Authorizer::new(
+                self.authz.roles.clone(),
+                Some((&p.display().to_string(), &text)),
+            )
+            .map_err(|e| anyhow::anyhow!("authz.policy_file: {e}"))?;
         }
         if let Some(a) = &self.retention.max_age {
             parse_duration(a).context("retention.max_age")?;

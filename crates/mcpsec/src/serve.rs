@@ -85,6 +85,22 @@ pub fn seed_admin(state: &dyn StateStore, data: &DataDir) -> Result<()> {
     Ok(())
 }
 
+/// Roles from the configuration plus the optional Rego policy file.
+fn authorizer(cfg: &Config) -> Result<mcpsec_server::Authorizer> {
+    let policy = match &cfg.authz.policy_file {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        )),
+        None => None,
+    };
+    mcpsec_server::Authorizer::new(
+        cfg.authz.roles.clone(),
+        policy.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+    )
+    .map_err(anyhow::Error::msg)
+}
+
 fn lifecycle(action: &str, cfg: &Config) -> mcpsec_store::AuditEvent {
     mcpsec_store::AuditEvent {
         tenant: "-".into(),
@@ -226,6 +242,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             cors_origins: cfg.http.cors_allowed_origins.clone(),
             mcp_hosts: vec![cfg.listen.ip().to_string(), cfg.listen.to_string()],
             oidc: cfg.auth.oidc.clone(),
+            authz: Some(Arc::new(authorizer(&cfg)?)),
         },
     );
     {

@@ -2,10 +2,15 @@
 
 mod admin;
 pub use admin::new_secret;
+mod audit;
 mod backup;
 mod bench;
+pub mod hunt;
 mod ingest;
 mod replay;
+pub mod rules;
+pub mod sbom;
+pub mod vulndb;
 
 use crate::cli::{BenchWhat, Cli, Command, ConfigAction, StoreArgs};
 use crate::config::Config;
@@ -26,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup(a) => backup::backup(a),
         Command::Restore(a) => backup::restore(a),
         Command::Admin { what } => admin::run(what),
+        Command::Audit { action } => audit::run(action),
         Command::Mcp(a) => crate::mcp::run(a),
         Command::Config {
             action: ConfigAction::Check { file },
@@ -33,6 +39,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             what: BenchWhat::Ingest(a),
         } => bench::ingest(a),
+        Command::Rules { action } => rules::run(action),
+        Command::Hunt(a) => hunt::run(a),
+        Command::Vulndb { action } => vulndb::run(action),
+        Command::Sbom { action } => sbom::run(action),
     }
 }
 

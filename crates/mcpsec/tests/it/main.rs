@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod authz;
 mod backup;
 mod bad_input;
 mod cli;

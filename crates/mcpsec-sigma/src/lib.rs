@@ -1,0 +1,40 @@
+//! Sigma rules for mcpsec: loading, compiling and matching.
+//!
+//! Key design decision: rules are **compiled once** into a matcher tree whose field
+//! lookups are resolved ahead of time (through a data-driven logsource/field mapping)
+//! and whose literals are case-folded once; an event is then matched without parsing or
+//! allocating per rule. Each distinct field (a list of candidate paths, first present
+//! wins) is interned into a table, looked up at most once per event and cached, and the
+//! logsource conditions that many rules share (e.g. "Sysmon EventID 1") are evaluated once
+//! per event and cached too, which rejects most rules after one cached lookup.
+//!
+//! Pipeline: YAML text → [`parse`] ([`SigmaDocument`]: rules, filters, correlations,
+//! with `action: global/repeat/reset` collections merged) → [`RuleSetBuilder`] (compile
+//! per logsource branch of the [`FieldMapping`], attach filters) → [`RuleSet::matches`].
+//!
+//! Matchers are enums (`Equals`/`Prefix`/`Suffix`/`Contains`/`Regex`/`Cidr`/`Numeric`…);
+//! regular expressions use the `regex` crate (linear time, size-limited), so hostile
+//! patterns cannot backtrack catastrophically. All `contains` needles on a field, across
+//! all rules, share one Aho-Corasick automaton ([`prefilter`]) that runs once per event
+//! over the field's lowercased text; each `contains` test is then a bit lookup.
+//! Correlation rules are parsed and validated, not yet evaluated.
+
+pub mod compile;
+pub mod condition;
+pub mod correlation;
+pub mod error;
+pub mod fields;
+pub mod mapping;
+pub mod matcher;
+pub mod modifiers;
+pub mod parse;
+pub mod prefilter;
+pub mod rule;
+pub mod ruleset;
+
+pub use correlation::{CorrelationRule, CorrelationType};
+pub use error::{Location, Result, SigmaError};
+pub use mapping::FieldMapping;
+pub use parse::parse_documents;
+pub use rule::{FilterRule, LogSource, RuleMeta, SigmaDocument, SigmaRule, SigmaValue};
+pub use ruleset::{BuildReport, CompiledRule, RuleSet, RuleSetBuilder};

@@ -1,0 +1,90 @@
+//! The shared substring prefilter: every `contains` needle of every rule on a field goes
+//! into one Aho-Corasick automaton per field, run once per event over the field's
+//! lowercased text. A `contains` test is then a bit lookup instead of a substring search
+//! per needle, so thousands of rules on `CommandLine` cost one pass over it.
+
+use crate::fields::FieldId;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::collections::HashMap;
+
+/// Needles per field, collected while rules are compiled.
+#[derive(Debug, Default)]
+pub struct PrefilterBuilder {
+    fields: HashMap<FieldId, (Vec<String>, HashMap<String, u32>)>,
+}
+
+impl PrefilterBuilder {
+    /// The id of `needle` (already lowercased) on `field`.
+    pub fn intern(&mut self, field: FieldId, needle: &str) -> u32 {
+        let (list, index) = self.fields.entry(field).or_default();
+        if let Some(id) = index.get(needle) {
+            return *id;
+        }
+        let id = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        list.push(needle.to_owned());
+        index.insert(needle.to_owned(), id);
+        id
+    }
+
+    /// Builds the automata; `None` for a field whose automaton could not be built
+    /// (its tests then search directly).
+    pub fn build(self, field_count: usize) -> (Prefilter, Vec<FieldId>) {
+        let mut per_field: Vec<Option<FieldPatterns>> =
+            std::iter::repeat_with(|| None).take(field_count).collect();
+        let mut failed = Vec::new();
+        for (f, (needles, _)) in self.fields {
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&needles);
+            match (ac, per_field.get_mut(f.0 as usize)) {
+                (Ok(ac), Some(slot)) => {
+                    *slot = Some(FieldPatterns {
+                        ac,
+                        words: needles.len().div_ceil(64),
+                    });
+                }
+                _ => failed.push(f),
+            }
+        }
+        (Prefilter { per_field }, failed)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FieldPatterns {
+    ac: AhoCorasick,
+    words: usize,
+}
+
+/// One automaton per field.
+#[derive(Debug, Clone, Default)]
+pub struct Prefilter {
+    per_field: Vec<Option<FieldPatterns>>,
+}
+
+impl Prefilter {
+    /// Number of fields the prefilter was built for.
+    pub fn len(&self) -> usize {
+        self.per_field.len()
+    }
+
+    /// Whether no field has an automaton.
+    pub fn is_empty(&self) -> bool {
+        self.per_field.iter().all(Option::is_none)
+    }
+
+    /// The set of needles (as a bitset) occurring in `text`, the lowercased field value.
+    pub fn scan(&self, field: FieldId, text: &str) -> Box<[u64]> {
+        let Some(Some(p)) = self.per_field.get(field.0 as usize) else {
+            return Box::new([]);
+        };
+        let mut bits = vec![0u64; p.words].into_boxed_slice();
+        for m in p.ac.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
+            if let Some(w) = bits.get_mut(id / 64) {
+                *w |= 1 << (id % 64);
+            }
+        }
+        bits
+    }
+}

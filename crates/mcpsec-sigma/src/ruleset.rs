@@ -1,0 +1,418 @@
+//! Loading rule files into a compiled [`RuleSet`] and matching events against it.
+
+use crate::compile::{CompileOptions, CompiledDetection, Compiler};
+use crate::correlation::CorrelationRule;
+use crate::error::{Result, SigmaError, invalid};
+use crate::fields::{EventCtx, FieldTable};
+use crate::mapping::FieldMapping;
+use crate::matcher::FieldTest;
+use crate::parse::parse_documents;
+use crate::prefilter::{Prefilter, PrefilterBuilder};
+use crate::rule::{FilterRule, LogSource, RuleMeta, SigmaDocument, SigmaRule};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Largest rule file read (bytes); anything bigger is refused, not parsed.
+pub const MAX_RULE_FILE: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+struct Branch {
+    logsource: Option<usize>,
+    detection: CompiledDetection,
+    filters: Vec<CompiledDetection>,
+}
+
+/// A rule ready to match.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Metadata.
+    pub meta: RuleMeta,
+    /// The logsource as written.
+    pub logsource: LogSource,
+    /// Names of the filter rules applied to it.
+    pub filters: Vec<String>,
+    branches: Vec<Branch>,
+}
+
+impl CompiledRule {
+    /// The id, else the title.
+    pub fn name(&self) -> &str {
+        self.meta.id.as_deref().unwrap_or(&self.meta.title)
+    }
+}
+
+/// Collects rule documents, then compiles them together (filters need their targets).
+pub struct RuleSetBuilder {
+    mapping: FieldMapping,
+    options: CompileOptions,
+    docs: Vec<SigmaDocument>,
+    errors: Vec<SigmaError>,
+}
+
+/// The outcome of [`RuleSetBuilder::build`].
+pub struct BuildReport {
+    /// The compiled rules.
+    pub ruleset: RuleSet,
+    /// Documents that loaded (rules, filters, correlations).
+    pub loaded: usize,
+    /// Everything that failed, one entry per document or file.
+    pub errors: Vec<SigmaError>,
+}
+
+impl RuleSetBuilder {
+    /// A builder using `mapping`.
+    pub fn new(mapping: FieldMapping) -> Self {
+        RuleSetBuilder {
+            mapping,
+            options: CompileOptions::default(),
+            docs: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Sets compile options (placeholder values).
+    pub fn options(mut self, options: CompileOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Adds the documents of a YAML text.
+    pub fn add_text(&mut self, text: &str, file: Option<&Path>) {
+        match parse_documents(text, file) {
+            Ok(docs) => {
+                for d in docs {
+                    match d {
+                        Ok(d) => self.docs.push(d),
+                        Err(e) => self.errors.push(e),
+                    }
+                }
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    /// Adds a file, or every `.yml`/`.yaml` file under a directory.
+    pub fn add_path(&mut self, path: &Path) {
+        let mut files = Vec::new();
+        if let Err(e) = rule_files(path, &mut files) {
+            self.errors.push(e);
+        }
+        for f in files {
+            match read_rule_file(&f) {
+                Ok(text) => self.add_text(&text, Some(&f)),
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+
+    /// Compiles everything added.
+    pub fn build(self) -> BuildReport {
+        let RuleSetBuilder {
+            mapping,
+            options,
+            docs,
+            mut errors,
+        } = self;
+        let mut compiler = Compiler {
+            mapping: &mapping,
+            fields: FieldTable::default(),
+            options,
+        };
+        let mut rules = Vec::new();
+        let mut filters: Vec<FilterRule> = Vec::new();
+        let mut correlations = Vec::new();
+        for d in docs {
+            match d {
+                SigmaDocument::Rule(r) => rules.push(*r),
+                SigmaDocument::Filter(f) => filters.push(*f),
+                SigmaDocument::Correlation(c) => correlations.push(*c),
+            }
+        }
+        let mut loaded = correlations.len();
+        let mut by_target: HashMap<&str, Vec<&FilterRule>> = HashMap::new();
+        for f in &filters {
+            for target in &f.rules {
+                by_target.entry(target.as_str()).or_default().push(f);
+            }
+        }
+        let mut groups: Vec<Vec<FieldTest>> = Vec::new();
+        let mut group_index: HashMap<Vec<String>, usize> = HashMap::new();
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut filter_ok: HashMap<*const FilterRule, bool> = HashMap::new();
+        for rule in &rules {
+            let applicable: Vec<&FilterRule> = [rule.meta.id.as_deref(), rule.meta.name.as_deref()]
+                .into_iter()
+                .flatten()
+                .flat_map(|k| by_target.get(k).cloned().unwrap_or_default())
+                .collect();
+            match compile_rule(
+                &mut compiler,
+                rule,
+                &applicable,
+                &mut groups,
+                &mut group_index,
+            ) {
+                Ok(c) => {
+                    for f in &applicable {
+                        filter_ok.entry(*f as *const _).or_insert(true);
+                    }
+                    compiled.push(c);
+                    loaded += 1;
+                }
+                Err((e, bad_filter)) => {
+                    if let Some(f) = bad_filter {
+                        filter_ok.insert(f as *const _, false);
+                    }
+                    errors.push(e);
+                }
+            }
+        }
+        for f in &filters {
+            match filter_ok.get(&(f as *const _)) {
+                Some(false) => {}
+                Some(true) => loaded += 1,
+                None => {
+                    // No target loaded: still check that the filter compiles on its own.
+                    match compiler.detection(&f.detection, None) {
+                        Ok(_) => loaded += 1,
+                        Err(e) => errors.push(located(e, &f.meta)),
+                    }
+                }
+            }
+        }
+        let mut pf = PrefilterBuilder::default();
+        for_each_test(&mut compiled, &mut groups, |t| t.register(&mut pf));
+        let (prefilter, failed) = pf.build(compiler.fields.len());
+        if !failed.is_empty() {
+            for_each_test(&mut compiled, &mut groups, |t| t.unregister(&failed));
+        }
+        BuildReport {
+            ruleset: RuleSet {
+                rules: compiled,
+                fields: compiler.fields,
+                groups,
+                correlations,
+                prefilter,
+            },
+            loaded,
+            errors,
+        }
+    }
+}
+
+fn for_each_test(
+    rules: &mut [CompiledRule],
+    groups: &mut [Vec<FieldTest>],
+    mut f: impl FnMut(&mut FieldTest),
+) {
+    for r in rules {
+        for b in &mut r.branches {
+            b.detection.tests_mut().for_each(&mut f);
+            for fd in &mut b.filters {
+                fd.tests_mut().for_each(&mut f);
+            }
+        }
+    }
+    groups.iter_mut().flatten().for_each(f);
+}
+
+fn located(e: SigmaError, meta: &RuleMeta) -> SigmaError {
+    let name = meta.id.as_deref().unwrap_or(&meta.title);
+    e.with_context(meta.source.file.as_deref(), Some(name))
+        .with_line(meta.source.line)
+}
+
+type CompileFailure<'f> = (SigmaError, Option<&'f FilterRule>);
+
+fn compile_rule<'f>(
+    compiler: &mut Compiler<'_>,
+    rule: &SigmaRule,
+    filters: &[&'f FilterRule],
+    groups: &mut Vec<Vec<FieldTest>>,
+    group_index: &mut HashMap<Vec<String>, usize>,
+) -> std::result::Result<CompiledRule, CompileFailure<'f>> {
+    let mapped = compiler.mapping.branches(&rule.logsource);
+    let branch_list: Vec<Option<&crate::mapping::LogsourceBranch>> = if mapped.is_empty() {
+        vec![None]
+    } else {
+        mapped.iter().map(Some).collect()
+    };
+    let mut branches = Vec::with_capacity(branch_list.len());
+    for b in branch_list {
+        let logsource = match b {
+            None => None,
+            Some(b) => Some(match group_index.get(&b.entries) {
+                Some(i) => *i,
+                None => {
+                    let tests = compiler
+                        .branch_tests(b)
+                        .map_err(|e| (located(e, &rule.meta), None))?;
+                    groups.push(tests);
+                    group_index.insert(b.entries.clone(), groups.len() - 1);
+                    groups.len() - 1
+                }
+            }),
+        };
+        let detection = compiler
+            .detection(&rule.detection, b)
+            .map_err(|e| (located(e, &rule.meta), None))?;
+        let mut fdets = Vec::with_capacity(filters.len());
+        for f in filters {
+            let d = compiler.detection(&f.detection, b).map_err(|e| {
+                let e = located(e, &f.meta);
+                (e, Some(*f))
+            })?;
+            fdets.push(d);
+        }
+        branches.push(Branch {
+            logsource,
+            detection,
+            filters: fdets,
+        });
+    }
+    Ok(CompiledRule {
+        meta: rule.meta.clone(),
+        logsource: rule.logsource.clone(),
+        filters: filters
+            .iter()
+            .map(|f| f.meta.id.clone().unwrap_or_else(|| f.meta.title.clone()))
+            .collect(),
+        branches,
+    })
+}
+
+fn read_rule_file(path: &Path) -> Result<String> {
+    let io = |source| SigmaError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_RULE_FILE {
+        return Err(
+            invalid(format!("file is larger than {MAX_RULE_FILE} bytes"))
+                .with_context(Some(path), None),
+        );
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    String::from_utf8(bytes)
+        .map_err(|_| invalid("file is not UTF-8").with_context(Some(path), None))
+}
+
+/// Lists `.yml`/`.yaml` files: the path itself if it is a file, else recursively, sorted.
+pub fn rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|source| SigmaError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| SigmaError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let is_dir = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir());
+        if is_dir {
+            rule_files(&p, out)?;
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Compiled rules, ready to match events.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    fields: FieldTable,
+    groups: Vec<Vec<FieldTest>>,
+    correlations: Vec<CorrelationRule>,
+    prefilter: Prefilter,
+}
+
+impl RuleSet {
+    /// Loads and compiles rule files/directories with a mapping; errors are returned beside.
+    pub fn load(paths: &[PathBuf], mapping: FieldMapping) -> BuildReport {
+        let mut b = RuleSetBuilder::new(mapping);
+        for p in paths {
+            b.add_path(p);
+        }
+        b.build()
+    }
+
+    /// Number of distinct fields (candidate path lists) the rules look at.
+    pub fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// Correlation rules (parsed and validated; not evaluated yet).
+    pub fn correlations(&self) -> &[CorrelationRule] {
+        &self.correlations
+    }
+
+    /// Keeps only the rules `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&CompiledRule) -> bool) {
+        self.rules.retain(keep);
+    }
+
+    /// Calls `f` for every rule that matches the event.
+    pub fn for_each_match<'s>(
+        &'s self,
+        event: &Map<String, Value>,
+        mut f: impl FnMut(&'s CompiledRule),
+    ) {
+        let ctx = EventCtx::new(event, &self.fields, self.groups.len(), &self.prefilter);
+        for rule in &self.rules {
+            if self.rule_matches(rule, &ctx) {
+                f(rule);
+            }
+        }
+    }
+
+    /// The rules that match the event.
+    pub fn matches(&self, event: &Map<String, Value>) -> Vec<&CompiledRule> {
+        let mut out = Vec::new();
+        self.for_each_match(event, |r| out.push(r));
+        out
+    }
+
+    fn group(&self, i: usize, ctx: &EventCtx<'_>) -> bool {
+        let Some(cell) = ctx.logsource_cache.get(i) else {
+            return false;
+        };
+        if let Some(v) = cell.get() {
+            return v;
+        }
+        let v = self
+            .groups
+            .get(i)
+            .is_some_and(|tests| tests.iter().all(|t| t.eval(ctx)));
+        cell.set(Some(v));
+        v
+    }
+
+    fn rule_matches(&self, rule: &CompiledRule, ctx: &EventCtx<'_>) -> bool {
+        rule.branches.iter().any(|b| {
+            b.logsource.is_none_or(|g| self.group(g, ctx))
+                && b.detection.eval(ctx)
+                && b.filters.iter().all(|f| f.eval(ctx))
+        })
+    }
+}

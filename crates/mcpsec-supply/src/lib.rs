@@ -1,0 +1,27 @@
+//! Offline supply-chain vulnerability matching: advisories (OSV, RustSec) are normalised
+//! into one model and stored in a local SQLite index keyed by (ecosystem, package name);
+//! inventories (SBOMs and lockfiles) become purl-identified components; a scan is one
+//! indexed lookup per component followed by range evaluation with the ecosystem's own
+//! version ordering.
+//!
+//! The key design decision: **every version comparison goes through the ecosystem's real
+//! ordering** ([`version`]), never through a generic "looks like SemVer" comparison, and
+//! every range is kept in OSV's event form (introduced/fixed/last_affected/limit) so that
+//! native formats (RustSec's `patched`/`unaffected` requirements) are converted once, at
+//! load time, and matched by the same code as everything else.
+//!
+//! Modules: [`version`] (orderings), [`osv`] (advisory model and loaders), [`cvss`]
+//! (base scores), [`purl`] (package URLs), [`inventory`] (components and edges),
+//! [`sbom`] and [`lockfile`] (readers), [`db`] (the SQLite store), [`scan`] (matching),
+//! [`sarif`] (SARIF 2.1.0 output).
+
+pub mod cvss;
+pub mod db;
+pub mod inventory;
+pub mod lockfile;
+pub mod osv;
+pub mod purl;
+pub mod sarif;
+pub mod sbom;
+pub mod scan;
+pub mod version;

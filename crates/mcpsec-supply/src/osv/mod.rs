@@ -1,0 +1,13 @@
+//! Advisories: the normalised model (OSV's, which every source is converted into), the
+//! loaders (OSV JSON/YAML files, directory trees, zip archives as OSV publishes them per
+//! ecosystem, and RustSec's native `crates/*/*.md` layout), and range evaluation.
+
+mod load;
+mod matching;
+mod model;
+mod rustsec;
+
+pub use load::{LoadReport, LoadWarning, load_path, parse_osv};
+pub use matching::{AffectedMatch, match_affected};
+pub use model::{Advisory, Affected, Event, Package, Range, RangeKind, Reference, SeverityEntry};
+pub use rustsec::parse_rustsec;

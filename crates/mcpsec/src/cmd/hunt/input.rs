@@ -1,0 +1,180 @@
+//! Reading event files: NDJSON line by line, JSON arrays, streams of JSON values;
+//! gzip/zstd by extension.
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Map, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// One event read from a file, not yet parsed when it came from a line.
+pub struct RawRecord {
+    /// 1-based position of the event in its file.
+    pub index: u64,
+    /// 1-based line for line-oriented files.
+    pub line: Option<u64>,
+    raw: Raw,
+}
+
+enum Raw {
+    Text(String),
+    Value(Value),
+}
+
+/// A parsed event.
+pub struct Record {
+    /// 1-based position of the event in its file.
+    pub index: u64,
+    /// 1-based line for line-oriented files.
+    pub line: Option<u64>,
+    /// The event.
+    pub fields: Map<String, Value>,
+}
+
+impl RawRecord {
+    /// Parses the record (JSON object expected).
+    pub fn parse(self) -> std::result::Result<Record, String> {
+        let v = match self.raw {
+            Raw::Value(v) => v,
+            Raw::Text(t) => serde_json::from_str(&t).map_err(|e| match self.line {
+                Some(l) => format!("line {l}: {e}"),
+                None => e.to_string(),
+            })?,
+        };
+        match v {
+            Value::Object(fields) => Ok(Record {
+                index: self.index,
+                line: self.line,
+                fields,
+            }),
+            _ => Err(format!("event {} is not a JSON object", self.index)),
+        }
+    }
+}
+
+type Reader = Box<dyn BufRead + Send>;
+
+enum Inner {
+    Lines(Reader, u64),
+    Stream(serde_json::StreamDeserializer<'static, serde_json::de::IoRead<Reader>, Value>),
+    Array(std::vec::IntoIter<Value>),
+    Done,
+}
+
+/// Events of one file, in batches.
+pub struct EventSource {
+    inner: Inner,
+    index: u64,
+}
+
+/// Events per batch.
+const BATCH: usize = 2048;
+
+fn decompress(path: &Path) -> Result<Reader> {
+    let f = std::fs::File::open(path)?;
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let r: Box<dyn Read + Send> = if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
+    } else if name.ends_with(".zst") {
+        Box::new(zstd::stream::read::Decoder::new(f)?)
+    } else {
+        Box::new(f)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 20, r)))
+}
+
+fn first_byte(r: &mut Reader) -> Result<Option<u8>> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let skip = buf
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace() || matches!(b, 0xEF | 0xBB | 0xBF))
+            .count();
+        if skip < buf.len() {
+            let b = buf[skip];
+            r.consume(skip);
+            return Ok(Some(b));
+        }
+        let n = buf.len();
+        r.consume(n);
+    }
+}
+
+impl EventSource {
+    /// Opens a file: `.jsonl`/`.ndjson` line by line, else a JSON array or a stream of
+    /// JSON values (pretty-printed objects back to back are fine).
+    pub fn open(path: &Path) -> Result<EventSource> {
+        let mut r = decompress(path)?;
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let base = name
+            .trim_end_matches(".gz")
+            .trim_end_matches(".zst")
+            .to_owned();
+        let inner = if base.ends_with(".jsonl") || base.ends_with(".ndjson") {
+            Inner::Lines(r, 0)
+        } else {
+            match first_byte(&mut r)? {
+                None => Inner::Done,
+                Some(b'[') => {
+                    let all: Vec<Value> =
+                        serde_json::from_reader(r).context("invalid JSON array")?;
+                    Inner::Array(all.into_iter())
+                }
+                Some(_) => Inner::Stream(serde_json::Deserializer::from_reader(r).into_iter()),
+            }
+        };
+        Ok(EventSource { inner, index: 0 })
+    }
+
+    /// The next batch, `None` at the end. A JSON syntax error in a stream ends the file.
+    pub fn next_batch(&mut self) -> Result<Option<Vec<RawRecord>>> {
+        let mut out = Vec::with_capacity(BATCH);
+        while out.len() < BATCH {
+            let raw = match &mut self.inner {
+                Inner::Done => break,
+                Inner::Lines(r, line) => {
+                    let mut s = String::new();
+                    if r.read_line(&mut s)? == 0 {
+                        self.inner = Inner::Done;
+                        break;
+                    }
+                    *line += 1;
+                    if s.trim().is_empty() {
+                        continue;
+                    }
+                    (Some(*line), Raw::Text(s))
+                }
+                Inner::Stream(it) => match it.next() {
+                    None => {
+                        self.inner = Inner::Done;
+                        break;
+                    }
+                    Some(Ok(v)) => (None, Raw::Value(v)),
+                    Some(Err(e)) => {
+                        self.inner = Inner::Done;
+                        if out.is_empty() {
+                            bail!("invalid JSON: {e}");
+                        }
+                        break;
+                    }
+                },
+                Inner::Array(it) => match it.next() {
+                    None => {
+                        self.inner = Inner::Done;
+                        break;
+                    }
+                    Some(v) => (None, Raw::Value(v)),
+                },
+            };
+            self.index += 1;
+            out.push(RawRecord {
+                index: self.index,
+                line: raw.0,
+                raw: raw.1,
+            });
+        }
+        Ok((!out.is_empty()).then_some(out))
+    }
+}

@@ -1,0 +1,169 @@
+//! `mcpsec rules validate|test`: Sigma rule files checked and tried on sample events.
+
+use super::hunt::{EventSource, load_mapping};
+use anyhow::{Context as _, Result};
+use clap::{Subcommand, ValueEnum};
+use mcpsec_sigma::{RuleSet, SigmaError};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `mcpsec rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Load and compile Sigma rules (files, or directories searched recursively for
+    /// .yml/.yaml); exit 1 when any failed.
+    Validate {
+        /// Rule files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+        format: ValidateFormat,
+        /// Field/logsource mapping file (YAML) on top of the built-in one.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+    },
+    /// Run a rule (file or directory) over a file of events and print the matching ones;
+    /// exit 1 when none matched.
+    Test {
+        /// The rule file or directory.
+        #[arg(value_name = "RULE")]
+        rule: PathBuf,
+        /// Events: JSON object(s), a JSON array or NDJSON (.gz/.zst too).
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// Field/logsource mapping file (YAML) on top of the built-in one.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+    },
+}
+
+/// Output of `rules validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// One line per failure, then a summary.
+    Text,
+    /// `{"loaded": N, "failed": N, "errors": [{"file", "line", "message"}]}`.
+    Json,
+}
+
+#[derive(Serialize)]
+struct ValidateJson {
+    loaded: usize,
+    failed: usize,
+    errors: Vec<ErrorJson>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson {
+    file: Option<String>,
+    line: Option<usize>,
+    message: String,
+}
+
+fn error_json(e: &SigmaError) -> ErrorJson {
+    let at = e.location();
+    let message = match &at.rule {
+        Some(r) => format!("rule {r:?}: {}", e.message()),
+        None => e.message(),
+    };
+    ErrorJson {
+        file: at.file.map(|f| f.display().to_string()),
+        line: at.line,
+        message,
+    }
+}
+
+/// Runs the command.
+pub fn run(action: RulesAction) -> Result<ExitCode> {
+    match action {
+        RulesAction::Validate {
+            paths,
+            format,
+            mapping,
+        } => validate(&paths, format, mapping),
+        RulesAction::Test {
+            rule,
+            events,
+            mapping,
+        } => test(rule, &events, mapping),
+    }
+}
+
+fn validate(
+    paths: &[PathBuf],
+    format: ValidateFormat,
+    mapping: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let mapping = load_mapping(mapping.as_deref())?;
+    let report = RuleSet::load(paths, mapping);
+    let failed = report.errors.len();
+    match format {
+        ValidateFormat::Json => {
+            let out = ValidateJson {
+                loaded: report.loaded,
+                failed,
+                errors: report.errors.iter().map(error_json).collect(),
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ValidateFormat::Text => {
+            for e in &report.errors {
+                println!("{e}");
+            }
+            println!("{} loaded, {failed} failed", report.loaded);
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn test(rule: PathBuf, events: &std::path::Path, mapping: Option<PathBuf>) -> Result<ExitCode> {
+    let mapping = load_mapping(mapping.as_deref())?;
+    let report = RuleSet::load(&[rule], mapping);
+    for e in &report.errors {
+        eprintln!("{e}");
+    }
+    if report.ruleset.rules().is_empty() {
+        anyhow::bail!("no rule loaded");
+    }
+    let set = report.ruleset;
+    let mut matched = 0usize;
+    let mut total = 0usize;
+    let mut source =
+        EventSource::open(events).with_context(|| format!("cannot read {}", events.display()))?;
+    while let Some(batch) = source.next_batch()? {
+        for rec in batch {
+            let rec = match rec.parse() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("{}: {e}", events.display());
+                    continue;
+                }
+            };
+            total += 1;
+            let hits = set.matches(&rec.fields);
+            if hits.is_empty() {
+                continue;
+            }
+            matched += 1;
+            let at = match rec.line {
+                Some(l) => format!("event {} (line {l})", rec.index),
+                None => format!("event {}", rec.index),
+            };
+            for r in hits {
+                println!("{at}: {} [{}]", r.meta.title, r.name());
+            }
+        }
+    }
+    eprintln!("{matched} of {total} events matched");
+    Ok(if matched > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

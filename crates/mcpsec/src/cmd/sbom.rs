@@ -1,0 +1,298 @@
+//! `mcpsec sbom scan`: offline vulnerability scan of SBOMs (CycloneDX, SPDX) and
+//! lockfiles against the local vulnerability database.
+
+use crate::cli::StoreArgs;
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use mcpsec_supply::cvss::Severity;
+use mcpsec_supply::db::VulnDb;
+use mcpsec_supply::scan::{Finding, ScanReport, read_inputs, scan};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `mcpsec sbom ...`.
+#[derive(Debug, Subcommand)]
+pub enum SbomAction {
+    /// Scan SBOMs, lockfiles or directories for known vulnerabilities.
+    Scan(ScanArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A readable table, grouped by input.
+    Table,
+    /// The full report as JSON.
+    Json,
+    /// SARIF 2.1.0 (code-scanning upload).
+    Sarif,
+}
+
+/// Severity threshold for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Never fail because of findings.
+    Never,
+    /// Any vulnerability, including those without severity data.
+    Unknown,
+    /// Low or higher (and unknown).
+    Low,
+    /// Medium or higher.
+    Medium,
+    /// High or higher.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+/// `mcpsec sbom scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// SBOM or lockfile, or a directory to search for them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Where the data lives (the database imported with `mcpsec vulndb import`).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Exit with 1 when a vulnerability at or above this severity is found
+    /// (informational advisories — unmaintained, unsound — never fail).
+    #[arg(long, value_enum, default_value_t = FailOn::Unknown)]
+    pub fail_on: FailOn,
+}
+
+/// Runs an `sbom` action.
+pub fn run(action: SbomAction) -> Result<ExitCode> {
+    match action {
+        SbomAction::Scan(a) => scan_cmd(a),
+    }
+}
+
+fn fails(f: &Finding, t: FailOn) -> bool {
+    if f.informational.is_some() {
+        return false;
+    }
+    match t {
+        FailOn::Never => false,
+        FailOn::Unknown => true,
+        FailOn::Low => f.severity >= Severity::Low || f.severity == Severity::Unknown,
+        FailOn::Medium => f.severity >= Severity::Medium,
+        FailOn::High => f.severity >= Severity::High,
+        FailOn::Critical => f.severity >= Severity::Critical,
+    }
+}
+
+fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
+    let cfg = super::load_config(&a.store)?;
+    let mut db = VulnDb::open_existing(&cfg.data_dir)?;
+    let (invs, read_warnings) = read_inputs(&a.paths)?;
+    let mut report = scan(&mut db, invs)?;
+    report.warnings.splice(0..0, read_warnings);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut out = match a.format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report)?,
+        OutputFormat::Sarif => serde_json::to_string_pretty(&mcpsec_supply::sarif::to_sarif(
+            &report,
+            env!("CARGO_PKG_VERSION"),
+        ))?,
+        OutputFormat::Table => table(&report),
+    };
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    // a closed pipe (`| head`) is not an error
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
+    }
+    let fail = report.findings.iter().any(|f| fails(f, a.fail_on));
+    Ok(if fail {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn sev_cell(f: &Finding) -> String {
+    if let Some(i) = &f.informational {
+        return format!("warn:{i}");
+    }
+    match f.cvss.as_ref().and_then(|c| c.score) {
+        Some(s) => format!("{} {s:.1}", f.severity.as_str().to_uppercase()),
+        None => f.severity.as_str().to_uppercase(),
+    }
+}
+
+fn table(r: &ScanReport) -> String {
+    let mut o = String::new();
+    let mut by_file: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_file.entry(f.inventory).or_default().push(f);
+    }
+    for (i, inv) in r.inventories.iter().enumerate() {
+        let fs = by_file.get(&i).map(Vec::as_slice).unwrap_or(&[]);
+        let vulns = fs.iter().filter(|f| f.informational.is_none()).count();
+        let _ = writeln!(
+            o,
+            "{} ({}, {} components): {}",
+            inv.file,
+            inv.format,
+            inv.components,
+            if fs.is_empty() {
+                "no known vulnerabilities".to_string()
+            } else {
+                format!("{vulns} vulnerabilities, {} warnings", fs.len() - vulns)
+            }
+        );
+        if fs.is_empty() {
+            continue;
+        }
+        let w_pkg = fs
+            .iter()
+            .map(|f| f.package.len())
+            .max()
+            .unwrap_or(7)
+            .clamp(7, 40);
+        let w_ver = fs
+            .iter()
+            .map(|f| f.version.len())
+            .max()
+            .unwrap_or(9)
+            .clamp(9, 24);
+        let w_fix = fs
+            .iter()
+            .map(|f| f.fixed.as_deref().unwrap_or("-").len())
+            .max()
+            .unwrap_or(8)
+            .clamp(8, 24);
+        let w_id = fs
+            .iter()
+            .map(|f| f.id.len())
+            .max()
+            .unwrap_or(2)
+            .clamp(2, 24);
+        let _ = writeln!(
+            o,
+            "  {:<18} {:<w_pkg$} {:<w_ver$} {:<w_fix$} {:<w_id$} SUMMARY",
+            "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "ID"
+        );
+        for f in fs {
+            let summary: String = f.summary.chars().take(70).collect();
+            let _ = writeln!(
+                o,
+                "  {:<18} {:<w_pkg$} {:<w_ver$} {:<w_fix$} {:<w_id$} {summary}",
+                sev_cell(f),
+                f.package,
+                f.version,
+                f.fixed.as_deref().unwrap_or("-"),
+                f.id
+            );
+            let others: Vec<&str> = f
+                .aliases
+                .iter()
+                .filter(|x| **x != f.id)
+                .map(String::as_str)
+                .collect();
+            let mut extra = Vec::new();
+            if !others.is_empty() {
+                extra.push(format!("aliases: {}", others.join(", ")));
+            }
+            extra.push(format!("affected: {}", f.affected_ranges.join("; ")));
+            if !f.functions.is_empty() {
+                let shown: Vec<&str> = f.functions.iter().take(4).map(String::as_str).collect();
+                let more = f.functions.len().saturating_sub(4);
+                extra.push(format!(
+                    "affected code: {}{}",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" (+{more} more)")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            if f.path.len() > 1 {
+                extra.push(format!("via: {}", f.path.join(" → ")));
+            } else if f.direct == Some(true) {
+                extra.push("direct dependency".into());
+            }
+            let _ = writeln!(o, "  {:<18} {}", "", extra.join("  |  "));
+        }
+        let _ = writeln!(o);
+    }
+    // summary with upgrade advice
+    let vulns: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.informational.is_none())
+        .collect();
+    let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
+    for f in &vulns {
+        *counts.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
+    let _ = writeln!(
+        o,
+        "{} vulnerabilities{} in {} components scanned ({} informational warnings); matched in {:.1} ms",
+        vulns.len(),
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        },
+        r.components,
+        r.findings.len() - vulns.len(),
+        r.match_ms
+    );
+    let mut upgrades: BTreeMap<(&str, &str), (Option<&str>, bool, usize)> = BTreeMap::new();
+    for f in &vulns {
+        let e = upgrades
+            .entry((f.package.as_str(), f.version.as_str()))
+            .or_insert((None, true, 0));
+        e.2 += 1;
+        match (&f.fixed, e.0) {
+            (None, _) => e.1 = false,
+            (Some(v), None) => e.0 = Some(v.as_str()),
+            (Some(v), Some(cur)) => {
+                let eco = mcpsec_supply::version::Ecosystem::from_osv(&f.ecosystem);
+                if eco.and_then(|e| e.compare(v, cur).ok()) == Some(std::cmp::Ordering::Greater) {
+                    e.0 = Some(v.as_str());
+                }
+            }
+        }
+    }
+    if !upgrades.is_empty() {
+        let _ = writeln!(o, "upgrades:");
+        for ((p, v), (to, all, n)) in upgrades {
+            match (to, all) {
+                (Some(t), true) => {
+                    let _ = writeln!(o, "  {p} {v} → {t} (fixes {n})");
+                }
+                (Some(t), false) => {
+                    let _ = writeln!(
+                        o,
+                        "  {p} {v} → {t} fixes some; at least one of {n} has no fix yet"
+                    );
+                }
+                (None, _) => {
+                    let _ = writeln!(
+                        o,
+                        "  {p} {v}: no fixed version published for {n} advisory(ies)"
+                    );
+                }
+            }
+        }
+    }
+    o
+}

@@ -1,0 +1,106 @@
+//! `mcpsec vulndb` and `mcpsec sbom scan`: exit codes and output formats.
+
+use crate::common::bin;
+use std::process::Command;
+
+#[test]
+fn vulndb_import_status_and_sbom_scan() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let adv = dir.path().join("advisories");
+    std::fs::create_dir_all(&adv).expect("mkdir");
+    std::fs::write(
+        adv.join("GHSA-test-0001.json"),
+        r#"{"id":"GHSA-test-0001","modified":"2025-03-01T00:00:00Z","aliases":["CVE-2025-0001"],
+            "summary":"Test advisory","severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+            "affected":[{"package":{"ecosystem":"crates.io","name":"demo"},
+              "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}]}]}"#,
+    )
+    .expect("write");
+    std::fs::write(adv.join("broken.json"), "{not json").expect("write");
+    let d = data.to_str().expect("utf8");
+
+    // scanning before importing: a clear error, exit 2
+    let lock = dir.path().join("Cargo.lock");
+    std::fs::write(
+        &lock,
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"demo\"]\n\n[[package]]\nname = \"demo\"\nversion = \"1.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .expect("write");
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args(["--data-dir", d])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vulndb import"));
+
+    let out = Command::new(bin())
+        .args(["vulndb", "import"])
+        .arg(&adv)
+        .args(["--data-dir", d])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 advisories imported"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.json"),
+        "the malformed file is named"
+    );
+
+    let out = Command::new(bin())
+        .args(["vulndb", "status", "--json", "--data-dir", d])
+        .output()
+        .expect("run");
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(st["advisories"], 1);
+    assert_eq!(st["newest_modified"], "2025-03-01T00:00:00Z");
+
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args(["--data-dir", d])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("GHSA-test-0001")
+            && table.contains("1.2.0")
+            && table.contains("CVE-2025-0001"),
+        "{table}"
+    );
+    assert!(table.contains("app@0.1.0 → demo@1.1.0"), "{table}");
+
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args(["--data-dir", d, "--fail-on", "critical"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a HIGH finding does not fail --fail-on critical"
+    );
+
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args(["--data-dir", d, "--format", "sarif"])
+        .output()
+        .expect("run");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif json");
+    assert_eq!(s["version"], "2.1.0");
+    assert_eq!(s["runs"][0]["results"][0]["ruleId"], "GHSA-test-0001");
+    assert_eq!(
+        s["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"],
+        "7.5"
+    );
+}
