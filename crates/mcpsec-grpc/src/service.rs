@@ -7,14 +7,11 @@ use mcpsec_normalize::{Context, normalize_json, normalize_line};
 use mcpsec_server::{ApiError, AppState, Principal, authenticate, parse_time_param};
 use mcpsec_store::{MAX_LIMIT, SearchRequest, SortOrder};
 use std::pin::Pin;
-use std::time::Duration;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-/// How often `Tail` looks for new events.
-const TAIL_POLL: Duration = Duration::from_millis(250);
-/// Most events one `Tail` poll sends.
-const TAIL_BATCH: usize = 1000;
+/// Events that may wait for a slow `Tail` consumer before it is dropped.
+const TAIL_BUFFER: usize = 10_000;
 /// Most errors listed in an ingest answer.
 const MAX_ERRORS: usize = 100;
 
@@ -171,69 +168,23 @@ impl pb::event_service_server::EventService for EventApi {
             .who(&req, "Tail", mcpsec_server::Action::EventsRead)
             .await?;
         let r = req.into_inner();
-        let index = self.state.index.clone();
-        let mut after = if r.after_seq == 0 {
-            index.indexed_seq()
-        } else {
-            r.after_seq
-        };
-        let user = r.query.trim().to_owned();
-        // Validate the query once, up front.
-        let probe = SearchRequest {
-            query: user.clone(),
-            limit: 1,
-            ..Default::default()
-        };
-        {
-            let (index, tenant) = (index.clone(), who.tenant.clone());
-            tokio::task::spawn_blocking(move || index.search(&tenant, &probe))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?
-                .map_err(|e| status(ApiError::from(e)))?;
-        }
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::Event, Status>>(TAIL_BATCH);
-        tokio::spawn(async move {
-            loop {
-                let seq_clause = format!("_seq:{{{after} TO *}}");
-                let query = if user.is_empty() || user == "*" {
-                    seq_clause
-                } else {
-                    format!("({user}) AND {seq_clause}")
-                };
-                let sr = SearchRequest {
-                    query,
-                    limit: TAIL_BATCH,
-                    order: SortOrder::Asc,
-                    ..Default::default()
-                };
-                let (index, tenant) = (index.clone(), who.tenant.clone());
-                let res = tokio::task::spawn_blocking(move || index.search(&tenant, &sr)).await;
-                let events = match res {
-                    Ok(Ok(r)) => r.events,
-                    Ok(Err(e)) => {
-                        let _ = tx.send(Err(status(ApiError::from(e)))).await;
-                        return;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
-                        return;
-                    }
-                };
-                let mut events = events;
-                events.sort_by_key(|e| e.seq);
-                for e in &events {
-                    after = after.max(e.seq);
-                    if tx.send(Ok(event(e))).await.is_err() {
-                        return; // the client went away
-                    }
-                }
-                if events.len() < TAIL_BATCH {
-                    tokio::time::sleep(TAIL_POLL).await;
-                }
-            }
+        mcpsec_server::live::validate(&self.state.index, &who.tenant, &r.query)
+            .await
+            .map_err(status)?;
+        let rx = mcpsec_server::live::follow(
+            self.state.index.clone(),
+            who.tenant,
+            r.query,
+            r.after_seq,
+            TAIL_BUFFER,
+        );
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|item| match item {
+            Ok(e) => Ok(event(&e)),
+            Err(mcpsec_server::live::FollowEnd::Failed(e)) => Err(status(e)),
+            Err(mcpsec_server::live::FollowEnd::SlowConsumer) => Err(Status::resource_exhausted(
+                "slow consumer: too many events waiting",
+            )),
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(Response::new(Box::pin(stream)))
     }
 }

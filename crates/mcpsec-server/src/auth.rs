@@ -157,7 +157,19 @@ pub(crate) async fn require_auth(
     next: Next,
 ) -> Result<Response, ApiError> {
     let path = req.uri().path().to_owned();
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    // Browsers cannot set headers on a WebSocket: the stream also takes ?access_token=.
+    // (Inside the nested /api/v1 router the path is seen without its prefix.)
+    let query_token = (path == "/stream" || path == "/api/v1/stream")
+        .then(|| req.uri().query())
+        .flatten()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("access_token=")))
+        .map(|t| format!("Bearer {t}"));
+    let header_value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(value) = header_value.or(query_token) else {
         return Err(unauthenticated(
             &state,
             &path,
@@ -165,12 +177,9 @@ pub(crate) async fn require_auth(
         ));
     };
     let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-        })
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, rest)| rest.trim())
         .filter(|t| !t.is_empty() && t.len() <= 512)
         .ok_or_else(|| {
             unauthenticated(

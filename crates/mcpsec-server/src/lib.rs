@@ -14,11 +14,13 @@ mod events;
 mod graphql;
 mod health;
 mod limits;
+pub mod live;
 mod mcp;
 mod metrics_http;
 mod oidc;
 mod openapi;
 mod state;
+mod stream;
 mod timeparse;
 
 pub use auth::{Principal, authenticate, hash_token};
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}", get(events::get_one))
         .route("/stats", get(health::stats))
         .route("/audit", get(audit_api::list))
+        .route("/stream", get(stream::open))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,
@@ -122,8 +125,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(cors)
         .layer(
+            // Spans carry the path, never the query string (it may hold an access token).
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                },
             ),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())

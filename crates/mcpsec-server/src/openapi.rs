@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         crate::health::metrics,
         crate::health::stats,
         crate::audit_api::list,
+        crate::stream::open,
     ),
     components(schemas(
         crate::events::IngestResponse,

@@ -12,6 +12,7 @@ mod grpc;
 mod isolation;
 mod oidc;
 mod sources;
+mod stream;
 mod supply;
 mod telemetry;
 mod tenancy;
