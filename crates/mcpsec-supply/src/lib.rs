@@ -17,6 +17,7 @@
 
 pub mod cvss;
 pub mod db;
+pub mod graph;
 pub mod inventory;
 pub mod lockfile;
 pub mod osv;

@@ -18,6 +18,25 @@ use std::process::ExitCode;
 pub enum SbomAction {
     /// Scan SBOMs, lockfiles or directories for known vulnerabilities.
     Scan(ScanArgs),
+    /// Why is a package there: every dependency path from a root, and its blast radius.
+    Why(WhyArgs),
+}
+
+/// `mcpsec sbom why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// A purl (`pkg:npm/lodash`, with or without `@version`) or a package name (`name@version`).
+    #[arg(value_name = "PURL|NAME")]
+    pub package: String,
+    /// The SBOM or lockfile.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Most paths listed per match.
+    #[arg(long, default_value_t = 20)]
+    pub max_paths: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Output formats.
@@ -70,7 +89,52 @@ pub struct ScanArgs {
 pub fn run(action: SbomAction) -> Result<ExitCode> {
     match action {
         SbomAction::Scan(a) => scan_cmd(a),
+        SbomAction::Why(a) => why_cmd(a),
     }
+}
+
+fn why_cmd(a: WhyArgs) -> Result<ExitCode> {
+    let inv = mcpsec_supply::scan::read_input(&a.file)?;
+    let graph = mcpsec_supply::graph::DepGraph::new(&inv);
+    let answers = graph.why(&a.package, a.max_paths.max(1));
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&answers)?);
+    } else if answers.is_empty() {
+        eprintln!("{} is not in {}", a.package, a.file.display());
+    } else {
+        let mut out = String::new();
+        for w in &answers {
+            let _ = writeln!(
+                out,
+                "{} ({}){}: {} path(s), {} dependent package(s), pulled in by {}",
+                w.component,
+                w.purl,
+                if w.direct { ", direct" } else { "" },
+                w.paths.len(),
+                w.blast_radius,
+                if w.affected_roots.is_empty() {
+                    "-".to_string()
+                } else {
+                    w.affected_roots.join(", ")
+                }
+            );
+            for p in &w.paths {
+                let _ = writeln!(out, "  {}", p.join(" → "));
+            }
+            if w.truncated {
+                let _ = writeln!(out, "  … more paths (raise --max-paths)");
+            }
+            if inv.edges.is_empty() {
+                let _ = writeln!(out, "  (this input records no dependency edges)");
+            }
+        }
+        std::io::stdout().write_all(out.as_bytes())?;
+    }
+    Ok(if answers.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn fails(f: &Finding, t: FailOn) -> bool {

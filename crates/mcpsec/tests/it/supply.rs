@@ -104,3 +104,57 @@ fn vulndb_import_status_and_sbom_scan() {
         "7.5"
     );
 }
+
+#[test]
+fn sbom_why_lists_every_path_and_the_blast_radius() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lock = dir.path().join("Cargo.lock");
+    std::fs::write(
+        &lock,
+        r#"version = 3
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["web", "log"]
+
+[[package]]
+name = "web"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = ["zlib"]
+
+[[package]]
+name = "log"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = ["zlib"]
+
+[[package]]
+name = "zlib"
+version = "3.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#,
+    )
+    .expect("write");
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["sbom", "why", "zlib", "--json"])
+        .arg(&lock)
+        .output()
+        .expect("why");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v[0]["paths"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v[0]["blast_radius"], 3);
+    assert_eq!(v[0]["affected_roots"][0], "app@0.1.0");
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["sbom", "why", "pkg:cargo/nothere"])
+        .arg(&lock)
+        .output()
+        .expect("why");
+    assert_eq!(out.status.code(), Some(1));
+}
