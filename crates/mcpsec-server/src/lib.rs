@@ -6,6 +6,7 @@
 //! every failure through one [`ApiError`], whose status comes from the shared
 //! [`mcpsec_core::ErrorCode`].
 
+mod apidocs;
 mod audit_api;
 mod auth;
 mod authz;
@@ -101,6 +102,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(apidocs::index))
+        .route("/api/docs/app.js", get(apidocs::script))
+        .route("/api/docs/app.css", get(apidocs::style))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -41,7 +41,14 @@ fn missing_wrong_and_malformed_tokens_get_401() {
         .send()
         .expect("get");
     assert_eq!(r.status().as_u16(), 200);
-    for open in ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"] {
+    for open in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/api/docs",
+        "/api/docs/app.js",
+    ] {
         assert_eq!(
             c.get(server.url(open))
                 .send()
