@@ -1,7 +1,7 @@
 //! Parity with cargo-audit: the same advisories for the same Cargo.lock and RustSec
 //! advisory-db. Expectations were recorded by running cargo-audit 0.22.2
 //! (`cargo audit --db <advisory-db as git repo> --no-fetch --stale --file Cargo.lock --json`)
-//! against /work/shared/testdata/osv/rustsec-advisory-db (commit bf5c0d2).
+//! against ../shared/testdata/osv/rustsec-advisory-db (commit bf5c0d2).
 
 use mcpsec_supply::db::VulnDb;
 use mcpsec_supply::lockfile::reader_for;
