@@ -191,6 +191,12 @@ fn regression_with_the_upstream_thor_mapping() {
     for f in &failures {
         eprintln!("FAILED (thor mapping): {f}");
     }
-    eprintln!("regression with thor mapping: {passed} passed, {} failed", failures.len());
-    assert!(passed * 100 >= (passed + failures.len()) * 95, "{passed} passed");
+    eprintln!(
+        "regression with thor mapping: {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(
+        passed * 100 >= (passed + failures.len()) * 95,
+        "{passed} passed"
+    );
 }

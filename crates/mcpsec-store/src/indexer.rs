@@ -48,9 +48,10 @@ struct Step {
 
 fn step(mut cursor: Box<dyn LogCursor>, index: &dyn SearchIndex, batch: usize) -> Result<Step> {
     let records = cursor.next_batch(batch, 64 << 20)?;
+    let decoded = crate::par::par_map(&records, decode_record);
     let mut events = Vec::with_capacity(records.len());
-    for rec in &records {
-        match decode_record(rec) {
+    for (rec, ev) in records.iter().zip(decoded) {
+        match ev {
             Ok(ev) => events.push((ev, rec)),
             Err(e) => {
                 metrics::counter!("mcpsec_index_decode_errors_total").increment(1);

@@ -22,6 +22,7 @@ mod index;
 mod indexer;
 mod log;
 mod object;
+mod par;
 mod retention;
 mod state;
 

@@ -229,7 +229,7 @@ impl TantivyIndex {
 
 impl SearchIndex for TantivyIndex {
     fn add(&self, items: &[IndexItem<'_>], through_seq: u64) -> Result<()> {
-        let docs: Vec<TantivyDocument> = items.iter().map(|i| self.document(i)).collect();
+        let docs: Vec<TantivyDocument> = crate::par::par_map(items, |i| self.document(i));
         let writer = self.writer()?;
         for doc in docs {
             writer.add_document(doc)?;

@@ -2,7 +2,7 @@
 //!
 //! Files are read one after another (streamed, decompressed by extension) in batches;
 //! each batch is parsed and matched on all cores (rayon), and detections are written in
-//! input order. EVTX files are not read yet: convert them to JSON first.
+//! input order. `.evtx` files are read with the `evtx` crate (one file in memory at once).
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
@@ -25,8 +25,8 @@ pub use input::{EventSource, Record};
 /// `mcpsec hunt`.
 #[derive(Debug, Args)]
 pub struct HuntArgs {
-    /// Event files or directories (searched recursively for .json/.jsonl/.ndjson, also
-    /// compressed as .gz/.zst).
+    /// Event files or directories (searched recursively for .evtx and .json/.jsonl/.ndjson,
+    /// the JSON ones also compressed as .gz/.zst).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Sigma rule files or directories.
@@ -151,7 +151,10 @@ fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     fn is_event_file(p: &Path) -> bool {
         let n = p.to_string_lossy().to_ascii_lowercase();
         let n = n.trim_end_matches(".gz").trim_end_matches(".zst");
-        n.ends_with(".json") || n.ends_with(".jsonl") || n.ends_with(".ndjson")
+        n.ends_with(".json")
+            || n.ends_with(".jsonl")
+            || n.ends_with(".ndjson")
+            || n.ends_with(".evtx")
     }
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
