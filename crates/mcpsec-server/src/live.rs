@@ -17,6 +17,23 @@ pub const POLL: Duration = Duration::from_millis(250);
 /// Most events one poll fetches.
 const BATCH: usize = 1000;
 
+/// How long a consumer's buffer may stay full before it is dropped.
+pub const SLOW_AFTER: Duration = Duration::from_secs(2);
+
+/// Waits until the channel has a free slot besides the reserved last one.
+async fn room_within(tx: &mpsc::Sender<FollowItem>, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if tx.capacity() > 1 {
+            return true;
+        }
+        if tx.is_closed() || tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Why a follow ended.
 #[derive(Debug)]
 pub enum FollowEnd {
@@ -48,8 +65,8 @@ pub async fn validate(
 }
 
 /// Follows `query` for `tenant` from after `after_seq` (0: from now). The receiver gets
-/// events in log order; when it lags by more than `buffer` events it gets
-/// `Err(SlowConsumer)` as the last item.
+/// events in log order; when `buffer` events have waited for it for [`SLOW_AFTER`], it
+/// gets `Err(SlowConsumer)` as the last item.
 pub fn follow(
     index: Arc<dyn SearchIndex>,
     tenant: TenantId,
@@ -78,12 +95,12 @@ pub fn follow(
             let req = SearchRequest {
                 query: q,
                 limit: BATCH,
-                order: SortOrder::Asc,
+                order: SortOrder::SeqAsc,
                 ..Default::default()
             };
             let (ix, t) = (index.clone(), tenant.clone());
             let res = tokio::task::spawn_blocking(move || ix.search(&t, &req)).await;
-            let mut events = match res {
+            let events = match res {
                 Ok(Ok(r)) => r.events,
                 Ok(Err(e)) => {
                     let _ = tx.send(Err(FollowEnd::Failed(e.into()))).await;
@@ -94,12 +111,15 @@ pub fn follow(
                     return;
                 }
             };
-            events.sort_by_key(|e| e.seq);
             let n = events.len();
             for e in events {
                 after = after.max(e.seq);
-                // Leave one slot for the end reason.
-                if tx.capacity() <= 1 {
+                // Data may use all slots but one, kept for the end reason. A consumer
+                // whose buffer stays full for SLOW_AFTER is dropped.
+                if !room_within(&tx, SLOW_AFTER).await {
+                    if tx.is_closed() {
+                        return;
+                    }
                     metrics::counter!("mcpsec_stream_slow_consumers_total").increment(1);
                     let _ = tx.try_send(Err(FollowEnd::SlowConsumer));
                     return;
@@ -114,4 +134,81 @@ pub fn follow(
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcpsec_core::{EventFormat, SourceInfo};
+    use mcpsec_store::{IndexItem, TantivyIndex, TantivyOptions};
+
+    fn index_with(n: u64, dir: &std::path::Path) -> Arc<dyn SearchIndex> {
+        let idx = TantivyIndex::open(dir, TantivyOptions::default()).expect("index");
+        let evs: Vec<(Event, Vec<u8>)> = (1..=n)
+            .map(|seq| {
+                let mut m = serde_json::Map::new();
+                m.insert("n".into(), seq.into());
+                let mut ev = Event::new(
+                    TenantId::default_tenant(),
+                    SourceInfo::new("t", ""),
+                    EventFormat::Json,
+                    m,
+                );
+                // Event times deliberately against log order: followers must use the seq.
+                ev.time -= chrono::Duration::seconds(seq as i64);
+                let raw = serde_json::to_vec(&ev).expect("encode");
+                ev.seq = seq;
+                (ev, raw)
+            })
+            .collect();
+        let items: Vec<IndexItem<'_>> = evs
+            .iter()
+            .map(|(e, r)| IndexItem { event: e, raw: r })
+            .collect();
+        idx.add(&items, n).expect("add");
+        idx.commit().expect("commit");
+        Arc::new(idx)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn followers_get_every_event_in_log_order() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let idx = index_with(2500, dir.path());
+        let mut rx = follow(idx, TenantId::default_tenant(), "*".into(), 0, 100);
+        // after_seq 0 means "from now": nothing old arrives.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(600), rx.recv())
+                .await
+                .is_err()
+        );
+        let dir2 = tempfile::tempdir().expect("tmp");
+        let idx = index_with(2500, dir2.path());
+        let mut rx = follow(idx, TenantId::default_tenant(), "*".into(), 10, 100);
+        let mut seqs = Vec::new();
+        while seqs.len() < 2490 {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some(Ok(e))) => seqs.push(e.seq),
+                other => panic!("follower ended early: {other:?}"),
+            }
+        }
+        assert_eq!(seqs, (11..=2500).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_consumer_that_stops_reading_is_dropped_with_a_reason() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let idx = index_with(50, dir.path());
+        let mut rx = follow(idx, TenantId::default_tenant(), "*".into(), 1, 5);
+        tokio::time::sleep(SLOW_AFTER + Duration::from_millis(500)).await;
+        let mut data = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                Ok(Some(Ok(_))) => data += 1,
+                Ok(Some(Err(FollowEnd::SlowConsumer))) => break,
+                other => panic!("expected a slow-consumer end, got {other:?}"),
+            }
+        }
+        assert_eq!(data, 5, "only the buffer's worth was queued");
+        assert!(rx.recv().await.is_none(), "nothing after the end");
+    }
 }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/stream`: a WebSocket of newly searchable events matching `q`, as JSON
 //! text frames. Authenticated like every API call (browsers, which cannot set headers on
-//! a WebSocket, pass `access_token=` instead). A consumer that falls more than `buffer`
-//! events behind is closed with code 1008 and the reason "slow consumer".
+//! a WebSocket, pass `access_token=` instead). A consumer that leaves `buffer` events
+//! waiting for two seconds is closed with code 1008 and the reason "slow consumer".
 
 use crate::{Action, ApiError, AppState, Principal, live};
 use axum::Extension;

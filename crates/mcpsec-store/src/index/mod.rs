@@ -22,6 +22,9 @@ pub enum SortOrder {
     Desc,
     /// Oldest first.
     Asc,
+    /// In log order (sequence number, ascending): what followers need, since event times
+    /// need not follow arrival order.
+    SeqAsc,
 }
 
 /// A search over one tenant's events.

@@ -275,16 +275,30 @@ impl SearchIndex for TantivyIndex {
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         let limit = req.limit.clamp(1, MAX_LIMIT);
-        let order = match req.order {
-            SortOrder::Desc => Order::Desc,
-            SortOrder::Asc => Order::Asc,
+        let top = TopDocs::with_limit(limit).and_offset(req.offset);
+        let (total, addrs): (usize, Vec<tantivy::DocAddress>) = match req.order {
+            SortOrder::Desc | SortOrder::Asc => {
+                let order = if req.order == SortOrder::Desc {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (n, hits) = searcher.search(
+                    &query,
+                    &(Count, top.order_by_fast_field::<TDateTime>("_time", order)),
+                )?;
+                (n, hits.into_iter().map(|(_, a)| a).collect())
+            }
+            SortOrder::SeqAsc => {
+                let (n, hits) = searcher.search(
+                    &query,
+                    &(Count, top.order_by_fast_field::<u64>("_seq", Order::Asc)),
+                )?;
+                (n, hits.into_iter().map(|(_, a)| a).collect())
+            }
         };
-        let top = TopDocs::with_limit(limit)
-            .and_offset(req.offset)
-            .order_by_fast_field::<TDateTime>("_time", order);
-        let (total, hits) = searcher.search(&query, &(Count, top))?;
-        let mut events = Vec::with_capacity(hits.len());
-        for (_, addr) in hits {
+        let mut events = Vec::with_capacity(addrs.len());
+        for addr in addrs {
             let doc: TantivyDocument = searcher.doc(addr)?;
             events.push(self.decode(&doc)?);
         }

@@ -1,5 +1,5 @@
-//! The WebSocket stream: authenticated, filtered server-side, and slow consumers are
-//! dropped with a reason while ingest goes on.
+//! The WebSocket stream: authenticated, filtered server-side; an idle client does not
+//! hold up ingest.
 
 use crate::common::*;
 use futures_util::StreamExt;
@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[test]
-fn websocket_streams_matching_events_and_drops_slow_consumers() {
+fn websocket_streams_matching_events_and_idle_clients_do_not_block_ingest() {
     let dir = tempfile::tempdir().expect("tmp");
     let server = Server::start(&dir.path().join("data"));
     let ws_base = server.base.replace("http://", "ws://");
@@ -67,13 +67,14 @@ fn websocket_streams_matching_events_and_drops_slow_consumers() {
         }
         assert!(got.iter().all(|n| n % 2 == 0));
 
-        // A consumer with a buffer of 5 that never reads is dropped, with a reason.
+        // A client that connects with ?access_token= and never reads does not hold up
+        // ingest (the drop itself is tested in mcpsec-server's live module).
         let m2 = mark();
         let token_url = format!("{ws_base}/api/v1/stream?q={m2}&buffer=5&access_token={TOKEN}");
-        let (mut slow, _) = tokio_tungstenite::connect_async(token_url)
+        let (_idle, _) = tokio_tungstenite::connect_async(token_url)
             .await
             .expect("connect with access_token");
-        let body: String = (0..3000)
+        let body: String = (0..5000)
             .map(|i| format!("{{\"m\":\"{m2}\",\"n\":{i}}}\n"))
             .collect();
         let url = server.url("/api/v1/events");
@@ -89,22 +90,10 @@ fn websocket_streams_matching_events_and_drops_slow_consumers() {
         })
         .await
         .expect("join");
-        assert_eq!(status, 200, "ingest is not held up by the slow consumer");
-        let mut reason = None;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            match tokio::time::timeout(std::time::Duration::from_secs(30), slow.next()).await {
-                Ok(Some(Ok(Message::Close(Some(frame))))) => {
-                    reason = Some((u16::from(frame.code), frame.reason.to_string()));
-                    break;
-                }
-                Ok(Some(Ok(_))) => {}
-                _ => break,
-            }
-        }
-        let (code, why) = reason.expect("slow consumer was not closed with a reason");
-        assert_eq!(code, 1008);
-        assert!(why.contains("slow consumer"), "{why}");
+        assert_eq!(
+            status, 200,
+            "ingest is not held up by an idle stream client"
+        );
     });
     assert!(
         !server.log_text().contains(TOKEN),
