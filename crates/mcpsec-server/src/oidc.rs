@@ -110,6 +110,22 @@ impl OidcVerifier {
         }
     }
 
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, OidcError> {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| OidcError::Jwks(format!("{what}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| OidcError::Jwks(format!("{what} is not valid: {e}")))
+    }
+
     async fn jwks_url(&self) -> Result<String, OidcError> {
         if let Some(u) = &self.cfg.jwks_url {
             return Ok(u.clone());
@@ -118,16 +134,7 @@ impl OidcVerifier {
             "{}/.well-known/openid-configuration",
             self.cfg.issuer.trim_end_matches('/')
         );
-        let doc: serde_json::Value = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| OidcError::Jwks(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| OidcError::Jwks(e.to_string()))?;
+        let doc: serde_json::Value = self.get_json(&url, "discovery document").await?;
         doc["jwks_uri"]
             .as_str()
             .map(str::to_owned)
@@ -143,16 +150,7 @@ impl OidcVerifier {
             return Ok(());
         }
         let url = self.jwks_url().await?;
-        let keys: JwkSet = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| OidcError::Jwks(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| OidcError::Jwks(format!("JWKS is not valid: {e}")))?;
+        let keys: JwkSet = self.get_json(&url, "JWKS").await?;
         metrics::counter!("mcpsec_oidc_jwks_fetches_total").increment(1);
         c.keys = Some(keys);
         c.fetched = Some(Instant::now());

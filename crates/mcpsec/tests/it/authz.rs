@@ -23,23 +23,7 @@ fn roles_and_a_rego_policy_decide_over_rest_graphql_and_grpc() {
     )
     .expect("config");
     let server = Server::start_with(&data, &["--config", cfg.to_str().expect("utf8")], &[]);
-    let admin = |args: &[&str]| {
-        Command::new(bin())
-            .arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .output()
-            .expect("admin")
-    };
-    let key = |tenant: &str, role: &str| {
-        assert!(admin(&["tenant", "create", tenant]).status.success());
-        String::from_utf8_lossy(
-            &admin(&["key", "create", "--tenant", tenant, "--role", role]).stdout,
-        )
-        .trim()
-        .to_owned()
-    };
+    let key = |tenant: &str, role: &str| tenant_key(&data, tenant, role);
     let viewer = key("live", "viewer");
     let ingester = key("live", "ingester");
     let frozen = key("frozen", "analyst");

@@ -194,3 +194,53 @@ fn ulid_like() -> String {
         .unwrap_or(0);
     format!("{t:x}{:x}", std::process::id())
 }
+
+/// Runs `mcpsec admin ARGS --data-dir DATA`.
+pub fn admin(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .expect("admin")
+}
+
+/// Creates the tenant (if needed) and a key with `role` for it; returns the key.
+pub fn tenant_key(data: &Path, tenant: &str, role: &str) -> String {
+    assert!(admin(data, &["tenant", "create", tenant]).status.success());
+    let out = admin(data, &["key", "create", "--tenant", tenant, "--role", role]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl Server {
+    /// How many events `key` finds for `q`.
+    pub fn count_as(&self, key: &str, q: &str) -> u64 {
+        let r = client()
+            .get(self.url("/api/v1/events"))
+            .bearer_auth(key)
+            .query(&[("q", q)])
+            .send()
+            .expect("get");
+        r.json::<Value>()
+            .map(|v| v["total"].as_u64().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Waits (up to 30 s) until `key` finds `want` events for `q`; returns the last count.
+    pub fn wait_count_as(&self, key: &str, q: &str, want: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let n = self.count_as(key, q);
+            if n >= want || Instant::now() > deadline {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

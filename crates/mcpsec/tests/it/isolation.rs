@@ -3,28 +3,16 @@
 //! nothing of A changes.
 
 use crate::common::*;
-use std::process::Command;
 
 #[test]
 fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     let server = Server::start(&data);
-    let admin = |args: &[&str]| {
-        Command::new(bin())
-            .arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .output()
-            .expect("admin")
-    };
-    let mut keys = Vec::new();
-    for t in ["tenant-a", "tenant-b"] {
-        assert!(admin(&["tenant", "create", t]).status.success());
-        let out = admin(&["key", "create", "--tenant", t, "--role", "admin"]);
-        keys.push(String::from_utf8_lossy(&out.stdout).trim().to_owned());
-    }
+    let keys = [
+        tenant_key(&data, "tenant-a", "admin"),
+        tenant_key(&data, "tenant-b", "admin"),
+    ];
     let (a, b) = (&keys[0], &keys[1]);
     let secret = mark();
     let body: String = (0..20)
@@ -37,21 +25,8 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .send()
         .expect("post");
     assert_eq!(r.status().as_u16(), 200);
-    let a_count = || -> u64 {
-        let r = client()
-            .get(server.url("/api/v1/events"))
-            .bearer_auth(a)
-            .query(&[("q", secret.as_str())])
-            .send()
-            .expect("get");
-        r.json::<serde_json::Value>().expect("json")["total"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while a_count() < 20 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let a_count = || server.count_as(a, &secret);
+    server.wait_count_as(a, &secret, 20);
     assert_eq!(a_count(), 20);
     let page: serde_json::Value = client()
         .get(server.url("/api/v1/events"))

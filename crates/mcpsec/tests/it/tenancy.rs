@@ -68,21 +68,8 @@ fn keys_from_the_cli_isolate_tenants_over_rest_and_graphql() {
         .send()
         .expect("post");
     assert_eq!(r.status().as_u16(), 200);
-    let count = |key: &str| -> u64 {
-        let r = client()
-            .get(server.url("/api/v1/events"))
-            .bearer_auth(key)
-            .query(&[("q", m.as_str())])
-            .send()
-            .expect("get");
-        r.json::<serde_json::Value>().expect("json")["total"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while count(&keys[0]) < 50 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let count = |key: &str| server.count_as(key, &m);
+    server.wait_count_as(&keys[0], &m, 50);
     assert_eq!(count(&keys[0]), 50);
     assert_eq!(count(&keys[1]), 0, "LEAK over REST");
     assert_eq!(
@@ -271,18 +258,7 @@ fn the_official_mcp_client_lists_and_calls_tools_over_stdio_and_http() {
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("client JSON");
     assert_eq!(got["search_total"], 30);
     assert_eq!(got["count"], 30);
-    let admin = |args: &[&str]| {
-        Command::new(bin())
-            .arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .output()
-            .expect("admin")
-    };
-    assert!(admin(&["tenant", "create", "other"]).status.success());
-    let out = admin(&["key", "create", "--tenant", "other", "--role", "viewer"]);
-    let other_key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let other_key = tenant_key(&data, "other", "viewer");
     let out = run_http(&other_key);
     assert!(
         out.status.success(),
