@@ -119,14 +119,7 @@ pub(crate) fn verrevcmp(a: &str, b: &str) -> Ordering {
 
 impl std::fmt::Display for DebianVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.epoch != 0 {
-            write!(f, "{}:", self.epoch)?;
-        }
-        f.write_str(&self.upstream)?;
-        if !self.revision.is_empty() {
-            write!(f, "-{}", self.revision)?;
-        }
-        Ok(())
+        super::fmt_epoch_version_release(f, self.epoch, &self.upstream, &self.revision)
     }
 }
 

@@ -240,6 +240,23 @@ pub(crate) fn cmp_digits(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
+/// Writes `[epoch:]version[-release]`, the shape Debian and RPM versions share.
+pub(crate) fn fmt_epoch_version_release(
+    f: &mut fmt::Formatter<'_>,
+    epoch: u64,
+    version: &str,
+    release: &str,
+) -> fmt::Result {
+    if epoch != 0 {
+        write!(f, "{epoch}:")?;
+    }
+    f.write_str(version)?;
+    if !release.is_empty() {
+        write!(f, "-{release}")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,14 +149,7 @@ fn trim_zeros(s: &[u8]) -> &[u8] {
 
 impl std::fmt::Display for RpmVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.epoch != 0 {
-            write!(f, "{}:", self.epoch)?;
-        }
-        f.write_str(&self.version)?;
-        if !self.release.is_empty() {
-            write!(f, "-{}", self.release)?;
-        }
-        Ok(())
+        super::fmt_epoch_version_release(f, self.epoch, &self.version, &self.release)
     }
 }
 
