@@ -20,6 +20,8 @@ pub enum ErrorCode {
     NotFound,
     /// The request body is larger than the configured limit.
     PayloadTooLarge,
+    /// The request conflicts with the current state (e.g. a stale version).
+    Conflict,
     /// The server is saturated; the client should retry later.
     Overloaded,
     /// The server is shutting down or not ready yet.
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Overloaded => 429,
             ErrorCode::Unavailable => 503,

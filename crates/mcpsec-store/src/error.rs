@@ -28,6 +28,9 @@ pub enum StoreError {
     /// A caller passed something the store refuses (bad key, bad range).
     #[error("{0}")]
     Invalid(String),
+    /// The change conflicts with what is stored (a stale version, a duplicate).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The thing asked for does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -50,6 +53,7 @@ impl StoreError {
         match self {
             StoreError::InvalidQuery(_) | StoreError::Invalid(_) => ErrorCode::BadRequest,
             StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
             _ => ErrorCode::Internal,
         }
     }

@@ -44,4 +44,8 @@ pub use log::{
 };
 pub use object::{LocalObjectStore, ObjectStore, validate_key};
 pub use retention::{Retention, RetentionPolicy, RetentionReport};
-pub use state::{ApiKey, SqliteState, StateStore};
+pub use state::{
+    Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
+    ApiKey, DetectionOffset, MAX_ALERT_PAGE, RuleStore, RuleVersion, RuleWrite, SqliteState,
+    StateStore, StoredRule, level_rank,
+};

@@ -1,9 +1,19 @@
 //! The state store: small, transactional records (tenants, API keys, checkpoints).
 //! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
 
+mod alerts;
+mod rules;
 mod sqlite;
+mod sqlite_alerts;
+mod sqlite_rules;
 
+pub use alerts::{
+    Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
+    DetectionOffset, level_rank,
+};
+pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
+pub use sqlite_alerts::MAX_ALERT_PAGE;
 
 use crate::Result;
 use chrono::{DateTime, Utc};
@@ -40,8 +50,8 @@ impl ApiKey {
     }
 }
 
-/// Transactional state shared by every component.
-pub trait StateStore: Send + Sync + 'static {
+/// Transactional state shared by every component (alerts and rules included).
+pub trait StateStore: AlertStore + RuleStore + Send + Sync + 'static {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;
     /// Stores a checkpoint durably.

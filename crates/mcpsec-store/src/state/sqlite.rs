@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit",
         include_str!("../../migrations/0002_audit.sql"),
     ),
+    (
+        "0003_detection",
+        include_str!("../../migrations/0003_detection.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is
@@ -23,11 +27,11 @@ pub struct SqliteState {
     conn: Mutex<Connection>,
 }
 
-fn ts(t: &DateTime<Utc>) -> String {
+pub(super) fn ts(t: &DateTime<Utc>) -> String {
     mcpsec_core::to_rfc3339(t)
 }
 
-fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+pub(super) fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|t| t.with_timezone(&Utc))
 }
@@ -59,7 +63,7 @@ impl SqliteState {
         migrate(conn)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
