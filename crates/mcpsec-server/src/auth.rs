@@ -32,6 +32,15 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// WebSocket endpoints, which also take `?access_token=` (with and without the prefix the
+/// nested router strips).
+const WEBSOCKET_PATHS: &[&str] = &[
+    "/stream",
+    "/api/v1/stream",
+    "/alerts/stream",
+    "/api/v1/alerts/stream",
+];
+
 const CACHE_TTL: Duration = Duration::from_secs(5);
 const CACHE_MAX: usize = 10_000;
 
@@ -159,7 +168,8 @@ pub(crate) async fn require_auth(
     let path = req.uri().path().to_owned();
     // Browsers cannot set headers on a WebSocket: the stream also takes ?access_token=.
     // (Inside the nested /api/v1 router the path is seen without its prefix.)
-    let query_token = (path == "/stream" || path == "/api/v1/stream")
+    let query_token = WEBSOCKET_PATHS
+        .contains(&path.as_str())
         .then(|| req.uri().query())
         .flatten()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("access_token=")))

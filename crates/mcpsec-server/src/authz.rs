@@ -24,6 +24,14 @@ pub enum Action {
     EventsWrite,
     /// Read the audit log.
     AuditRead,
+    /// List and read alerts.
+    AlertsRead,
+    /// Change alert status.
+    AlertsWrite,
+    /// List and read rules, validate and backtest.
+    RulesRead,
+    /// Create, change, delete, switch and reload rules.
+    RulesWrite,
 }
 
 impl Action {
@@ -33,6 +41,10 @@ impl Action {
             Action::EventsRead => "events.read",
             Action::EventsWrite => "events.write",
             Action::AuditRead => "audit.read",
+            Action::AlertsRead => "alerts.read",
+            Action::AlertsWrite => "alerts.write",
+            Action::RulesRead => "rules.read",
+            Action::RulesWrite => "rules.write",
         }
     }
 }

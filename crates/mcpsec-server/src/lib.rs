@@ -6,6 +6,8 @@
 //! every failure through one [`ApiError`], whose status comes from the shared
 //! [`mcpsec_core::ErrorCode`].
 
+mod alert_stream;
+mod alerts_api;
 mod apidocs;
 mod audit_api;
 mod auth;
@@ -20,6 +22,7 @@ mod mcp;
 mod metrics_http;
 mod oidc;
 mod openapi;
+mod rules_api;
 mod state;
 mod stream;
 mod timeparse;
@@ -75,6 +78,30 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}", get(events::get_one))
         .route("/stats", get(health::stats))
         .route("/audit", get(audit_api::list))
+        .route("/alerts", get(alerts_api::list))
+        .route("/alerts/summary", get(alerts_api::summary))
+        .route("/alerts/stream", get(alert_stream::open))
+        .route("/alerts/status", axum::routing::post(alerts_api::bulk))
+        .route(
+            "/alerts/{id}",
+            get(alerts_api::get_one).patch(alerts_api::patch),
+        )
+        .route("/alerts/{id}/history", get(alerts_api::history))
+        .route("/rules", get(rules_api::list).post(rules_api::create))
+        .route("/rules/validate", axum::routing::post(rules_api::validate))
+        .route("/rules/backtest", axum::routing::post(rules_api::backtest))
+        .route(
+            "/rules/{id}",
+            get(rules_api::get_one)
+                .put(rules_api::update)
+                .delete(rules_api::delete),
+        )
+        .route("/rules/{id}/versions", get(rules_api::versions))
+        .route("/rules/{id}/enable", axum::routing::post(rules_api::enable))
+        .route(
+            "/rules/{id}/disable",
+            axum::routing::post(rules_api::disable),
+        )
         .route("/stream", get(stream::open))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

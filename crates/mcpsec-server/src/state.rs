@@ -70,6 +70,8 @@ pub struct AppState {
     pub(crate) limiter: Arc<crate::limits::Limiter>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) graphql: crate::graphql::McpsecSchema,
+    /// The detection consumer (alerts, deployed rules); `None` where detection is off.
+    pub detector: Option<Arc<mcpsec_detect::Detector>>,
 }
 
 impl AppState {
@@ -150,6 +152,24 @@ impl AppState {
             limiter: crate::limits::Limiter::new(rate),
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),
+            detector: None,
         }
+    }
+
+    /// Attaches the detection consumer (enables the alert and rule APIs' live parts).
+    pub fn with_detector(mut self, detector: Arc<mcpsec_detect::Detector>) -> Self {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// Runs a state-store call off the async threads.
+    pub(crate) async fn on_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn StateStore) -> mcpsec_store::Result<T> + Send + 'static,
+    ) -> Result<T, crate::ApiError> {
+        let state = self.state.clone();
+        Ok(tokio::task::spawn_blocking(move || f(state.as_ref()))
+            .await
+            .map_err(crate::ApiError::internal)??)
     }
 }

@@ -43,6 +43,22 @@ fn parse_duration(s: &str) -> Option<Duration> {
     }
 }
 
+/// An optional time range, `[from, to)`.
+pub(crate) type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Parses optional `from`/`to` request parameters; errors name the parameter.
+pub(crate) fn period(from: Option<&str>, to: Option<&str>) -> Result<Period, crate::ApiError> {
+    let now = Utc::now();
+    let t = |v: Option<&str>, name: &str| {
+        v.map(|v| {
+            parse_time_param(v, now)
+                .map_err(|e| crate::ApiError::bad_request(format!("{name}: {e}")))
+        })
+        .transpose()
+    };
+    Ok((t(from, "from")?, t(to, "to")?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,7 @@ pub use log::{
     RetainPolicy,
 };
 pub use object::{LocalObjectStore, ObjectStore, validate_key};
-pub use retention::{Retention, RetentionPolicy, RetentionReport};
+pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport};
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     ApiKey, DetectionOffset, MAX_ALERT_PAGE, RuleStore, RuleVersion, RuleWrite, SqliteState,

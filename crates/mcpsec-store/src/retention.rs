@@ -35,7 +35,11 @@ pub struct Retention {
     log: Arc<dyn EventLog>,
     index: Arc<dyn SearchIndex>,
     policy: RetentionPolicy,
+    consumers: Vec<ConsumerOffset>,
 }
+
+/// Reads the last sequence number a log consumer has finished.
+pub type ConsumerOffset = Box<dyn Fn() -> u64 + Send + Sync>;
 
 impl Retention {
     /// Retention over `log` and `index`.
@@ -44,7 +48,18 @@ impl Retention {
         index: Arc<dyn SearchIndex>,
         policy: RetentionPolicy,
     ) -> Self {
-        Retention { log, index, policy }
+        Retention {
+            log,
+            index,
+            policy,
+            consumers: Vec::new(),
+        }
+    }
+
+    /// Keeps log records another consumer (besides the indexer) has not finished.
+    pub fn with_consumer(mut self, offset: ConsumerOffset) -> Self {
+        self.consumers.push(offset);
+        self
     }
 
     /// Runs one pass now (blocking I/O).
@@ -74,7 +89,11 @@ impl Retention {
             .and_then(|a| SystemTime::now().checked_sub(a));
         if older_than.is_some() || self.policy.log_max_bytes.is_some() {
             report.log = self.log.retain(RetainPolicy {
-                keep_from_seq: self.index.indexed_seq() + 1,
+                keep_from_seq: self
+                    .consumers
+                    .iter()
+                    .map(|c| c() + 1)
+                    .fold(self.index.indexed_seq() + 1, u64::min),
                 older_than,
                 max_bytes: self.policy.log_max_bytes,
             })?;

@@ -39,6 +39,8 @@ pub struct Config {
     pub index: IndexConfig,
     /// What to delete, and when.
     pub retention: RetentionConfig,
+    /// Sigma rules run over every stored event, turning matches into alerts.
+    pub detection: DetectionConfig,
     /// Syslog listener (off unless `udp` or `tcp` is set).
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
@@ -60,6 +62,7 @@ impl Default for Config {
             event_log: EventLogConfig::default(),
             index: IndexConfig::default(),
             retention: RetentionConfig::default(),
+            detection: DetectionConfig::default(),
             syslog: None,
             files: Vec::new(),
         }
@@ -238,6 +241,31 @@ impl Default for IndexConfig {
     }
 }
 
+/// The detection consumer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Run detection at all.
+    pub enabled: bool,
+    /// Sigma rule files or directories (searched recursively) deployed for every tenant.
+    pub rule_paths: Vec<PathBuf>,
+    /// Field/logsource mapping file (YAML) on top of the built-in one.
+    pub mapping: Option<PathBuf>,
+    /// Events evaluated per step; each step's alerts and offset commit together.
+    pub batch: usize,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            enabled: true,
+            rule_paths: Vec::new(),
+            mapping: None,
+            batch: 4096,
+        }
+    }
+}
+
 /// Retention.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -389,6 +417,14 @@ impl Config {
         }
         if let Some(a) = &self.retention.max_age {
             parse_duration(a).context("retention.max_age")?;
+        }
+        if self.detection.batch == 0 || self.detection.batch > 100_000 {
+            bail!("detection.batch must be between 1 and 100000");
+        }
+        for p in &self.detection.rule_paths {
+            if !p.exists() {
+                bail!("detection.rule_paths: {} does not exist", p.display());
+            }
         }
         if self.retention.interval_secs == 0 {
             bail!("retention.interval_secs must be above 0");

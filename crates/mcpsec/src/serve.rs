@@ -7,6 +7,7 @@ use crate::config::{Config, parse_duration};
 use anyhow::{Context as _, Result};
 use chrono::Utc;
 use mcpsec_core::TenantId;
+use mcpsec_detect::{Catalog, CatalogOptions, Detector, DetectorOptions};
 use mcpsec_ingest::sources::{SyslogListener, spawn_file_source};
 use mcpsec_ingest::{Pipeline, PipelineOptions};
 use mcpsec_server::{AppState, HttpLimits, HttpOptions, RateLimits, hash_token};
@@ -134,6 +135,40 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested: draining");
 }
 
+/// Loads the deployed rules and starts the detection consumer's state.
+fn start_detection(
+    cfg: &Config,
+    demo: bool,
+    log: &Arc<dyn mcpsec_store::EventLog>,
+    state: &Arc<dyn StateStore>,
+) -> Result<Arc<Detector>> {
+    let mapping = crate::cmd::hunt::load_mapping(cfg.detection.mapping.as_deref())?;
+    let embedded = if demo {
+        crate::demo::rules()
+    } else {
+        Vec::new()
+    };
+    let catalog = Arc::new(Catalog::new(
+        state.clone(),
+        CatalogOptions {
+            rule_paths: cfg.detection.rule_paths.clone(),
+            embedded,
+            mapping,
+        },
+    ));
+    let detector = Detector::new(
+        log.clone(),
+        state.clone(),
+        catalog,
+        DetectorOptions {
+            batch: cfg.detection.batch,
+            ..DetectorOptions::default()
+        },
+    )
+    .context("cannot start detection")?;
+    Ok(Arc::new(detector))
+}
+
 async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let Stores {
         data,
@@ -168,6 +203,16 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     );
     let indexer_task = tokio::spawn(indexer.run(stop_rx.clone()));
 
+    let detector = if cfg.detection.enabled {
+        Some(start_detection(&cfg, demo, &log, &state)?)
+    } else {
+        tracing::info!("detection is off (detection.enabled = false)");
+        None
+    };
+    let detector_task = detector
+        .as_ref()
+        .map(|d| tokio::spawn(d.clone().run(stop_rx.clone())));
+
     let policy = RetentionPolicy {
         max_age: cfg
             .retention
@@ -182,7 +227,12 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         || policy.log_max_bytes.is_some()
         || policy.index_max_bytes.is_some()
     {
-        let retention = Arc::new(Retention::new(log.clone(), index.clone(), policy));
+        let mut retention = Retention::new(log.clone(), index.clone(), policy);
+        if let Some(d) = &detector {
+            let d = d.clone();
+            retention = retention.with_consumer(Box::new(move || d.offset()));
+        }
+        let retention = Arc::new(retention);
         let every = Duration::from_secs(cfg.retention.interval_secs);
         let mut stop = stop_rx.clone();
         Some(tokio::spawn(async move {
@@ -257,6 +307,10 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             }
         });
     }
+    let app_state = match &detector {
+        Some(d) => app_state.with_detector(d.clone()),
+        None => app_state,
+    };
     let ready = app_state.ready.clone();
     let app = mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -290,6 +344,13 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "indexer stopped with an error"),
         Err(e) => tracing::error!(error = %e, "indexer task failed"),
+    }
+    if let Some(t) = detector_task {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "detection stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "detection task failed"),
+        }
     }
     if let Some(t) = retention_task {
         let _ = t.await;

@@ -1,5 +1,6 @@
 //! Integration tests that start the real `mcpsec` binary, grouped by topic.
 
+mod alerts;
 mod audit;
 mod auth;
 mod authz;
