@@ -7,6 +7,7 @@ use mcpsec_store::StateStore;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Where file rules come from.
@@ -99,6 +100,7 @@ pub struct Catalog {
     options: CatalogOptions,
     files: RwLock<Arc<FileRules>>,
     tenants: RwLock<HashMap<TenantId, Arc<TenantRules>>>,
+    api_rules: AtomicBool,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -137,12 +139,19 @@ impl Catalog {
     /// Loads the file rules now; tenants' own rules load when first needed.
     pub fn new(store: Arc<dyn StateStore>, options: CatalogOptions) -> Self {
         let files = Arc::new(load_files(&options));
+        let api_rules = store.any_rules().unwrap_or(true);
         Catalog {
             store,
             options,
             files: RwLock::new(files),
             tenants: RwLock::new(HashMap::new()),
+            api_rules: AtomicBool::new(api_rules),
         }
+    }
+
+    /// Whether any rule could run for any tenant; when not, events need no decoding.
+    pub fn any_rules(&self) -> bool {
+        self.api_rules.load(Ordering::Acquire) || !self.file_rules().set.rules().is_empty()
     }
 
     /// The mapping rules are compiled with.
@@ -171,6 +180,9 @@ impl Catalog {
     /// Rebuilds a tenant's rules from the store and swaps them in.
     pub fn reload_tenant(&self, tenant: &TenantId) -> Result<Arc<TenantRules>> {
         let built = Arc::new(self.build(tenant)?);
+        if !built.own.rules().is_empty() {
+            self.api_rules.store(true, Ordering::Release);
+        }
         self.tenants
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -144,7 +144,11 @@ impl Detector {
             return Ok((cursor, 0));
         };
         let started = Instant::now();
-        let found: Vec<Found> = records.par_iter().map(|r| self.evaluate(r)).collect();
+        let found: Vec<Found> = if self.catalog.any_rules() {
+            records.par_iter().map(|r| self.evaluate(r)).collect()
+        } else {
+            Vec::new()
+        };
         let mut alerts = Vec::new();
         let mut counts: HashMap<TenantId, HashMap<String, u64>> = HashMap::new();
         for f in found {

@@ -193,6 +193,27 @@ pub enum ConfigAction {
 pub enum BenchWhat {
     /// HTTP NDJSON ingest into the embedded store, against raw log appends as baseline.
     Ingest(BenchIngestArgs),
+    /// Time from an ingest request to its alert on the alert stream, against the ingest
+    /// acknowledgement as baseline.
+    Alerts(BenchAlertsArgs),
+}
+
+/// `mcpsec bench alerts`.
+#[derive(Debug, Args)]
+pub struct BenchAlertsArgs {
+    /// Matching events to send, one per request.
+    #[arg(long, default_value_t = 2000)]
+    pub events: usize,
+    /// Requests per second.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// Extra Sigma rule files or directories to deploy (e.g. the SigmaHQ rules), so the
+    /// detector does realistic work per event.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `mcpsec bench ingest`.

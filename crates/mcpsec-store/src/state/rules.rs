@@ -101,6 +101,8 @@ pub trait RuleStore: Send + Sync {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<()>;
+    /// Whether any tenant has deployed an API rule (deleted ones do not count).
+    fn any_rules(&self) -> Result<bool>;
     /// The tenant's switches of file rules (`id → enabled`).
     fn rule_switches(&self, tenant: &TenantId) -> Result<HashMap<String, bool>>;
 }

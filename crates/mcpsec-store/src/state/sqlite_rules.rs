@@ -226,6 +226,14 @@ impl RuleStore for SqliteState {
         Ok(())
     }
 
+    fn any_rules(&self) -> Result<bool> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM rules WHERE deleted = 0)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     fn rule_switches(&self, tenant: &TenantId) -> Result<HashMap<String, bool>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id, enabled FROM rule_switches WHERE tenant = ?1")?;

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "bench-admin-token-0123456789abcdef";
+pub(super) const TOKEN: &str = "bench-admin-token-0123456789abcdef";
 
 #[derive(Serialize)]
 struct Report {
@@ -70,13 +70,14 @@ fn bodies(events: usize, batch: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-struct ServeChild(Child);
+/// A `serve` child process, killed when dropped.
+pub(super) struct ServeChild(pub(super) Child);
 
 impl Drop for ServeChild {
     fn drop(&mut self) {

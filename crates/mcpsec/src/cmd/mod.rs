@@ -5,6 +5,7 @@ pub use admin::new_secret;
 mod audit;
 mod backup;
 mod bench;
+mod bench_alerts;
 pub mod hunt;
 mod ingest;
 mod replay;
@@ -39,6 +40,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             what: BenchWhat::Ingest(a),
         } => bench::ingest(a),
+        Command::Bench {
+            what: BenchWhat::Alerts(a),
+        } => bench_alerts::run(a),
         Command::Rules { action } => rules::run(action),
         Command::Hunt(a) => hunt::run(a),
         Command::Vulndb { action } => vulndb::run(action),
