@@ -4,7 +4,7 @@
 
 use crate::{ApiError, AppState, Principal, parse_time_param};
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Json as GqlJson, Object, Schema, SimpleObject,
+    Context, EmptySubscription, Json as GqlJson, MergedObject, Object, Schema, SimpleObject,
 };
 use axum::Extension;
 use axum::Json;
@@ -17,18 +17,27 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 2000;
 
 /// The schema type.
-pub type McpsecSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type McpsecSchema = Schema<QueryRoot, crate::graphql_alerts::MutationRoot, EmptySubscription>;
 
 /// Builds the schema with its limits.
 pub fn schema() -> McpsecSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        crate::graphql_alerts::MutationRoot,
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
-/// Root of queries.
-pub struct QueryRoot;
+/// Root of queries: events and alerts.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(EventQuery, crate::graphql_alerts::AlertQuery);
+
+/// Event queries.
+#[derive(Default)]
+pub struct EventQuery;
 
 /// An event.
 #[derive(SimpleObject)]
@@ -91,7 +100,7 @@ fn principal<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Principal> {
 }
 
 #[Object]
-impl QueryRoot {
+impl EventQuery {
     /// Searches the caller's events (same query language as `GET /api/v1/events`).
     #[allow(clippy::too_many_arguments)] // one parameter per GraphQL argument
     async fn events(

@@ -15,10 +15,12 @@ mod authz;
 mod error;
 mod events;
 mod graphql;
+mod graphql_alerts;
 mod health;
 mod limits;
 pub mod live;
 mod mcp;
+mod mcp_alerts;
 mod metrics_http;
 mod oidc;
 mod openapi;
@@ -116,7 +118,11 @@ pub fn router(state: AppState) -> Router {
     let mcp_routes = Router::new()
         .nest_service(
             "/mcp",
-            mcp::http_service(state.index.clone(), state.mcp_hosts.clone()),
+            mcp::http_service(
+                state.index.clone(),
+                state.state.clone(),
+                state.mcp_hosts.clone(),
+            ),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -6,7 +6,7 @@ use crate::cmd::load_config;
 use anyhow::{Context as _, Result};
 use mcpsec_core::TenantId;
 use mcpsec_server::McpServer;
-use mcpsec_store::{DataDir, SearchIndex, TantivyIndex, TantivyOptions};
+use mcpsec_store::{DataDir, SearchIndex, SqliteState, StateStore, TantivyIndex, TantivyOptions};
 use rmcp::ServiceExt;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,11 +31,14 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e).context("cannot open the search index"),
     };
+    let state: Arc<dyn StateStore> =
+        Arc::new(SqliteState::open(&data.state_db()).context("cannot open the state database")?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let service = McpServer::new(index, tenant)
+            .with_state(state)
             .serve(rmcp::transport::stdio())
             .await
             .context("MCP handshake failed")?;

@@ -132,6 +132,32 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     let summary = get(&s, TOKEN, "/api/v1/alerts/summary").1;
     assert_eq!(summary["total"], 22);
     assert_eq!(summary["by_level"][0], json!(["critical", 1]));
+
+    // GraphQL: the same alerts, and triage needs the same right.
+    let gql = |key: &str, query: &str| {
+        call(
+            reqwest::Method::POST,
+            &s,
+            key,
+            "/graphql",
+            Some(json!({"query": query})),
+        )
+        .1
+    };
+    let q = gql(
+        TOKEN,
+        r#"{ alerts(minLevel: "high") { total alerts { ruleTitle level techniques } } }"#,
+    );
+    assert_eq!(q["data"]["alerts"]["total"], 3, "{q}");
+    let m = format!(
+        r#"mutation {{ setAlertStatus(id: "{id}", status: "closed", comment: "done") {{ status statusBy }} }}"#
+    );
+    let denied = gql(&viewer, &m);
+    assert!(denied["errors"][0]["message"].is_string(), "{denied}");
+    let done = gql(TOKEN, &m);
+    assert_eq!(done["data"]["setAlertStatus"]["status"], "closed", "{done}");
+    let none = gql(&other, &format!(r#"{{ alert(id: "{id}") {{ id }} }}"#));
+    assert!(none["data"]["alert"].is_null(), "{none}");
 }
 
 #[test]
@@ -388,4 +414,64 @@ fn new_alerts_stream_to_their_tenant_only() {
         let quiet = tokio::time::timeout(Duration::from_millis(700), theirs.next()).await;
         assert!(quiet.is_err(), "another tenant hears nothing: {quiet:?}");
     });
+}
+
+#[test]
+fn mcp_clients_read_and_triage_alerts_within_their_rights() {
+    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_sdk = std::process::Command::new(&python)
+        .args(["-c", "import mcp"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_sdk {
+        eprintln!("SKIPPED: the official MCP SDK is not importable (pip install mcp)");
+        assert!(std::env::var("CI").is_err(), "CI must have the MCP SDK");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let s = Server::start_with(&data, &["--demo"], &[]);
+    wait_total(&s, TOKEN, "/api/v1/alerts", 22);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mcp_client.py");
+    let run = |key: &str| -> Value {
+        let out = std::process::Command::new(&python)
+            .args([script, "http", &s.url("/mcp"), key, "whoami"])
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("client JSON")
+    };
+    let viewer = run(&tenant_key(&data, "default", "viewer"));
+    assert_eq!(viewer["high_alerts"], 3, "{viewer}");
+    assert_eq!(viewer["alert_total"], 22);
+    assert_eq!(
+        viewer["set_alert_status_ok"], false,
+        "a viewer may not triage"
+    );
+    let analyst = run(&tenant_key(&data, "default", "analyst"));
+    assert_eq!(analyst["set_alert_status_ok"], true, "{analyst}");
+    assert_eq!(
+        get(&s, TOKEN, "/api/v1/alerts?status=acknowledged").1["total"],
+        1
+    );
+    let stranger = run(&tenant_key(&data, "globex", "analyst"));
+    assert_eq!(stranger["alert_total"], 0, "LEAK over MCP: {stranger}");
+    // The stdio server reads the same alerts from the data dir of the running serve.
+    let out = std::process::Command::new(&python)
+        .args([script, "stdio", bin()])
+        .arg(&data)
+        .args(["default", "whoami"])
+        .output()
+        .expect("python");
+    let stdio: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    assert_eq!(
+        stdio["alert_total"],
+        22,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
