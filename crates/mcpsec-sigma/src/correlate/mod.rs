@@ -336,6 +336,11 @@ impl<R: Clone> Engine<R> {
             }
             !ended
         });
+        // Hash order differs between runs; report in window order.
+        closed.sort_by(|a, b| {
+            let start = |k: &Vec<String>| self.corrs[ci].groups.get(k).map(|g| g.start);
+            start(a).cmp(&start(b)).then_with(|| a.cmp(b))
+        });
         for key in closed {
             if let Some(mut g) = self.corrs[ci].groups.remove(&key) {
                 self.close(ci, &key, &mut g, out);
