@@ -19,6 +19,9 @@ pub(crate) struct Entry<R> {
     pub num: Option<f64>,
     /// The events it stands for: one, or those of a chained correlation hit.
     pub refs: Vec<R>,
+    /// For a chained hit: the start of its window, which is earlier than `t`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
 }
 
 /// The window of one group. Aggregates are kept up to date as entries come and go,
@@ -56,6 +59,14 @@ impl<R> Group<R> {
             g.entries.push_back(e);
         }
         g
+    }
+
+    /// Time of the oldest event the window stands for (chained hits reach back).
+    pub fn oldest(&self) -> Option<i64> {
+        self.entries
+            .iter()
+            .map(|e| e.from.unwrap_or(e.t).min(e.t))
+            .min()
     }
 
     /// Newest event time in the window.

@@ -15,7 +15,8 @@ pub struct CorrelationHit<R> {
     /// The aggregated value the condition held for: a count, sum, average, percentile
     /// or (temporal types) the number of referenced rules seen.
     pub value: f64,
-    /// Time of the oldest grouped event, milliseconds since the Unix epoch.
+    /// Time of the oldest grouped event (through chained hits), milliseconds since the
+    /// Unix epoch.
     pub window_start_ms: i64,
     /// Time of the newest grouped event, milliseconds since the Unix epoch.
     pub window_end_ms: i64,

@@ -296,7 +296,8 @@ impl<R: Clone> Engine<R> {
         }
         let mut out = Vec::new();
         for (ci, pi) in targets {
-            self.feed(ci, pi, event, time_ms, vec![event_ref.clone()], &mut out);
+            let refs = vec![event_ref.clone()];
+            self.feed(ci, pi, event, (time_ms, None), refs, &mut out);
         }
         out
     }
@@ -395,7 +396,7 @@ impl<R: Clone> Engine<R> {
                 .zip(key.iter().cloned())
                 .collect(),
             value,
-            window_start_ms: g.entries.front().map_or(g.start, |e| e.t),
+            window_start_ms: g.oldest().unwrap_or(g.start),
             window_end_ms: g.entries.back().map_or(g.start, |e| e.t),
             events,
             event_count: total as u64,
@@ -413,7 +414,8 @@ impl<R: Clone> Engine<R> {
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
             for (ti, pi) in feeds {
-                self.feed(ti, pi, &event, hit.window_end_ms, hit.events.clone(), out);
+                let t = (hit.window_end_ms, Some(hit.window_start_ms));
+                self.feed(ti, pi, &event, t, hit.events.clone(), out);
             }
         }
         out.push(hit);
@@ -424,7 +426,7 @@ impl<R: Clone> Engine<R> {
         ci: usize,
         pi: usize,
         event: &Map<String, Value>,
-        t: i64,
+        (t, from): (i64, Option<i64>),
         refs: Vec<R>,
         out: &mut Vec<CorrelationHit<R>>,
     ) {
@@ -480,6 +482,7 @@ impl<R: Clone> Engine<R> {
             key: dkey,
             num,
             refs,
+            from,
         };
         let (span, sliding, rules) = (c.span_ms, c.sliding, c.rule.rules.len());
         if !self.corrs[ci].groups.contains_key(&key) {

@@ -500,10 +500,8 @@ detection: {selection: {EventID: [528, 4624]}, condition: selection}
     let outer = &hits[1];
     assert_eq!(outer.group, vec![("User".to_owned(), "bob".to_owned())]);
     assert_eq!(outer.events, vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12]);
-    assert_eq!(
-        outer.window_start_ms, 9000,
-        "the inner hit counts at its last event"
-    );
+    assert_eq!(outer.window_start_ms, 0, "from the inner hit's first event");
+    assert_eq!(outer.window_end_ms, 40_000);
     assert!(
         !e.reports(&hits[0].meta),
         "the inner correlation is not reported alone"
