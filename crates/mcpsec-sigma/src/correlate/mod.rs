@@ -37,10 +37,13 @@
 //!
 //! # Bounded memory
 //!
-//! [`Limits`] caps the groups per correlation (the least recently updated are dropped,
-//! after windows that have ended) and the events kept per group (the oldest are dropped,
-//! so a count cannot exceed the cap). Drops are counted in [`EngineStats`]. Values taken
-//! from events are cut to [`MAX_VALUE_LEN`] bytes.
+//! [`Limits`] caps, per correlation, the groups (the least recently updated are
+//! dropped, after windows that are over), the events kept per group (the oldest are
+//! dropped, so a count cannot exceed the cap) and the events kept over all groups (the
+//! least recently updated groups go). Drops are counted in [`EngineStats`]. Values
+//! taken from events are cut to [`MAX_VALUE_LEN`] bytes, longer ones ending in a hash of
+//! the whole so that distinct values stay distinct. Memory is thus roughly bounded by
+//! `max_events` × (about 100 bytes + a value + the event refs) per correlation.
 //!
 //! # Persistence
 //!
@@ -68,8 +71,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
-/// Longest value (bytes) taken from an event for a group or a distinct value.
-pub const MAX_VALUE_LEN: usize = 1024;
+/// Longest value (bytes) kept from an event for a group or a distinct value; longer
+/// ones keep their start and a hash of the whole, so distinct values stay distinct.
+pub const MAX_VALUE_LEN: usize = 256;
 
 /// Caps on the engine's memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +82,8 @@ pub struct Limits {
     pub max_groups: usize,
     /// Events kept per group.
     pub max_events_per_group: usize,
+    /// Events kept per correlation rule, over all its groups.
+    pub max_events: usize,
     /// Event refs reported per hit.
     pub max_refs_per_hit: usize,
 }
@@ -85,8 +91,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_groups: 100_000,
+            max_groups: 50_000,
             max_events_per_group: 10_000,
+            max_events: 500_000,
             max_refs_per_hit: 100,
         }
     }
@@ -106,9 +113,9 @@ pub struct EngineStats {
     pub missing_value: u64,
     /// Matches older than their group's window, dropped.
     pub late: u64,
-    /// Groups dropped because of [`Limits::max_groups`].
+    /// Groups dropped because of [`Limits::max_groups`] or [`Limits::max_events`].
     pub evicted_groups: u64,
-    /// Events dropped because of [`Limits::max_events_per_group`].
+    /// Events dropped because of [`Limits::max_events_per_group`], or with their group.
     pub evicted_events: u64,
 }
 
@@ -118,6 +125,8 @@ struct Corr<R> {
     span_ms: i64,
     sliding: bool,
     groups: HashMap<Vec<String>, Group<R>>,
+    /// Events held over all groups.
+    held: usize,
     /// Correlations (index, position) this one's hits feed.
     feeds: Vec<(usize, usize)>,
 }
@@ -141,11 +150,16 @@ fn value_text(v: &Value) -> Option<String> {
         other => other.to_string(),
     };
     if s.len() > MAX_VALUE_LEN {
-        let mut end = MAX_VALUE_LEN;
+        // FNV-1a: stable across builds, so saved windows match after a restart.
+        let hash = s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut end = MAX_VALUE_LEN - 20;
         while !s.is_char_boundary(end) {
             end -= 1;
         }
         s.truncate(end);
+        s.push_str(&format!("…{hash:016x}"));
     }
     Some(s)
 }
@@ -192,6 +206,7 @@ impl<R: Clone> Engine<R> {
                     cond,
                     rule: r.clone(),
                     groups: HashMap::new(),
+                    held: 0,
                     feeds: Vec::new(),
                 }
             })
@@ -325,6 +340,7 @@ impl<R: Clone> Engine<R> {
         let span = c.span_ms;
         let sliding = c.sliding;
         let mut closed: Vec<Vec<String>> = Vec::new();
+        let mut dropped = 0usize;
         c.groups.retain(|key, g| {
             let ended = if sliding {
                 g.newest().is_none_or(|n| n.saturating_add(span) < now_ms)
@@ -335,15 +351,19 @@ impl<R: Clone> Engine<R> {
                 closed.push(key.clone());
                 return true;
             }
+            if ended {
+                dropped += g.entries.len();
+            }
             !ended
         });
+        c.held = c.held.saturating_sub(dropped);
         // Hash order differs between runs; report in window order.
         closed.sort_by(|a, b| {
             let start = |k: &Vec<String>| self.corrs[ci].groups.get(k).map(|g| g.start);
             start(a).cmp(&start(b)).then_with(|| a.cmp(b))
         });
         for key in closed {
-            if let Some(mut g) = self.corrs[ci].groups.remove(&key) {
+            if let Some(mut g) = self.take(ci, &key) {
                 self.close(ci, &key, &mut g, out);
             }
         }
@@ -484,39 +504,50 @@ impl<R: Clone> Engine<R> {
             refs,
             from,
         };
-        let (span, sliding, rules) = (c.span_ms, c.sliding, c.rule.rules.len());
+        let rules = c.rule.rules.len();
         if !self.corrs[ci].groups.contains_key(&key) {
             self.make_room(ci, t, out);
         }
-        let seq = self.seq;
-        let max_events = self.limits.max_events_per_group.max(1);
-        let c = &mut self.corrs[ci];
-        let mut g = c
-            .groups
-            .remove(&key)
-            .unwrap_or_else(|| Group::new(t, rules));
-        g.touched = seq;
+        let mut g = self.take(ci, &key).unwrap_or_else(|| Group::new(t, rules));
+        g.touched = self.seq;
+        let hit = self.update(ci, &key, &mut g, entry, out);
+        self.put(ci, key, g);
+        if let Some(h) = hit {
+            self.emit(ci, h, out);
+        }
+        self.shed(ci);
+    }
+
+    /// Adds an entry to a group's window; returns the hit it completes (sliding mode).
+    fn update(
+        &mut self,
+        ci: usize,
+        key: &[String],
+        g: &mut Group<R>,
+        entry: Entry<R>,
+        out: &mut Vec<CorrelationHit<R>>,
+    ) -> Option<CorrelationHit<R>> {
+        let (span, sliding) = (self.corrs[ci].span_ms, self.corrs[ci].sliding);
+        let t = entry.t;
         if sliding {
             let newest = g.newest().unwrap_or(t).max(t);
             let limit = newest.saturating_sub(span);
             if t < limit {
                 self.stats.late += 1;
-                self.corrs[ci].groups.insert(key, g);
-                return;
+                return None;
             }
             g.drop_before(limit);
         } else if !g.entries.is_empty() && t > g.start.saturating_add(span) {
-            self.close(ci, &key, &mut g, out);
-            g.start = t;
+            self.close(ci, key, g, out);
         } else if t < g.start {
             self.stats.late += 1;
-            self.corrs[ci].groups.insert(key, g);
-            return;
+            return None;
         }
         if g.entries.is_empty() {
             g.start = t;
         }
         g.push(entry);
+        let max_events = self.limits.max_events_per_group.max(1);
         while g.entries.len() > max_events {
             g.pop_oldest();
             self.stats.evicted_events += 1;
@@ -526,13 +557,64 @@ impl<R: Clone> Engine<R> {
             && let Some(v) = g.value(c.rule.kind, &c.cond)
             && c.cond.holds(v)
         {
-            let hit = self.hit(ci, &key, &g, v);
+            let hit = self.hit(ci, key, g, v);
             g.clear();
-            self.corrs[ci].groups.insert(key, g);
-            self.emit(ci, hit, out);
+            return Some(hit);
+        }
+        None
+    }
+
+    /// Takes a group out of its correlation (to update it without holding a borrow).
+    fn take(&mut self, ci: usize, key: &[String]) -> Option<Group<R>> {
+        let c = self.corrs.get_mut(ci)?;
+        let g = c.groups.remove(key)?;
+        c.held = c.held.saturating_sub(g.entries.len());
+        Some(g)
+    }
+
+    /// Puts a group back; an empty one is dropped.
+    fn put(&mut self, ci: usize, key: Vec<String>, g: Group<R>) {
+        if let Some(c) = self.corrs.get_mut(ci)
+            && !g.entries.is_empty()
+        {
+            c.held += g.entries.len();
+            c.groups.insert(key, g);
+        }
+    }
+
+    /// Drops the least recently updated groups while the correlation holds more
+    /// events than [`Limits::max_events`].
+    fn shed(&mut self, ci: usize) {
+        let max = self.limits.max_events.max(1);
+        while self.corrs[ci].held > max {
+            let n = self.corrs[ci].groups.len();
+            self.evict_oldest(ci, (n / 8).max(1));
+        }
+    }
+
+    /// Drops the `n` least recently updated groups of a correlation.
+    fn evict_oldest(&mut self, ci: usize, n: usize) {
+        let c = &mut self.corrs[ci];
+        if c.groups.is_empty() || n == 0 {
+            c.held = 0;
             return;
         }
-        self.corrs[ci].groups.insert(key, g);
+        let mut touched: Vec<u64> = c.groups.values().map(|g| g.touched).collect();
+        let n = n.min(touched.len());
+        let (_, nth, _) = touched.select_nth_unstable(n - 1);
+        let cut = *nth;
+        let (mut groups, mut events) = (0u64, 0usize);
+        c.groups.retain(|_, g| {
+            let keep = g.touched > cut;
+            if !keep {
+                groups += 1;
+                events += g.entries.len();
+            }
+            keep
+        });
+        c.held = c.held.saturating_sub(events);
+        self.stats.evicted_groups += groups;
+        self.stats.evicted_events += events as u64;
     }
 
     /// Makes room for one more group: ends windows that are over, then drops the least
@@ -543,17 +625,10 @@ impl<R: Clone> Engine<R> {
             return;
         }
         self.expire(ci, now, out);
-        let c = &mut self.corrs[ci];
-        if c.groups.len() < max {
-            return;
+        let n = self.corrs[ci].groups.len();
+        if n >= max {
+            self.evict_oldest(ci, (n / 8).max(1));
         }
-        let mut touched: Vec<u64> = c.groups.values().map(|g| g.touched).collect();
-        let drop = (touched.len() / 8).max(1).min(touched.len());
-        let (_, nth, _) = touched.select_nth_unstable(drop - 1);
-        let cut = *nth;
-        let before = c.groups.len();
-        c.groups.retain(|_, g| g.touched > cut);
-        self.stats.evicted_groups += (before - c.groups.len()) as u64;
     }
 }
 

@@ -100,6 +100,7 @@ impl<R: Clone> Engine<R> {
         let mut dropped = 0;
         for c in &mut self.corrs {
             c.groups.clear();
+            c.held = 0;
         }
         self.stats = state.stats;
         self.seq = self.seq.max(state.seq);
@@ -134,8 +135,12 @@ impl<R: Clone> Engine<R> {
                 }
                 let mut g = Group::from_entries(gs.start, rules, entries);
                 g.touched = gs.touched;
+                c.held += g.entries.len();
                 c.groups.insert(gs.key, g);
             }
+        }
+        for ci in 0..self.corrs.len() {
+            self.shed(ci);
         }
         dropped
     }

@@ -543,3 +543,35 @@ fn references_are_checked_when_the_set_is_built() {
     assert_eq!(r.ruleset.correlations().len(), 1);
     assert_eq!(r.loaded, 4);
 }
+
+#[test]
+fn events_over_all_groups_are_capped() {
+    let set = count_rule("gte: 100");
+    let limits = Limits {
+        max_events: 50,
+        ..Limits::default()
+    };
+    let mut e = Engine::new(&set, limits);
+    let events: Vec<(i64, Value)> = (0..1000)
+        .map(|i| (i / 20, ev("a", &format!("h{}", i % 20))))
+        .collect();
+    assert!(feed(&set, &mut e, &events).is_empty());
+    let held: usize = e.corrs[0].groups.values().map(|g| g.entries.len()).sum();
+    assert!(held <= 50, "{held}");
+    assert_eq!(held, e.corrs[0].held);
+    let s = e.stats();
+    assert_eq!(s.evicted_events + held as u64, 1000, "{s:?}");
+}
+
+#[test]
+fn long_values_stay_distinct() {
+    let long = |c: char| format!("{}{c}", "x".repeat(5000));
+    let a = super::value_text(&json!(long('a'))).unwrap_or_default();
+    let b = super::value_text(&json!(long('b'))).unwrap_or_default();
+    assert!(a.len() <= super::MAX_VALUE_LEN && b.len() <= super::MAX_VALUE_LEN);
+    assert_ne!(a, b);
+    assert_eq!(
+        super::value_text(&json!("é".repeat(300))).map(|s| s.len() <= 256),
+        Some(true)
+    );
+}
