@@ -23,6 +23,7 @@ use std::time::Instant;
 
 mod correlate;
 mod input;
+mod sarif;
 use correlate::{CorrelationInfo, Correlator, Observed};
 pub use input::{EventSource, Record};
 
@@ -70,6 +71,8 @@ pub enum HuntFormat {
     Jsonl,
     /// Comma-separated values with a header.
     Csv,
+    /// SARIF 2.1.0 (one run; correlation details in each result's properties).
+    Sarif,
 }
 
 /// Loads `--mapping` over the built-in mapping, or the built-in one alone.
@@ -199,6 +202,7 @@ struct Writer {
     out: Box<dyn Write>,
     format: HuntFormat,
     count: u64,
+    sarif: sarif::SarifRules,
 }
 
 fn csv_field(s: &str) -> String {
@@ -222,6 +226,7 @@ impl Writer {
                 "{:<27} {:<13} {:<40} {:<10} RULE",
                 "TIMESTAMP", "LEVEL", "FILE:EVENT", "RECORD"
             )?,
+            HuntFormat::Sarif => write!(self.out, "{}", sarif::HEADER)?,
             HuntFormat::Jsonl => {}
         }
         Ok(())
@@ -243,6 +248,12 @@ impl Writer {
             HuntFormat::Jsonl => {
                 serde_json::to_writer(&mut self.out, d)?;
                 writeln!(self.out)?;
+            }
+            HuntFormat::Sarif => {
+                if self.count > 0 {
+                    write!(self.out, ",")?;
+                }
+                serde_json::to_writer(&mut self.out, &self.sarif.result(d))?;
             }
             HuntFormat::Csv => writeln!(
                 self.out,
@@ -296,6 +307,9 @@ impl Writer {
     fn finish(&mut self) -> Result<()> {
         if self.format == HuntFormat::Json {
             writeln!(self.out, "{}]", if self.count > 0 { "\n" } else { "" })?;
+        }
+        if self.format == HuntFormat::Sarif {
+            writeln!(self.out, "{}", self.sarif.footer())?;
         }
         self.out.flush()?;
         Ok(())
@@ -367,6 +381,7 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
         out,
         format: a.format,
         count: 0,
+        sarif: sarif::SarifRules::default(),
     };
     w.start()?;
     let pb = if std::io::stderr().is_terminal() {
@@ -419,7 +434,11 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
                     .and_then(|e| e.get("index"))
                     .and_then(Value::as_u64)
                     .unwrap_or_default(),
-                line: None,
+                line: info
+                    .events
+                    .last()
+                    .and_then(|e| e.get("line"))
+                    .and_then(Value::as_u64),
                 timestamp: Some(correlate::rfc3339(hit.window_end_ms)),
                 record_id: None,
                 event: Value::Null,

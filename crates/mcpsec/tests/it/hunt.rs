@@ -111,6 +111,40 @@ fn hunt_shows_correlations_in_table_and_csv() {
 }
 
 #[test]
+fn hunt_writes_correlations_to_sarif() {
+    let out = hunt(&["--format", "sarif", "--level", "medium"]);
+    let log: Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let results = run["results"].as_array().expect("results");
+    let ids: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "7b0d4f5e-2c61-4e0f-9a51-3f7d1c2b9e10",
+            "5d2e6a3f-0b84-4c1e-a1f7-9e3c8b2d4a32"
+        ]
+    );
+    assert_eq!(results[0]["level"], "error");
+    assert_eq!(results[0]["properties"]["group"]["User"], "bob");
+    assert_eq!(
+        results[0]["properties"]["events"].as_array().map(Vec::len),
+        Some(4)
+    );
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    assert_eq!(
+        run["tool"]["driver"]["rules"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
 fn hunt_names_an_unknown_rule_a_correlation_references() {
     let dir = tempfile::tempdir().expect("tmp");
     let rules = dir.path().join("bad.yml");
