@@ -317,9 +317,11 @@ impl<R: Clone> Engine<R> {
         out
     }
 
-    /// Closes the windows that end before `now_ms` (event time) and reports their hits;
-    /// drops groups whose events have all left their window. Call it now and then when
-    /// events are sparse, so that closing windows report without waiting for an event.
+    /// Closes the windows that end before `now_ms` and reports their hits; drops groups
+    /// whose events have all left their window. `now_ms` is event time: typically the
+    /// newest event time seen, or the current time minus the lateness allowed. Call it
+    /// now and then, so that closing windows report without waiting for the group's next
+    /// event and idle groups free their memory.
     pub fn advance(&mut self, now_ms: i64) -> Vec<CorrelationHit<R>> {
         let mut out = Vec::new();
         for ci in 0..self.corrs.len() {

@@ -575,3 +575,12 @@ fn long_values_stay_distinct() {
         Some(true)
     );
 }
+
+#[test]
+fn the_engine_and_its_state_can_move_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Engine<u64>>();
+    shared::<Engine<String>>();
+    shared::<super::CorrelationState<String>>();
+    shared::<CorrelationHit<String>>();
+}
