@@ -267,3 +267,49 @@ fn hostile_values_do_not_break_the_engine() {
     let state = serde_json::to_string(&e.snapshot()).expect("serialize");
     assert!(state.len() < 64 * 1024, "values are cut: {}", state.len());
 }
+
+/// Engine throughput: matches observed per second over the mixed rule file, 1,000 hosts
+/// (run with `--release --ignored`).
+#[test]
+#[ignore = "benchmark"]
+fn bench_correlation_throughput() {
+    let set = build(RULES);
+    let mut x: u64 = 7;
+    let evs: Vec<(i64, &str, Map<String, Value>)> = (0..1_000_000u64)
+        .map(|i| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = if (x >> 40).is_multiple_of(3) {
+                "b"
+            } else {
+                "a"
+            };
+            let ev = json!({"host": format!("h{}", (x >> 45) % 1000),
+                            "user": format!("u{}", (x >> 50) % 50), "n": (x >> 20) % 11});
+            ((i * 10) as i64, r, obj(ev))
+        })
+        .collect();
+    let (a, b) = (meta("a"), meta("b"));
+    let mut e: Engine<u64> = Engine::new(&set, Limits::default());
+    let t = std::time::Instant::now();
+    let mut hits = 0usize;
+    for (i, (time, r, ev)) in evs.iter().enumerate() {
+        let m = if *r == "a" { &a } else { &b };
+        hits += e.observe(m, ev, *time, i as u64).len();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let snap = std::time::Instant::now();
+    let state = serde_json::to_vec(&e.snapshot()).expect("serialize");
+    let snap_secs = snap.elapsed().as_secs_f64();
+    hits += e.finish().len();
+    eprintln!(
+        "{} matches, {hits} hits in {secs:.2}s: {:.0} matches/s (one thread); snapshot \
+         {} bytes in {:.3}s; {:?}",
+        evs.len(),
+        evs.len() as f64 / secs,
+        state.len(),
+        snap_secs,
+        e.stats()
+    );
+}

@@ -2,12 +2,13 @@
 
 use crate::correlation::CorrelationType;
 use crate::rule::RuleMeta;
+use std::sync::Arc;
 
 /// One firing of a correlation rule for one group.
 #[derive(Debug, Clone)]
 pub struct CorrelationHit<R> {
-    /// The correlation rule's metadata (id, title, level, tags, ATT&CK).
-    pub meta: RuleMeta,
+    /// The correlation rule's metadata (id, title, level, tags, ATT&CK), shared.
+    pub meta: Arc<RuleMeta>,
     /// The correlation type.
     pub kind: CorrelationType,
     /// The group: each `group-by` name with the value shared by the grouped events.

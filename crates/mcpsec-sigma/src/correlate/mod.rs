@@ -70,6 +70,7 @@ use group::{Entry, Group};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Longest value (bytes) kept from an event for a group or a distinct value; longer
 /// ones keep their start and a hash of the whole, so distinct values stay distinct.
@@ -121,6 +122,8 @@ pub struct EngineStats {
 
 struct Corr<R> {
     rule: CorrelationRule,
+    /// The rule's metadata, shared by its hits.
+    meta: Arc<RuleMeta>,
     cond: CorrelationCondition,
     span_ms: i64,
     sliding: bool,
@@ -204,6 +207,7 @@ impl<R: Clone> Engine<R> {
                     span_ms: i64::try_from(r.timespan.as_millis()).unwrap_or(i64::MAX),
                     sliding: grows && cond.only_lower_bounds(),
                     cond,
+                    meta: Arc::new(r.meta.clone()),
                     rule: r.clone(),
                     groups: HashMap::new(),
                     held: 0,
@@ -408,7 +412,7 @@ impl<R: Clone> Engine<R> {
             events.push(last.clone());
         }
         CorrelationHit {
-            meta: c.rule.meta.clone(),
+            meta: Arc::clone(&c.meta),
             kind: c.rule.kind,
             group: c
                 .rule
