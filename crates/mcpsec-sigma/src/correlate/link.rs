@@ -24,7 +24,7 @@ pub(crate) struct RefPlan {
     pub value_paths: Vec<Vec<PathSpec>>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Target {
     Rule(usize),
     Correlation(usize),
@@ -175,16 +175,23 @@ fn plan(
     c: &CorrelationRule,
 ) -> crate::error::Result<Vec<RefPlan>> {
     let mut out = Vec::with_capacity(c.rules.len());
+    let mut seen: Vec<(Target, &str)> = Vec::with_capacity(c.rules.len());
     for r in &c.rules {
-        let (meta, correlation) = match index.get(r.as_str()) {
-            Some(Target::Rule(i)) => (&rules[*i].meta, None),
-            Some(Target::Correlation(i)) => (&corrs[*i].meta, Some(*i)),
-            None => {
-                return Err(invalid(format!(
-                    "correlation references {r:?}, which is not a loaded rule or correlation \
-                     (by id or name)"
-                )));
-            }
+        let Some(target) = index.get(r.as_str()).copied() else {
+            return Err(invalid(format!(
+                "correlation references {r:?}, which is not a loaded rule or correlation \
+                 (by id or name)"
+            )));
+        };
+        if let Some((_, first)) = seen.iter().find(|(t, _)| *t == target) {
+            return Err(invalid(format!(
+                "correlation.rules names the same rule twice, as {first:?} and {r:?}"
+            )));
+        }
+        seen.push((target, r));
+        let (meta, correlation) = match target {
+            Target::Rule(i) => (&rules[i].meta, None),
+            Target::Correlation(i) => (&corrs[i].meta, Some(i)),
         };
         let mut keys = vec![r.clone()];
         for k in keys_of(meta) {

@@ -519,6 +519,7 @@ fn references_are_checked_when_the_set_is_built() {
              timespan: 1m}}\n---\ntitle: On bad\ncorrelation: {{type: event_count, rules: [bad], \
              timespan: 1m, condition: {{gte: 1}}}}\n---\ntitle: Loop\nname: loop\ncorrelation: \
              {{type: event_count, rules: [loop], timespan: 1m, condition: {{gte: 1}}}}\n---\n\
+             title: Twice\ncorrelation: {{type: temporal, rules: [rule-a, a], timespan: 1m}}\n---\n\
              title: Alias\ncorrelation: {{type: temporal, rules: [a, b], group-by: [x], \
              timespan: 1m, aliases: {{x: {{a: f, zz: g}}}}}}\n---\ntitle: Good\ncorrelation: \
              {{type: temporal, rules: [rule-a, c], timespan: 1m}}"
@@ -527,7 +528,12 @@ fn references_are_checked_when_the_set_is_built() {
     );
     let r = b.build();
     let errors: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
-    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("twice, as \"rule-a\" and \"a\""))
+    );
     assert!(
         errors
             .iter()
