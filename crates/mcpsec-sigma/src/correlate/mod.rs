@@ -305,8 +305,30 @@ impl<R: Clone> Engine<R> {
         time_ms: i64,
         event_ref: R,
     ) -> Vec<CorrelationHit<R>> {
+        self.observe_keys(rule_keys(rule), event, time_ms, event_ref)
+    }
+
+    /// [`Engine::observe`] for a rule known only by its id or name (e.g. a stored
+    /// detection).
+    pub fn observe_by_name(
+        &mut self,
+        rule: &str,
+        event: &Map<String, Value>,
+        time_ms: i64,
+        event_ref: R,
+    ) -> Vec<CorrelationHit<R>> {
+        self.observe_keys(std::iter::once(rule), event, time_ms, event_ref)
+    }
+
+    fn observe_keys<'k>(
+        &mut self,
+        keys: impl Iterator<Item = &'k str>,
+        event: &Map<String, Value>,
+        time_ms: i64,
+        event_ref: R,
+    ) -> Vec<CorrelationHit<R>> {
         let mut targets: Vec<(usize, usize)> = Vec::new();
-        for k in rule_keys(rule) {
+        for k in keys {
             for t in self.by_rule.get(k).into_iter().flatten() {
                 if !targets.contains(t) {
                     targets.push(*t);

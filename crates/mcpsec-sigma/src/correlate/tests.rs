@@ -590,3 +590,14 @@ fn the_engine_and_its_state_can_move_between_threads() {
     shared::<super::CorrelationState<String>>();
     shared::<CorrelationHit<String>>();
 }
+
+#[test]
+fn rules_can_be_observed_by_id_or_name() {
+    let set = count_rule("gte: 2");
+    let mut e: Engine<u64> = Engine::new(&set, Limits::default());
+    let m = obj(ev("a", "h"));
+    assert!(e.observe_by_name("rule-a", &m, 0, 0).is_empty());
+    assert_eq!(e.observe_by_name("a", &m, 1, 1).len(), 1);
+    assert!(e.observe_by_name("unknown", &m, 2, 2).is_empty());
+    assert_eq!(e.stats().observed, 2);
+}
