@@ -313,3 +313,38 @@ fn bench_correlation_throughput() {
         e.stats()
     );
 }
+
+#[test]
+fn restore_applies_the_new_engine_limits() {
+    let set = build(RULES);
+    let mut e = Engine::new(&set, Limits::default());
+    let evs: Vec<(i64, Map<String, Value>)> = (0..40)
+        .map(|i| {
+            (
+                i * 1000,
+                obj(json!({"r": "a", "host": format!("h{i}"), "user": "u"})),
+            )
+        })
+        .collect();
+    feed(&set, &mut e, &evs, 0);
+    let state = e.snapshot();
+    let small = Limits {
+        max_groups: 2,
+        ..Limits::default()
+    };
+    let mut e2: Engine<u64> = Engine::new(&set, small);
+    e2.restore(state);
+    // Four correlations read rule a (count, users, then, avg needs n: absent): at most
+    // two groups each, the most recently updated ones.
+    assert!(e2.group_count() <= 4 * 2, "{}", e2.group_count());
+    let hits = feed(
+        &set,
+        &mut e2,
+        &[(40_000, obj(json!({"r": "a", "host": "h39", "user": "v"})))],
+        40,
+    );
+    assert!(
+        hits.iter().any(|h| h.0 == "users"),
+        "h39 was kept: its second user completes value_count"
+    );
+}

@@ -261,3 +261,15 @@ fn rules_can_be_observed_by_id_or_name() {
     assert!(e.observe_by_name("unknown", &m, 2, 2).is_empty());
     assert_eq!(e.stats().observed, 2);
 }
+
+#[test]
+fn advance_frees_groups_whose_window_is_over() {
+    let set = count_rule("gte: 5");
+    let mut e = Engine::new(&set, Limits::default());
+    feed(&set, &mut e, &[(0, ev("a", "h1")), (30, ev("a", "h2"))]);
+    assert_eq!(e.group_count(), 2);
+    assert!(e.advance(70_000).is_empty());
+    assert_eq!(e.group_count(), 1, "h1's only event left the window");
+    e.advance(100_000);
+    assert_eq!(e.group_count(), 0);
+}
