@@ -2,7 +2,8 @@
 //!
 //! An [`Engine`] is built from a [`RuleSet`]'s correlations and fed matches in event-time
 //! order with [`Engine::observe`]; it returns the [`CorrelationHit`]s the match completes.
-//! Hits of a correlation that another one references feed that one in turn (chains).
+//! Hits of a correlation that another one references feed that one in turn (chains),
+//! as an event made of the completing event's fields with the group-by values on top.
 //!
 //! # Windows
 //!

@@ -59,7 +59,7 @@ impl<R: Clone> Engine<R> {
         {
             let hit = self.hit(ci, key, g, v);
             g.clear();
-            self.emit(ci, hit, out);
+            self.emit(ci, hit, None, out);
         } else {
             g.clear();
         }
@@ -106,20 +106,25 @@ impl<R: Clone> Engine<R> {
     }
 
     /// Reports a hit and feeds it to the correlations chained on this one.
+    ///
+    /// The chained correlations see the hit as an event: the fields of the event that
+    /// completed it (when it was completed by one, not by a window closing), with the
+    /// group-by values on top. So an outer correlation may group by a field the inner
+    /// one does not group by, as in the specification's example.
     pub(super) fn emit(
         &mut self,
         ci: usize,
         hit: CorrelationHit<R>,
+        trigger: Option<&Map<String, Value>>,
         out: &mut Vec<CorrelationHit<R>>,
     ) {
         self.stats.hits += 1;
         let feeds = self.corrs[ci].feeds.clone();
         if !feeds.is_empty() {
-            let event: Map<String, Value> = hit
-                .group
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
+            let mut event = trigger.cloned().unwrap_or_default();
+            for (k, v) in &hit.group {
+                event.insert(k.clone(), Value::String(v.clone()));
+            }
             for (ti, pi) in feeds {
                 let t = (hit.window_end_ms, Some(hit.window_start_ms));
                 self.feed(ti, pi, &event, t, hit.events.clone(), out);
@@ -200,7 +205,7 @@ impl<R: Clone> Engine<R> {
         let hit = self.update(ci, &key, &mut g, entry, out);
         self.put(ci, key, g);
         if let Some(h) = hit {
-            self.emit(ci, h, out);
+            self.emit(ci, h, Some(event), out);
         }
         self.shed(ci);
     }

@@ -273,3 +273,45 @@ fn advance_frees_groups_whose_window_is_over() {
     e.advance(100_000);
     assert_eq!(e.group_count(), 0);
 }
+
+#[test]
+fn an_outer_correlation_may_group_by_a_field_the_inner_one_does_not() {
+    // The specification's note: the inner correlation groups by ComputerName, the outer
+    // one by User only.
+    let set = build(
+        "
+title: Outer
+correlation: {type: temporal_ordered, rules: [many_failed, success], group-by: [User],
+              timespan: 10m}
+---
+title: Many failed
+name: many_failed
+correlation: {type: event_count, rules: [failed], group-by: [ComputerName], timespan: 10m,
+              condition: {gte: 3}}
+---
+title: Failed
+name: failed
+logsource: {product: test}
+detection: {sel: {EventID: 4625}, condition: sel}
+---
+title: Success
+name: success
+logsource: {product: test}
+detection: {sel: {EventID: 4624}, condition: sel}
+",
+    );
+    let login = |id: u32, user: &str| json!({"EventID": id, "User": user, "ComputerName": "dc1"});
+    let hits = run(
+        &set,
+        &[
+            (0, login(4625, "bob")),
+            (1, login(4625, "bob")),
+            (2, login(4625, "bob")),
+            (3, login(4624, "bob")),
+        ],
+    );
+    let outer: Vec<&CorrelationHit<u64>> =
+        hits.iter().filter(|h| h.meta.title == "Outer").collect();
+    assert_eq!(outer.len(), 1, "{hits:?}");
+    assert_eq!(outer[0].group, vec![("User".to_owned(), "bob".to_owned())]);
+}
