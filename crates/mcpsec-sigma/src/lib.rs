@@ -17,10 +17,12 @@
 //! patterns cannot backtrack catastrophically. All `contains` needles on a field, across
 //! all rules, share one Aho-Corasick automaton ([`prefilter`]) that runs once per event
 //! over the field's lowercased text; each `contains` test is then a bit lookup.
-//! Correlation rules are parsed and validated, not yet evaluated.
+//! Correlation rules are linked to the rules they reference when the set is built and
+//! evaluated by a [`correlate::Engine`] fed with the matches, in event-time order.
 
 pub mod compile;
 pub mod condition;
+pub mod correlate;
 pub mod correlation;
 pub mod error;
 pub mod fields;
@@ -32,6 +34,7 @@ pub mod prefilter;
 pub mod rule;
 pub mod ruleset;
 
+pub use correlate::{CorrelationHit, CorrelationState, Engine, EngineStats, Limits};
 pub use correlation::{CorrelationRule, CorrelationType};
 pub use error::{Location, Result, SigmaError};
 pub use mapping::FieldMapping;

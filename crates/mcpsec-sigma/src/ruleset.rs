@@ -181,6 +181,10 @@ impl RuleSetBuilder {
                 }
             }
         }
+        let before = correlations.len();
+        let correlations =
+            crate::correlate::link::link(&mapping, &compiled, correlations, &mut errors);
+        loaded -= before - correlations.len();
         let mut pf = PrefilterBuilder::default();
         for_each_test(&mut compiled, &mut groups, |t| t.register(&mut pf));
         let (prefilter, failed) = pf.build(compiler.fields.len());
@@ -362,7 +366,8 @@ impl RuleSet {
         &self.rules
     }
 
-    /// Correlation rules (parsed and validated; not evaluated yet).
+    /// Correlation rules, linked to the rules they reference; evaluate them with a
+    /// [`crate::correlate::Engine`].
     pub fn correlations(&self) -> &[CorrelationRule] {
         &self.correlations
     }

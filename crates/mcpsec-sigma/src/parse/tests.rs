@@ -150,7 +150,7 @@ correlation:
     assert!(
         c.condition
             .as_ref()
-            .is_some_and(|c| c.holds(10) && !c.holds(9))
+            .is_some_and(|c| c.holds(10.0) && !c.holds(9.0))
     );
     let Ok(SigmaDocument::Correlation(t)) = &docs[2] else {
         panic!("temporal")
@@ -171,6 +171,115 @@ fn invalid_correlations_are_errors() {
         let docs = parse_documents(bad, None).expect("yaml");
         assert!(docs[0].is_err(), "{bad}");
     }
+}
+
+#[test]
+fn correlation_errors_say_what_is_wrong() {
+    for (bad, says) in [
+        (
+            "type: value_sum, rules: [a], timespan: 1m, condition: {gt: 1}",
+            "exactly one condition.field",
+        ),
+        (
+            "type: value_avg, rules: [a], timespan: 1m, condition: {field: [x, y], gt: 1}",
+            "exactly one",
+        ),
+        (
+            "type: value_avg, rules: [a], timespan: 1m",
+            "needs a condition",
+        ),
+        (
+            "type: event_count, rules: [a], timespan: 1m, condition: {gt: 1.5}",
+            "whole number",
+        ),
+        (
+            "type: event_count, rules: [a], timespan: 1m, condition: {field: x, gt: 1}",
+            "not allowed",
+        ),
+        (
+            "type: event_count, rules: [a], timespan: 1m, condition: {gt: many}",
+            "needs a number",
+        ),
+        (
+            "type: event_count, rules: [a], timespan: 1m, condition: {above: 1}",
+            "\"above\"",
+        ),
+        (
+            "type: event_count, rules: [a], timespan: 1m, condition: {field: x}",
+            "no comparison",
+        ),
+        (
+            "type: event_count, rules: [a, a], timespan: 1m, condition: {gt: 1}",
+            "twice",
+        ),
+        (
+            "type: event_count, rules: [a], timespan: 0m, condition: {gt: 1}",
+            "longer than zero",
+        ),
+        (
+            "type: value_sum, rules: [a], timespan: 1m, condition: {field: x, percentile: 5, gt: 1}",
+            "only for value_percentile",
+        ),
+        (
+            "type: value_percentile, rules: [a], timespan: 1m, condition: {field: x, percentile: 101, gt: 1}",
+            "0 to 100",
+        ),
+        (
+            "type: temporal, rules: [a, b], timespan: 1m, generate: yes",
+            "true or false",
+        ),
+        (
+            "type: value_max, rules: [a], timespan: 1m",
+            "unknown correlation type",
+        ),
+    ] {
+        let text = format!("title: x\ncorrelation: {{{bad}}}");
+        let docs = parse_documents(&text, None).expect("yaml");
+        let e = docs[0].as_ref().expect_err(bad);
+        assert!(e.to_string().contains(says), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn metric_correlations_parse() {
+    use crate::correlation::{CorrelationType, CountOp};
+    let text = "title: x\ncorrelation: {type: value_percentile, rules: [a], group-by: [h], \
+                timespan: 1h, condition: {field: bytes, percentile: 95, gt: 1000.5, lte: 5000}}";
+    let docs = parse_documents(text, None).expect("yaml");
+    let Ok(SigmaDocument::Correlation(c)) = &docs[0] else {
+        panic!("{:?}", docs[0].as_ref().err())
+    };
+    assert_eq!(c.kind, CorrelationType::ValuePercentile);
+    let cond = c.condition.as_ref().expect("condition");
+    assert_eq!(cond.fields, ["bytes"]);
+    assert_eq!(cond.percentile, Some(95.0));
+    assert_eq!(
+        cond.comparisons,
+        [(CountOp::Gt, 1000.5), (CountOp::Lte, 5000.0)]
+    );
+    assert!(!cond.only_lower_bounds());
+}
+
+/// The specification's own correlation examples parse.
+#[test]
+fn specification_examples_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/sigma-spec/tests/schema/correlation");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("notice: {} is absent; skipping", dir.display());
+        return;
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let text = std::fs::read_to_string(e.path()).expect("read");
+        let docs = parse_documents(&text, Some(&e.path())).expect("yaml");
+        for d in docs {
+            let d = d.unwrap_or_else(|e| panic!("{e}"));
+            assert!(matches!(d, SigmaDocument::Correlation(_)));
+            n += 1;
+        }
+    }
+    assert_eq!(n, 8);
 }
 
 #[test]

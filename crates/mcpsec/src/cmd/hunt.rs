@@ -3,13 +3,15 @@
 //! Files are read one after another (streamed, decompressed by extension) in batches;
 //! each batch is parsed and matched on all cores (rayon), and detections are written in
 //! input order. `.evtx` files are read with the `evtx` crate (one file in memory at once).
+//! Correlation rules run after all files, over the matches collected for them
+//! ([`correlate`]), and their detections follow the others.
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcpsec_sigma::fields::PathSpec;
-use mcpsec_sigma::{CompiledRule, FieldMapping, RuleSet};
+use mcpsec_sigma::{CompiledRule, FieldMapping, RuleMeta, RuleSet};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -19,7 +21,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod correlate;
 mod input;
+mod sarif;
+use correlate::{CorrelationInfo, Correlator, Observed};
 pub use input::{EventSource, Record};
 
 /// `mcpsec hunt`.
@@ -66,6 +71,8 @@ pub enum HuntFormat {
     Jsonl,
     /// Comma-separated values with a header.
     Csv,
+    /// SARIF 2.1.0 (one run; correlation details in each result's properties).
+    Sarif,
 }
 
 /// Loads `--mapping` over the built-in mapping, or the built-in one alone.
@@ -88,16 +95,22 @@ struct Detection {
     line: Option<u64>,
     timestamp: Option<String>,
     record_id: Option<Value>,
+    #[serde(skip_serializing_if = "Value::is_null")]
     event: Value,
+    /// Set for correlation detections (then `event` is null and not written).
+    #[serde(flatten)]
+    correlation: Option<CorrelationInfo>,
 }
 
-struct TimeFields {
+/// Where events keep their time and record id.
+pub(crate) struct TimeFields {
     time: Vec<PathSpec>,
     record: Vec<PathSpec>,
 }
 
 impl TimeFields {
-    fn new() -> Self {
+    /// The usual places (EVTX, ECS, plain JSON).
+    pub(crate) fn new() -> Self {
         let p = |v: &[&str]| v.iter().map(|s| PathSpec::new(s)).collect();
         TimeFields {
             time: p(&[
@@ -118,7 +131,8 @@ impl TimeFields {
         }
     }
 
-    fn time(&self, m: &Map<String, Value>) -> Option<DateTime<Utc>> {
+    /// The event's time, if it has a readable one.
+    pub(crate) fn time(&self, m: &Map<String, Value>) -> Option<DateTime<Utc>> {
         self.time
             .iter()
             .find_map(|p| p.get(m))
@@ -188,6 +202,7 @@ struct Writer {
     out: Box<dyn Write>,
     format: HuntFormat,
     count: u64,
+    sarif: sarif::SarifRules,
 }
 
 fn csv_field(s: &str) -> String {
@@ -204,13 +219,14 @@ impl Writer {
             HuntFormat::Json => write!(self.out, "[")?,
             HuntFormat::Csv => writeln!(
                 self.out,
-                "rule_id,rule_title,level,tags,file,index,timestamp,record_id"
+                "rule_id,rule_title,level,tags,file,index,timestamp,record_id,group,event_count"
             )?,
             HuntFormat::Table => writeln!(
                 self.out,
                 "{:<27} {:<13} {:<40} {:<10} RULE",
                 "TIMESTAMP", "LEVEL", "FILE:EVENT", "RECORD"
             )?,
+            HuntFormat::Sarif => write!(self.out, "{}", sarif::HEADER)?,
             HuntFormat::Jsonl => {}
         }
         Ok(())
@@ -233,9 +249,15 @@ impl Writer {
                 serde_json::to_writer(&mut self.out, d)?;
                 writeln!(self.out)?;
             }
+            HuntFormat::Sarif => {
+                if self.count > 0 {
+                    write!(self.out, ",")?;
+                }
+                serde_json::to_writer(&mut self.out, &self.sarif.result(d))?;
+            }
             HuntFormat::Csv => writeln!(
                 self.out,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 csv_field(d.rule_id.as_deref().unwrap_or_default()),
                 csv_field(&d.rule_title),
                 csv_field(d.level.as_deref().unwrap_or_default()),
@@ -244,6 +266,16 @@ impl Writer {
                 d.index,
                 csv_field(d.timestamp.as_deref().unwrap_or_default()),
                 csv_field(record.as_deref().unwrap_or_default()),
+                csv_field(
+                    &d.correlation
+                        .as_ref()
+                        .map(|c| c.group_text())
+                        .unwrap_or_default()
+                ),
+                d.correlation
+                    .as_ref()
+                    .map(|c| c.event_count.to_string())
+                    .unwrap_or_default(),
             )?,
             HuntFormat::Table => {
                 let file = Path::new(&d.file)
@@ -256,7 +288,15 @@ impl Writer {
                     d.level.as_deref().unwrap_or("-"),
                     format!("{file}:{}", d.index),
                     record.as_deref().unwrap_or("-"),
-                    d.rule_title
+                    match &d.correlation {
+                        Some(c) => format!(
+                            "{} ({}; {} events)",
+                            d.rule_title,
+                            c.group_text(),
+                            c.event_count
+                        ),
+                        None => d.rule_title.clone(),
+                    }
                 )?;
             }
         }
@@ -267,6 +307,9 @@ impl Writer {
     fn finish(&mut self) -> Result<()> {
         if self.format == HuntFormat::Json {
             writeln!(self.out, "{}]", if self.count > 0 { "\n" } else { "" })?;
+        }
+        if self.format == HuntFormat::Sarif {
+            writeln!(self.out, "{}", self.sarif.footer())?;
         }
         self.out.flush()?;
         Ok(())
@@ -279,6 +322,8 @@ struct Totals {
     events: u64,
     bad: u64,
     detections: u64,
+    correlations: u64,
+    untimed: u64,
     fired: BTreeSet<String>,
 }
 
@@ -292,25 +337,33 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
         eprintln!("rule not loaded: {e}");
     }
     let mut set = report.ruleset;
-    if let Some(l) = &a.level {
-        let min = level_rank(l);
-        if min == 0 {
-            bail!("unknown level {l:?} (informational, low, medium, high, critical)");
+    let mut correlator = Correlator::new(&set);
+    let min_level = match &a.level {
+        Some(l) => {
+            let min = level_rank(l);
+            if min == 0 {
+                bail!("unknown level {l:?} (informational, low, medium, high, critical)");
+            }
+            Some(min)
         }
-        set.retain(|r| r.meta.level.as_deref().map_or(0, level_rank) >= min);
-    }
-    if let Some(s) = &a.status {
-        let wanted: Vec<String> = s
-            .split(',')
+        None => None,
+    };
+    let wanted: Option<Vec<String>> = a.status.as_ref().map(|s| {
+        s.split(',')
             .map(|x| x.trim().to_ascii_lowercase())
-            .collect();
-        set.retain(|r| {
-            r.meta
-                .status
-                .as_deref()
-                .is_some_and(|st| wanted.iter().any(|w| w.eq_ignore_ascii_case(st)))
-        });
-    }
+            .collect()
+    });
+    let passes = |m: &RuleMeta| {
+        min_level.is_none_or(|min| m.level.as_deref().map_or(0, level_rank) >= min)
+            && wanted.as_ref().is_none_or(|w| {
+                m.status
+                    .as_deref()
+                    .is_some_and(|st| w.iter().any(|x| x.eq_ignore_ascii_case(st)))
+            })
+    };
+    // Rules that correlations reference stay, whatever the filters say.
+    set.retain(|r| passes(&r.meta) || correlator.needs(&r.meta));
+    correlator.prepare(&set, passes);
     if set.rules().is_empty() {
         bail!("no rules to run");
     }
@@ -328,6 +381,7 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
         out,
         format: a.format,
         count: 0,
+        sarif: sarif::SarifRules::default(),
     };
     w.start()?;
     let pb = if std::io::stderr().is_terminal() {
@@ -344,27 +398,76 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
     let tf = TimeFields::new();
     let mut totals = Totals::default();
     let scan_started = Instant::now();
-    for file in &files {
+    let mut seen: Vec<Observed<'_>> = Vec::new();
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    for (n, file) in files.iter().enumerate() {
         totals.files += 1;
         pb.set_message(file.display().to_string());
-        if let Err(e) = hunt_file(file, &set, &tf, (from, to), &mut w, &mut totals) {
+        let ctx = FileCtx {
+            set: &set,
+            tf: &tf,
+            window: (from, to),
+            correlator: &correlator,
+            file: n,
+            name: &names[n],
+        };
+        if let Err(e) = hunt_file(file, &ctx, &mut w, &mut totals, &mut seen) {
             eprintln!("{}: {e:#}", file.display());
         }
         pb.inc(1);
     }
     pb.finish_and_clear();
+    if correlator.active() {
+        for (hit, info, file) in correlator.run(seen, &names, passes) {
+            totals.detections += 1;
+            totals.correlations += 1;
+            totals.fired.insert(hit.name().to_owned());
+            w.write(&Detection {
+                rule_id: hit.meta.id.clone(),
+                rule_title: hit.meta.title.clone(),
+                level: hit.meta.level.clone(),
+                tags: hit.meta.tags.clone(),
+                file: names.get(file).cloned().unwrap_or_default(),
+                index: info
+                    .events
+                    .last()
+                    .and_then(|e| e.get("index"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or_default(),
+                line: info
+                    .events
+                    .last()
+                    .and_then(|e| e.get("line"))
+                    .and_then(Value::as_u64),
+                timestamp: Some(correlate::rfc3339(hit.window_end_ms)),
+                record_id: None,
+                event: Value::Null,
+                correlation: Some(info),
+            })?;
+        }
+        if totals.untimed > 0 {
+            eprintln!(
+                "hunt: {} matches of rules that correlations use had no readable time and \
+                 were not correlated",
+                totals.untimed
+            );
+        }
+    }
     w.finish()?;
     let secs = scan_started.elapsed().as_secs_f64().max(1e-6);
     eprintln!(
-        "hunt: {} rules ({} not loaded, loaded in {:.2}s), {} files, {} events ({} unreadable), \
-         {} detections, {} rules fired, {:.2}s, {:.0} events/s",
+        "hunt: {} rules, {} correlations ({} not loaded, loaded in {:.2}s), {} files, {} events \
+         ({} unreadable), \
+         {} detections ({} from correlations), {} rules fired, {:.2}s, {:.0} events/s",
         set.rules().len(),
+        set.correlations().len(),
         report.errors.len(),
         loaded.as_secs_f64(),
         totals.files,
         totals.events,
         totals.bad,
         totals.detections,
+        totals.correlations,
         totals.fired.len(),
         secs,
         totals.events as f64 / secs
@@ -374,28 +477,41 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
 
 type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-fn hunt_file(
-    file: &Path,
-    set: &RuleSet,
-    tf: &TimeFields,
+/// What matching one file needs to know.
+struct FileCtx<'a, 's> {
+    set: &'s RuleSet,
+    tf: &'a TimeFields,
     window: Window,
+    correlator: &'a Correlator,
+    /// Position of the file in the input list.
+    file: usize,
+    name: &'a str,
+}
+
+fn hunt_file<'s>(
+    file: &Path,
+    ctx: &FileCtx<'_, 's>,
     w: &mut Writer,
     totals: &mut Totals,
+    seen: &mut Vec<Observed<'s>>,
 ) -> Result<()> {
     let mut src = EventSource::open(file)?;
-    let name = file.display().to_string();
+    let name = ctx.name;
     while let Some(batch) = src.next_batch()? {
-        let results: Vec<std::result::Result<Vec<Detection>, String>> = batch
+        type Matched<'s> = (Vec<Detection>, Vec<Observed<'s>>, u64);
+        let results: Vec<std::result::Result<Matched<'s>, String>> = batch
             .into_par_iter()
             .map(|raw| {
                 let rec = raw.parse()?;
-                Ok(detect(&rec, set, tf, window, &name))
+                Ok(detect(&rec, ctx))
             })
             .collect();
         for r in results {
             match r {
-                Ok(ds) => {
+                Ok((ds, obs, untimed)) => {
                     totals.events += 1;
+                    seen.extend(obs);
+                    totals.untimed += untimed;
                     for d in ds {
                         totals.detections += 1;
                         totals
@@ -416,40 +532,56 @@ fn hunt_file(
     Ok(())
 }
 
-fn detect(
-    rec: &Record,
-    set: &RuleSet,
-    tf: &TimeFields,
-    window: Window,
-    file: &str,
-) -> Vec<Detection> {
+fn detect<'s>(rec: &Record, ctx: &FileCtx<'_, 's>) -> (Vec<Detection>, Vec<Observed<'s>>, u64) {
+    let (set, tf, window) = (ctx.set, ctx.tf, ctx.window);
+    let none = || (Vec::new(), Vec::new(), 0);
     let time = tf.time(&rec.fields);
     if window.0.is_some() || window.1.is_some() {
-        let Some(t) = time else { return Vec::new() };
+        let Some(t) = time else { return none() };
         if window.0.is_some_and(|f| t < f) || window.1.is_some_and(|e| t >= e) {
-            return Vec::new();
+            return none();
         }
     }
-    let mut hits: Vec<&CompiledRule> = Vec::new();
+    let mut hits: Vec<&'s CompiledRule> = Vec::new();
     set.for_each_match(&rec.fields, |r| hits.push(r));
     if hits.is_empty() {
-        return Vec::new();
+        return none();
     }
     let event = Value::Object(rec.fields.clone());
     let timestamp = time.map(|t| mcpsec_core::to_rfc3339(&t));
     let record_id = tf.record(&rec.fields);
-    hits.into_iter()
+    let mut observed = Vec::new();
+    let mut untimed = 0;
+    for r in hits.iter().filter(|r| ctx.correlator.wants(r)) {
+        match (time, &timestamp) {
+            (Some(t), Some(ts)) => observed.push(Observed {
+                time_ms: t.timestamp_millis(),
+                rule: r,
+                file: ctx.file,
+                index: rec.index,
+                line: rec.line,
+                timestamp: ts.clone(),
+                event: event.clone(),
+            }),
+            _ => untimed += 1,
+        }
+    }
+    let detections = hits
+        .into_iter()
+        .filter(|r| ctx.correlator.shows(r))
         .map(|r| Detection {
             rule_id: r.meta.id.clone(),
             rule_title: r.meta.title.clone(),
             level: r.meta.level.clone(),
             tags: r.meta.tags.clone(),
-            file: file.to_owned(),
+            file: ctx.name.to_owned(),
             index: rec.index,
             line: rec.line,
             timestamp: timestamp.clone(),
             record_id: record_id.clone(),
             event: event.clone(),
+            correlation: None,
         })
-        .collect()
+        .collect();
+    (detections, observed, untimed)
 }

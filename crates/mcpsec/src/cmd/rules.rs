@@ -1,9 +1,9 @@
 //! `mcpsec rules validate|test`: Sigma rule files checked and tried on sample events.
 
-use super::hunt::{EventSource, load_mapping};
+use super::hunt::{EventSource, TimeFields, load_mapping};
 use anyhow::{Context as _, Result};
 use clap::{Subcommand, ValueEnum};
-use mcpsec_sigma::{RuleSet, SigmaError};
+use mcpsec_sigma::{Engine, Limits, RuleSet, SigmaError};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,8 +24,8 @@ pub enum RulesAction {
         #[arg(long, value_name = "FILE")]
         mapping: Option<PathBuf>,
     },
-    /// Run a rule (file or directory) over a file of events and print the matching ones;
-    /// exit 1 when none matched.
+    /// Run a rule (file or directory) over a file of events and print the matching ones,
+    /// then the hits of its correlation rules; exit 1 when nothing matched.
     Test {
         /// The rule file or directory.
         #[arg(value_name = "RULE")]
@@ -132,6 +132,11 @@ fn test(rule: PathBuf, events: &std::path::Path, mapping: Option<PathBuf>) -> Re
         anyhow::bail!("no rule loaded");
     }
     let set = report.ruleset;
+    let tf = TimeFields::new();
+    // Matches of rules that correlations use: (time, event index, rule, event).
+    let mut engine: Engine<u64> = Engine::new(&set, Limits::default());
+    let mut seen = Vec::new();
+    let mut last_time = 0i64;
     let mut matched = 0usize;
     let mut total = 0usize;
     let mut source =
@@ -150,6 +155,14 @@ fn test(rule: PathBuf, events: &std::path::Path, mapping: Option<PathBuf>) -> Re
             if hits.is_empty() {
                 continue;
             }
+            // Events without a time count as simultaneous with the one before.
+            let time = tf
+                .time(&rec.fields)
+                .map_or(last_time, |t| t.timestamp_millis());
+            last_time = time;
+            for r in hits.iter().filter(|r| engine.wants(&r.meta)) {
+                seen.push((time, rec.index, *r, rec.fields.clone()));
+            }
             matched += 1;
             let at = match rec.line {
                 Some(l) => format!("event {} (line {l})", rec.index),
@@ -160,8 +173,36 @@ fn test(rule: PathBuf, events: &std::path::Path, mapping: Option<PathBuf>) -> Re
             }
         }
     }
+    seen.sort_by_key(|(t, i, _, _)| (*t, *i));
+    let mut correlated = Vec::new();
+    for (t, i, r, fields) in &seen {
+        correlated.extend(engine.observe(&r.meta, fields, *t, *i));
+    }
+    correlated.extend(engine.finish());
+    for h in &correlated {
+        let group: Vec<String> = h.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let events: Vec<String> = h.events.iter().map(u64::to_string).collect();
+        println!(
+            "correlation {} [{}] ({}{}{}): value {}, events {}{}",
+            h.meta.title,
+            h.name(),
+            h.kind.as_str(),
+            if group.is_empty() { "" } else { "; " },
+            group.join(", "),
+            h.value,
+            events.join(", "),
+            if h.event_count > h.events.len() as u64 {
+                format!(" of {}", h.event_count)
+            } else {
+                String::new()
+            }
+        );
+    }
     eprintln!("{matched} of {total} events matched");
-    Ok(if matched > 0 {
+    if !set.correlations().is_empty() {
+        eprintln!("{} correlation hits", correlated.len());
+    }
+    Ok(if matched > 0 || !correlated.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod durability;
 mod grpc;
+mod hunt;
 mod isolation;
 mod oidc;
 mod sources;

@@ -1,0 +1,191 @@
+//! `mcpsec hunt` and `mcpsec rules test` with correlation rules.
+
+use crate::common::bin;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/correlation")
+        .join(name)
+}
+
+fn hunt(extra: &[&str]) -> Output {
+    let out = Command::new(bin())
+        .arg("hunt")
+        .arg(fixture("events.jsonl"))
+        .arg("--rules")
+        .arg(fixture("rules.yml"))
+        .args(extra)
+        .output()
+        .expect("run hunt");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn titles(ds: &[Value]) -> Vec<&str> {
+    ds.iter().filter_map(|d| d["rule_title"].as_str()).collect()
+}
+
+#[test]
+fn hunt_reports_correlations_in_json() {
+    let out = hunt(&["--format", "json"]);
+    let ds: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
+    let t = titles(&ds);
+    // `Password spray` generates its referenced rule, the other correlation does not;
+    // the intermediate `Many failed logins` feeds the outer one and is not reported.
+    assert_eq!(
+        t.iter().filter(|x| **x == "Failed login").count(),
+        6,
+        "{t:?}"
+    );
+    assert!(!t.contains(&"Successful login"), "{t:?}");
+    assert!(!t.contains(&"Many failed logins"), "{t:?}");
+
+    let brute = ds
+        .iter()
+        .find(|d| d["rule_title"] == "Brute force then success")
+        .expect("the chained correlation fired");
+    assert_eq!(brute["rule_id"], "7b0d4f5e-2c61-4e0f-9a51-3f7d1c2b9e10");
+    assert_eq!(brute["level"], "high");
+    assert_eq!(brute["tags"][1], "attack.t1110");
+    assert_eq!(brute["correlation"], "temporal_ordered");
+    assert_eq!(brute["group"], serde_json::json!({"User": "bob"}));
+    assert!(
+        brute["timestamp"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("2026-03-01T10:01:00"))
+    );
+    assert!(
+        brute["window_start"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("2026-03-01T10:00:00"))
+    );
+    let events = brute["events"].as_array().expect("events");
+    let idx: Vec<u64> = events.iter().filter_map(|e| e["index"].as_u64()).collect();
+    assert_eq!(idx, [1, 2, 3, 4]);
+    assert_eq!(events[3]["event"]["outcome"], "success");
+    assert!(brute.get("event").is_none());
+
+    let spray = ds
+        .iter()
+        .find(|d| d["rule_title"] == "Password spray")
+        .expect("value_count fired");
+    assert_eq!(spray["group"]["SourceIp"], "203.0.113.50");
+    assert_eq!(spray["value"], 3.0);
+    assert_eq!(spray["event_count"], 3);
+
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("8 detections (2 from correlations)"), "{err}");
+    assert!(err.contains("3 correlations"), "{err}");
+}
+
+#[test]
+fn hunt_evaluates_referenced_rules_that_the_level_filter_drops() {
+    let out = hunt(&["--format", "jsonl", "--level", "high"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(titles(&lines), ["Brute force then success"]);
+    assert_eq!(lines[0]["events"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn hunt_shows_correlations_in_table_and_csv() {
+    let table = String::from_utf8_lossy(&hunt(&[]).stdout).into_owned();
+    assert!(
+        table.contains("Brute force then success (User=bob; 4 events)"),
+        "{table}"
+    );
+    let csv = String::from_utf8_lossy(&hunt(&["--format", "csv"]).stdout).into_owned();
+    assert!(csv.starts_with(
+        "rule_id,rule_title,level,tags,file,index,timestamp,record_id,group,event_count"
+    ));
+    assert!(csv.contains(",SourceIp=203.0.113.50,3"), "{csv}");
+}
+
+#[test]
+fn hunt_writes_correlations_to_sarif() {
+    let out = hunt(&["--format", "sarif", "--level", "medium"]);
+    let log: Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let results = run["results"].as_array().expect("results");
+    let ids: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "7b0d4f5e-2c61-4e0f-9a51-3f7d1c2b9e10",
+            "5d2e6a3f-0b84-4c1e-a1f7-9e3c8b2d4a32"
+        ]
+    );
+    assert_eq!(results[0]["level"], "error");
+    assert_eq!(results[0]["properties"]["group"]["User"], "bob");
+    assert_eq!(
+        results[0]["properties"]["events"].as_array().map(Vec::len),
+        Some(4)
+    );
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    assert_eq!(
+        run["tool"]["driver"]["rules"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn hunt_names_an_unknown_rule_a_correlation_references() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rules = dir.path().join("bad.yml");
+    let text = std::fs::read_to_string(fixture("rules.yml")).expect("read")
+        + "---\ntitle: Dangling\ncorrelation: {type: event_count, rules: [no_such_rule], \
+           group-by: [User], timespan: 1m, condition: {gte: 1}}\n";
+    std::fs::write(&rules, text).expect("write");
+    let out = Command::new(bin())
+        .arg("hunt")
+        .arg(fixture("events.jsonl"))
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .expect("run hunt");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rule not loaded")
+            && err.contains("\"no_such_rule\"")
+            && err.contains("Dangling"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hunt_rules_test_shows_correlation_hits() {
+    let out = Command::new(bin())
+        .args(["rules", "test"])
+        .arg(fixture("rules.yml"))
+        .arg("--events")
+        .arg(fixture("events.jsonl"))
+        .output()
+        .expect("run rules test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "correlation Brute force then success [7b0d4f5e-2c61-4e0f-9a51-3f7d1c2b9e10] \
+             (temporal_ordered; User=bob): value 2, events 1, 2, 3, 4"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("correlation Password spray"), "{text}");
+}
