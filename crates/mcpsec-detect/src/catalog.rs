@@ -1,6 +1,7 @@
 //! The rules deployed for each tenant.
 
 use crate::Result;
+use crate::correlations::{Origin, SavedWindows, Windows};
 use mcpsec_core::TenantId;
 use mcpsec_sigma::{CompiledRule, FieldMapping, RuleSet, RuleSetBuilder, SigmaError};
 use mcpsec_store::StateStore;
@@ -8,7 +9,7 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Where file rules come from.
 #[derive(Debug, Clone, Default)]
@@ -43,24 +44,31 @@ pub struct TenantRules {
     versions: HashMap<String, u32>,
     /// API rules that no longer compile (e.g. after a mapping change), by id.
     pub broken: Vec<(String, String)>,
+    /// Correlation windows over both sets.
+    pub(crate) windows: Windows,
 }
 
 impl TenantRules {
-    /// Calls `f` with every deployed rule matching the event and its version
-    /// (0 for file rules).
+    /// Calls `f` with every deployed rule matching the event, the set it belongs to and
+    /// its version (0 for file rules).
     pub fn for_each_match<'s>(
         &'s self,
         event: &Map<String, Value>,
-        mut f: impl FnMut(&'s CompiledRule, u32),
+        mut f: impl FnMut(&'s CompiledRule, Origin, u32),
     ) {
         self.files.set.for_each_match(event, |r| {
             if !self.hidden.contains(r.name()) {
-                f(r, 0);
+                f(r, Origin::Files, 0);
             }
         });
         self.own.for_each_match(event, |r| {
-            f(r, self.versions.get(r.name()).copied().unwrap_or(0));
+            f(r, Origin::Own, self.version(r.name()));
         });
+    }
+
+    /// Version of an API rule (or of a rule or correlation its text holds); 0 otherwise.
+    pub fn version(&self, name: &str) -> u32 {
+        self.versions.get(name).copied().unwrap_or(0)
     }
 
     /// Times every deployed rule on the event (see [`crate::RuleStats`]).
@@ -101,6 +109,8 @@ pub struct Catalog {
     files: RwLock<Arc<FileRules>>,
     tenants: RwLock<HashMap<TenantId, Arc<TenantRules>>>,
     api_rules: AtomicBool,
+    /// Saved correlation windows of tenants not built since the start.
+    saved: Mutex<HashMap<String, SavedWindows>>,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -146,7 +156,40 @@ impl Catalog {
             files: RwLock::new(files),
             tenants: RwLock::new(HashMap::new()),
             api_rules: AtomicBool::new(api_rules),
+            saved: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Loads correlation windows saved by [`Catalog::save_windows`]; they are restored
+    /// into each tenant's engines when its rules are first built.
+    pub fn load_windows(&self, bytes: &[u8]) -> Result<()> {
+        let saved: HashMap<String, SavedWindows> = serde_json::from_slice(bytes)
+            .map_err(|e| crate::DetectError::Invalid(format!("saved correlation windows: {e}")))?;
+        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = saved;
+        Ok(())
+    }
+
+    /// Every tenant's correlation windows, serialized.
+    pub fn save_windows(&self) -> Result<Vec<u8>> {
+        let mut all: HashMap<String, SavedWindows> = HashMap::new();
+        for (t, r) in self
+            .tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            if r.windows.any() {
+                all.insert(t.as_str().to_owned(), r.windows.save());
+            }
+        }
+        for (t, s) in self.saved.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if !all.contains_key(t) {
+                all.insert(t.clone(), SavedWindows::copy(s));
+            }
+        }
+        serde_json::to_vec(&all).map_err(|e| {
+            crate::DetectError::Invalid(format!("cannot save correlation windows: {e}"))
+        })
     }
 
     /// Whether any rule could run for any tenant; when not, events need no decoding.
@@ -183,10 +226,20 @@ impl Catalog {
         if !built.own.rules().is_empty() {
             self.api_rules.store(true, Ordering::Release);
         }
-        self.tenants
-            .write()
+        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        // Windows move to the new engines; those of changed correlations are dropped.
+        if let Some(old) = tenants.get(tenant) {
+            built.windows.restore(old.windows.save());
+        } else if let Some(saved) = self
+            .saved
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant.clone(), built.clone());
+            .remove(tenant.as_str())
+        {
+            built.windows.restore(saved);
+        }
+        tenants.insert(tenant.clone(), built.clone());
+        drop(tenants);
         metrics::counter!("mcpsec_rules_deployments_total").increment(1);
         Ok(built)
     }
@@ -195,10 +248,11 @@ impl Catalog {
     pub fn reload_files(&self) -> Arc<FileRules> {
         let files = Arc::new(load_files(&self.options));
         *self.files.write().unwrap_or_else(|e| e.into_inner()) = files.clone();
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+        for (t, r) in tenants.drain() {
+            saved.insert(t.as_str().to_owned(), r.windows.save());
+        }
         files
     }
 
@@ -229,15 +283,21 @@ impl Catalog {
                 versions.insert(c.name().to_owned(), r.version);
                 hidden.insert(c.name().to_owned());
             }
+            for c in report.ruleset.correlations() {
+                let name = c.meta.id.as_deref().unwrap_or(&c.meta.title);
+                versions.insert(name.to_owned(), r.version);
+            }
             b.add_text(&r.yaml, None);
         }
         let own = b.build().ruleset;
+        let windows = Windows::new(&files.set, &own);
         Ok(TenantRules {
             files,
             hidden,
             own,
             versions,
             broken,
+            windows,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The detection consumer: event log → deployed rules → alerts.
 
-use crate::{Catalog, Result, RuleStats, alert_for};
+use crate::correlations::Origin;
+use crate::{Catalog, Result, RuleStats, TenantRules, alert_for, correlation_alert};
 use mcpsec_core::{Event, TenantId};
 use mcpsec_store::{
     Alert, DetectionOffset, EventLog, LogCursor, LogRecord, StateStore, decode_record,
@@ -41,6 +42,8 @@ pub struct Detector {
     stats: Arc<RuleStats>,
     alerts: broadcast::Sender<Arc<Alert>>,
     offset: AtomicU64,
+    /// The correlation windows as last committed.
+    windows: std::sync::Mutex<Option<Vec<u8>>>,
     sampled: AtomicU64,
     opts: DetectorOptions,
 }
@@ -57,6 +60,12 @@ impl std::fmt::Debug for Detector {
 struct Found {
     alerts: Vec<Alert>,
     profile: Option<(TenantId, Vec<(String, Duration)>)>,
+    /// Matches that correlations count, with the event and its tenant's rules.
+    feeds: Vec<(Origin, String)>,
+    event: Option<(Event, Arc<TenantRules>)>,
+    /// Every rule that matched (emitting an alert or not), for the per-rule figures.
+    matched: Vec<String>,
+    tenant: Option<TenantId>,
 }
 
 impl Detector {
@@ -67,10 +76,13 @@ impl Detector {
         catalog: Arc<Catalog>,
         opts: DetectorOptions,
     ) -> Result<Self> {
-        let offset = store
-            .detection_offset(CONSUMER)?
-            .map(|o| o.seq)
-            .unwrap_or(0);
+        let stored = store.detection_offset(CONSUMER)?.unwrap_or_default();
+        let offset = stored.seq;
+        if let Some(bytes) = &stored.state
+            && let Err(e) = catalog.load_windows(bytes)
+        {
+            tracing::error!(error = %e, "correlation windows could not be restored; starting empty");
+        }
         let (alerts, _) = broadcast::channel(opts.subscriber_buffer.max(16));
         Ok(Detector {
             log,
@@ -79,6 +91,7 @@ impl Detector {
             stats: Arc::new(RuleStats::default()),
             alerts,
             offset: AtomicU64::new(offset),
+            windows: std::sync::Mutex::new(stored.state),
             sampled: AtomicU64::new(0),
             opts,
         })
@@ -108,6 +121,10 @@ impl Detector {
         let mut found = Found {
             alerts: Vec::new(),
             profile: None,
+            feeds: Vec::new(),
+            event: None,
+            matched: Vec::new(),
+            tenant: None,
         };
         let ev: Event = match decode_record(rec) {
             Ok(ev) => ev,
@@ -124,8 +141,15 @@ impl Detector {
                 return found;
             }
         };
-        rules.for_each_match(&ev.fields, |rule, version| {
-            found.alerts.push(alert_for(rule, version, &ev));
+        rules.for_each_match(&ev.fields, |rule, origin, version| {
+            let role = rules.windows.role(origin, rule);
+            found.matched.push(rule.name().to_owned());
+            if role.emits {
+                found.alerts.push(alert_for(rule, version, &ev));
+            }
+            if role.feeds {
+                found.feeds.push((origin, rule.name().to_owned()));
+            }
         });
         if self
             .sampled
@@ -134,7 +158,45 @@ impl Detector {
         {
             found.profile = Some((ev.tenant.clone(), rules.profile(&ev.fields)));
         }
+        found.tenant = Some(ev.tenant.clone());
+        if !found.feeds.is_empty() {
+            found.event = Some((ev, rules));
+        }
         found
+    }
+
+    /// Feeds correlations in log order; returns their alerts and whether any window
+    /// changed.
+    fn correlate(&self, found: &[Found]) -> (Vec<Alert>, bool) {
+        let mut alerts = Vec::new();
+        let mut newest: HashMap<TenantId, (Arc<TenantRules>, i64)> = HashMap::new();
+        for f in found {
+            let Some((ev, rules)) = &f.event else {
+                continue;
+            };
+            let t = ev.time.timestamp_millis();
+            for (origin, name) in &f.feeds {
+                for hit in rules
+                    .windows
+                    .observe(*origin, name, &ev.fields, t, ev.id.to_string())
+                {
+                    let version = rules.version(hit.name());
+                    alerts.push(correlation_alert(&hit, &ev.tenant, version, Some(ev)));
+                }
+            }
+            let e = newest
+                .entry(ev.tenant.clone())
+                .or_insert_with(|| (rules.clone(), t));
+            e.1 = e.1.max(t);
+        }
+        let changed = !newest.is_empty();
+        for (tenant, (rules, t)) in newest {
+            for (_, hit) in rules.windows.advance(t) {
+                let version = rules.version(hit.name());
+                alerts.push(correlation_alert(&hit, &tenant, version, None));
+            }
+        }
+        (alerts, changed)
     }
 
     /// Reads, evaluates and commits one batch; returns the cursor and records read.
@@ -149,18 +211,32 @@ impl Detector {
         } else {
             Vec::new()
         };
-        let mut alerts = Vec::new();
+        let (mut alerts, changed) = self.correlate(&found);
+        let windows = if changed {
+            Some(self.catalog.save_windows()?)
+        } else {
+            self.windows
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        };
         let mut counts: HashMap<TenantId, HashMap<String, u64>> = HashMap::new();
+        for a in &alerts {
+            *counts
+                .entry(a.tenant.clone())
+                .or_default()
+                .entry(a.rule_id.clone())
+                .or_default() += 1;
+        }
         for f in found {
             if let Some((tenant, times)) = f.profile {
                 self.stats.add_sample(tenant.as_str(), &times);
             }
-            for a in &f.alerts {
-                *counts
-                    .entry(a.tenant.clone())
-                    .or_default()
-                    .entry(a.rule_id.clone())
-                    .or_default() += 1;
+            if let Some(tenant) = f.tenant {
+                let c = counts.entry(tenant).or_default();
+                for name in f.matched {
+                    *c.entry(name).or_default() += 1;
+                }
             }
             alerts.extend(f.alerts);
         }
@@ -169,9 +245,10 @@ impl Detector {
             &alerts,
             &DetectionOffset {
                 seq: last,
-                state: None,
+                state: windows.clone(),
             },
         )?;
+        *self.windows.lock().unwrap_or_else(|e| e.into_inner()) = windows;
         self.offset.store(last, Ordering::Release);
         for (tenant, c) in &counts {
             self.stats.add_matches(tenant.as_str(), c);
@@ -213,9 +290,23 @@ impl Detector {
                 ));
             };
             let me = self.clone();
-            let (c, n) = tokio::task::spawn_blocking(move || me.step(c))
+            let step = tokio::task::spawn_blocking(move || me.step(c))
                 .await
-                .map_err(|e| crate::DetectError::Invalid(format!("detector task: {e}")))??;
+                .map_err(|e| crate::DetectError::Invalid(format!("detector task: {e}")))?;
+            let (c, n) = match step {
+                Ok(s) => s,
+                Err(e) => {
+                    // Nothing of the step was committed: retry it from the stored offset.
+                    metrics::counter!("mcpsec_detect_errors_total").increment(1);
+                    tracing::error!(error = %e, offset = self.offset(), "detection step failed; retrying in 1 s");
+                    if stopping {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    cursor = Some(self.log.cursor(self.offset() + 1)?);
+                    continue;
+                }
+            };
             cursor = Some(c);
             if n >= self.opts.batch {
                 continue;

@@ -19,14 +19,16 @@ mod alert;
 mod backtest;
 mod catalog;
 mod consumer;
+mod correlations;
 mod error;
 mod stats;
 mod validate;
 
-pub use alert::{alert_for, event_host};
+pub use alert::{alert_for, correlation_alert, event_host};
 pub use backtest::{BacktestRequest, BacktestResult, RuleHits, backtest};
 pub use catalog::{Catalog, CatalogOptions, FileRules, TenantRules};
 pub use consumer::{CONSUMER, Detector, DetectorOptions};
+pub use correlations::{Origin, Role, SavedWindows};
 pub use error::{DetectError, Result};
 pub use stats::{RuleStats, RuleStatsSnapshot};
 pub use validate::{DocumentInfo, RuleCheck, RuleProblem, check_rule_text};

@@ -189,3 +189,89 @@ fn tenant_rules_deploy_without_restart_and_stay_private() {
             >= 1
     );
 }
+
+const BRUTE: &str = "title: Failed logon\nid: 33333333-0000-4000-8000-000000000003\nname: failed_logon\nlevel: low\n\
+logsource: {product: test}\n\
+detection:\n  sel:\n    action: logon_failed\n  condition: sel\n\
+---\n\
+title: Password guessing\nid: 44444444-0000-4000-8000-000000000004\nlevel: high\n\
+tags: [attack.t1110]\n\
+correlation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: [src]\n  timespan: 5m\n  condition:\n    gte: 3\n";
+
+fn logon(tenant: &TenantId, src: &str, second: u32) -> Vec<u8> {
+    let serde_json::Value::Object(m) = json!({"action": "logon_failed", "src": src}) else {
+        unreachable!()
+    };
+    let mut ev = Event::new(
+        tenant.clone(),
+        SourceInfo::new("test", ""),
+        EventFormat::Json,
+        m,
+    );
+    ev.time = chrono::DateTime::parse_from_rfc3339(&format!("2026-11-26T10:00:{second:02}Z"))
+        .expect("time")
+        .with_timezone(&Utc);
+    serde_json::to_vec(&ev).expect("encode")
+}
+
+fn brute_detector(e: &Env) -> Detector {
+    let store: Arc<dyn StateStore> = e.state.clone();
+    let catalog = Arc::new(Catalog::new(
+        store.clone(),
+        CatalogOptions {
+            embedded: vec![("brute.yml".into(), BRUTE.into())],
+            mapping: FieldMapping::builtin(),
+            ..CatalogOptions::default()
+        },
+    ));
+    Detector::new(e.log.clone(), store, catalog, DetectorOptions::default()).expect("detector")
+}
+
+#[test]
+fn correlation_windows_survive_a_restart() {
+    let e = env();
+    let a = TenantId::new("acme").expect("tenant");
+    let b = TenantId::new("beta").expect("tenant");
+    let first = [
+        logon(&a, "10.0.0.9", 1),
+        logon(&a, "10.0.0.9", 2),
+        logon(&b, "10.0.0.9", 3),
+    ];
+    let refs: Vec<&[u8]> = first.iter().map(|v| v.as_slice()).collect();
+    e.log.append(&refs).expect("append");
+    let d = brute_detector(&e);
+    d.catch_up().expect("catch up");
+    assert!(
+        all(&e.state, &a).is_empty(),
+        "base rule has generate: false"
+    );
+    drop(d);
+
+    // After a restart the two stored failures still count; beta's one does not.
+    let d = brute_detector(&e);
+    let more = [
+        logon(&a, "10.0.0.9", 4),
+        logon(&b, "10.0.0.9", 5),
+        logon(&a, "10.0.0.7", 6),
+    ];
+    let refs: Vec<&[u8]> = more.iter().map(|v| v.as_slice()).collect();
+    e.log.append(&refs).expect("append");
+    d.catch_up().expect("catch up");
+    let got = all(&e.state, &a);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let alert = &got[0];
+    assert_eq!(alert.kind, mcpsec_store::AlertKind::Correlation);
+    assert_eq!(alert.rule_title, "Password guessing");
+    assert_eq!(alert.event_count, 3);
+    assert_eq!(alert.event_ids.len(), 3);
+    assert_eq!(alert.techniques, ["T1110"]);
+    let group = alert.group.as_ref().expect("group");
+    assert_eq!(group["by"]["src"], "10.0.0.9");
+    assert!(all(&e.state, &b).is_empty(), "beta has two failures only");
+    assert!(
+        d.stats()
+            .get("acme", "33333333-0000-4000-8000-000000000003")
+            .matches
+            >= 2
+    );
+}

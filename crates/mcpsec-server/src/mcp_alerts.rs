@@ -60,24 +60,24 @@ pub struct SetStatusArgs {
     pub comment: Option<String>,
 }
 
-fn store(s: &McpServer) -> Result<Arc<dyn StateStore>, CallToolResult> {
+fn store(s: &McpServer) -> Result<Arc<dyn StateStore>, String> {
     s.state
         .clone()
-        .ok_or_else(|| tool_error("alerts are not available on this server"))
+        .ok_or_else(|| "alerts are not available on this server".to_owned())
 }
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> mcpsec_store::Result<T> + Send + 'static,
-) -> Result<T, CallToolResult> {
+) -> Result<T, String> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(tool_error(e.to_string())),
-        Err(e) => Err(tool_error(format!("task failed: {e}"))),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("task failed: {e}")),
     }
 }
 
-fn times(from: Option<&str>, to: Option<&str>) -> Result<crate::timeparse::Period, CallToolResult> {
-    crate::timeparse::period(from, to).map_err(|e| tool_error(e.message))
+fn times(from: Option<&str>, to: Option<&str>) -> Result<crate::timeparse::Period, String> {
+    crate::timeparse::period(from, to).map_err(|e| e.message)
 }
 
 /// Alerts carry whole events; trim them so an answer stays within the size limit.
@@ -108,11 +108,11 @@ impl McpServer {
         let tenant = self.tenant_for(&ctx, crate::Action::AlertsRead)?;
         let st = match store(self) {
             Ok(s) => s,
-            Err(e) => return Ok(e),
+            Err(e) => return Ok(tool_error(e)),
         };
         let (from, to) = match times(a.from.as_deref(), a.to.as_deref()) {
             Ok(t) => t,
-            Err(e) => return Ok(e),
+            Err(e) => return Ok(tool_error(e)),
         };
         let mut statuses = Vec::new();
         for s in a
@@ -146,7 +146,7 @@ impl McpServer {
                 "total": page.total,
                 "alerts": page.alerts.iter().map(trimmed).collect::<Vec<_>>(),
             }))),
-            Err(e) => Ok(e),
+            Err(e) => Ok(tool_error(e)),
         }
     }
 
@@ -162,14 +162,14 @@ impl McpServer {
         let tenant = self.tenant_for(&ctx, crate::Action::AlertsRead)?;
         let st = match store(self) {
             Ok(s) => s,
-            Err(e) => return Ok(e),
+            Err(e) => return Ok(tool_error(e)),
         };
         match blocking(move || st.get_alert(&tenant, &a.id)).await {
             Ok(Some(alert)) => Ok(data_result(
                 json!({"note": "untrusted data", "alert": trimmed(&alert)}),
             )),
             Ok(None) => Ok(tool_error("no such alert")),
-            Err(e) => Ok(e),
+            Err(e) => Ok(tool_error(e)),
         }
     }
 
@@ -185,15 +185,15 @@ impl McpServer {
         let tenant = self.tenant_for(&ctx, crate::Action::AlertsRead)?;
         let st = match store(self) {
             Ok(s) => s,
-            Err(e) => return Ok(e),
+            Err(e) => return Ok(tool_error(e)),
         };
         let (from, to) = match times(a.from.as_deref(), a.to.as_deref()) {
             Ok(t) => t,
-            Err(e) => return Ok(e),
+            Err(e) => return Ok(tool_error(e)),
         };
         match blocking(move || st.alert_summary(&tenant, from, to, 10)).await {
             Ok(s) => Ok(data_result(json!(s))),
-            Err(e) => Ok(e),
+            Err(e) => Ok(tool_error(e)),
         }
     }
 
@@ -210,7 +210,7 @@ impl McpServer {
         let actor = self.actor(&ctx);
         let st = match store(self) {
             Ok(s) => s,
-            Err(e) => return Ok(e),
+            Err(e) => return Ok(tool_error(e)),
         };
         let Some(status) = AlertStatus::parse(&a.status) else {
             return Ok(tool_error(format!("unknown status {:?}", a.status)));
@@ -231,7 +231,7 @@ impl McpServer {
         match res {
             Ok(ids) if ids.is_empty() => Ok(tool_error("no such alert")),
             Ok(_) => Ok(data_result(json!({"id": a.id, "status": status.as_str()}))),
-            Err(e) => Ok(e),
+            Err(e) => Ok(tool_error(e)),
         }
     }
 }

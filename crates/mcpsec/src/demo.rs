@@ -14,6 +14,10 @@ const CHECKPOINT: &str = "demo:loaded";
 /// Sigma rules written for the demo events (deployed by `serve --demo`).
 const RULES: &[(&str, &str)] = &[
     (
+        "demo/rules/brute_force.yml",
+        include_str!("../demo/rules/brute_force.yml"),
+    ),
+    (
         "demo/rules/encoded_powershell.yml",
         include_str!("../demo/rules/encoded_powershell.yml"),
     ),

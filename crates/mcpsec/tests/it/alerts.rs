@@ -51,10 +51,19 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     let s = Server::start_with(&data, &["--demo"], &[]);
-    let all = wait_total(&s, TOKEN, "/api/v1/alerts", 22);
-    assert_eq!(all["total"], 22, "{all}");
+    let all = wait_total(&s, TOKEN, "/api/v1/alerts", 23);
+    assert_eq!(all["total"], 23, "{all}");
     let high = get(&s, TOKEN, "/api/v1/alerts?min_level=high").1;
-    assert_eq!(high["total"], 3, "{high}");
+    assert_eq!(high["total"], 4, "{high}");
+    let brute = &get(
+        &s,
+        TOKEN,
+        "/api/v1/alerts?rule=6f0c4a57-3f1e-4f7a-9a51-0d3c2b7e8a09",
+    )
+    .1["alerts"][0];
+    assert_eq!(brute["kind"], "correlation", "{brute}");
+    assert_eq!(brute["event_count"], 10);
+    assert_eq!(brute["group"]["by"]["IpAddress"], "203.0.113.45");
     let crit = &get(&s, TOKEN, "/api/v1/alerts?level=critical").1["alerts"][0];
     assert_eq!(
         crit["rule_title"],
@@ -76,7 +85,7 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     assert_eq!(after["status_by"], "env-admin");
     let hist = get(&s, TOKEN, &format!("/api/v1/alerts/{id}/history")).1;
     assert_eq!(hist["changes"][0]["comment"], "isolating WS042");
-    assert_eq!(get(&s, TOKEN, "/api/v1/alerts?status=open").1["total"], 21);
+    assert_eq!(get(&s, TOKEN, "/api/v1/alerts?status=open").1["total"], 22);
     let bad = call(
         reqwest::Method::PATCH,
         &s,
@@ -130,7 +139,7 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     );
     assert_eq!(st, 403);
     let summary = get(&s, TOKEN, "/api/v1/alerts/summary").1;
-    assert_eq!(summary["total"], 22);
+    assert_eq!(summary["total"], 23);
     assert_eq!(summary["by_level"][0], json!(["critical", 1]));
 
     // GraphQL: the same alerts, and triage needs the same right.
@@ -148,7 +157,7 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
         TOKEN,
         r#"{ alerts(minLevel: "high") { total alerts { ruleTitle level techniques } } }"#,
     );
-    assert_eq!(q["data"]["alerts"]["total"], 3, "{q}");
+    assert_eq!(q["data"]["alerts"]["total"], 4, "{q}");
     let m = format!(
         r#"mutation {{ setAlertStatus(id: "{id}", status: "closed", comment: "done") {{ status statusBy }} }}"#
     );
@@ -347,12 +356,12 @@ fn alerts_survive_kill9_without_duplicates() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     let mut s = Server::start_with(&data, &["--demo"], &[]);
-    let before = wait_total(&s, TOKEN, "/api/v1/alerts", 22)["total"].clone();
-    assert_eq!(before, 22);
+    let before = wait_total(&s, TOKEN, "/api/v1/alerts", 23)["total"].clone();
+    assert_eq!(before, 23);
     s.kill9();
     let s = Server::start_with(&data, &["--demo"], &[]);
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(get(&s, TOKEN, "/api/v1/alerts").1["total"], 22);
+    assert_eq!(get(&s, TOKEN, "/api/v1/alerts").1["total"], 23);
 }
 
 #[test]
@@ -361,7 +370,7 @@ fn new_alerts_stream_to_their_tenant_only() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     let s = Server::start_with(&data, &["--demo"], &[]);
-    wait_total(&s, TOKEN, "/api/v1/alerts", 22);
+    wait_total(&s, TOKEN, "/api/v1/alerts", 23);
     let other = tenant_key(&data, "globex", "viewer");
     let ws = s.base.replace("http://", "ws://");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -431,7 +440,7 @@ fn mcp_clients_read_and_triage_alerts_within_their_rights() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     let s = Server::start_with(&data, &["--demo"], &[]);
-    wait_total(&s, TOKEN, "/api/v1/alerts", 22);
+    wait_total(&s, TOKEN, "/api/v1/alerts", 23);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mcp_client.py");
     let run = |key: &str| -> Value {
         let out = std::process::Command::new(&python)
@@ -446,8 +455,8 @@ fn mcp_clients_read_and_triage_alerts_within_their_rights() {
         serde_json::from_slice(&out.stdout).expect("client JSON")
     };
     let viewer = run(&tenant_key(&data, "default", "viewer"));
-    assert_eq!(viewer["high_alerts"], 3, "{viewer}");
-    assert_eq!(viewer["alert_total"], 22);
+    assert_eq!(viewer["high_alerts"], 4, "{viewer}");
+    assert_eq!(viewer["alert_total"], 23);
     assert_eq!(
         viewer["set_alert_status_ok"], false,
         "a viewer may not triage"
@@ -470,7 +479,7 @@ fn mcp_clients_read_and_triage_alerts_within_their_rights() {
     let stdio: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
     assert_eq!(
         stdio["alert_total"],
-        22,
+        23,
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
