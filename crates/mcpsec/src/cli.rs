@@ -95,9 +95,14 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Load the shipped sample events on first start so there is data to look at.
+    /// Load the shipped sample events on first start so there is data to look at (and
+    /// deploy the demo detection rules).
     #[arg(long)]
     pub demo: bool,
+    /// Sigma rule files or directories to deploy for every tenant, besides those of
+    /// `[detection] rule_paths`; `SIGHUP` reloads them.
+    #[arg(long, num_args = 1.., value_name = "DIR|FILE")]
+    pub rules: Vec<std::path::PathBuf>,
 }
 
 /// How to read input files.

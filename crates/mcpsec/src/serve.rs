@@ -29,6 +29,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
+    for p in &args.rules {
+        anyhow::ensure!(p.exists(), "--rules: {} does not exist", p.display());
+    }
+    cfg.detection.rule_paths.extend(args.rules);
     let _telemetry = crate::telemetry::init(&cfg.logging, &cfg.telemetry)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -169,6 +173,48 @@ fn start_detection(
     Ok(Arc::new(detector))
 }
 
+/// `SIGHUP` reads the rule files again; tenants' own rules and windows are kept.
+#[cfg(unix)]
+fn spawn_rule_reloader(
+    detector: Arc<Detector>,
+    auditor: Arc<mcpsec_store::Auditor>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {}
+                _ = stop.changed() => return,
+            }
+            let d = detector.clone();
+            match tokio::task::spawn_blocking(move || d.catalog().reload_files()).await {
+                Ok(files) => {
+                    tracing::info!(
+                        loaded = files.loaded,
+                        failed = files.errors.len(),
+                        "SIGHUP: rule files reloaded"
+                    );
+                    let event = mcpsec_store::AuditEvent {
+                        tenant: "-".into(),
+                        actor: format!("process:{}", std::process::id()),
+                        action: "rules.reload".into(),
+                        target: "rule files".into(),
+                        outcome: "success".into(),
+                        details: serde_json::json!({ "loaded": files.loaded, "failed": files.errors.len() }),
+                    };
+                    if let Err(e) = auditor.record(&event) {
+                        tracing::error!(error = %e, "cannot write the audit log");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "rule reload failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
 async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let Stores {
         data,
@@ -212,6 +258,10 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let detector_task = detector
         .as_ref()
         .map(|d| tokio::spawn(d.clone().run(stop_rx.clone())));
+    #[cfg(unix)]
+    if let Some(d) = &detector {
+        spawn_rule_reloader(d.clone(), auditor.clone(), stop_rx.clone())?;
+    }
 
     let policy = RetentionPolicy {
         max_age: cfg

@@ -484,3 +484,40 @@ fn mcp_clients_read_and_triage_alerts_within_their_rights() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn rule_files_from_the_command_line_reload_on_sighup() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(rules.join("one.yml"), rule_yaml("First", "needle-one")).expect("write");
+    std::fs::write(rules.join("broken.yml"), "title: [").expect("write");
+    let s = Server::start_with(&data, &["--rules", rules.to_str().expect("utf8")], &[]);
+    assert!(
+        s.log_text().contains("broken.yml"),
+        "a bad file is reported by name"
+    );
+    assert_eq!(s.post_ndjson("{\"message\": \"needle-one\"}\n").0, 200);
+    assert_eq!(wait_total(&s, TOKEN, "/api/v1/alerts", 1)["total"], 1);
+
+    let second =
+        rule_yaml("Second", "needle-two").replace(RULE_ID, "0c0ffee0-1234-4abc-8def-000000000002");
+    std::fs::write(rules.join("two.yml"), second).expect("write");
+    let pid = s.child.as_ref().expect("child").id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !s.log_text().contains("rule files reloaded") {
+        assert!(Instant::now() < deadline, "no reload: {}", s.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(s.post_ndjson("{\"message\": \"needle-two\"}\n").0, 200);
+    let got = wait_total(&s, TOKEN, "/api/v1/alerts", 2);
+    assert_eq!(got["alerts"][0]["rule_title"], "Second", "{got}");
+}
