@@ -10,7 +10,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set_path(out.join("mcpsec_descriptor.bin"))
         .compile_with_config(
             config,
-            &["../../proto/mcpsec/v1/events.proto"],
+            &[
+                "../../proto/mcpsec/v1/events.proto",
+                "../../proto/mcpsec/v1/alerts.proto",
+            ],
             &["../../proto"],
         )?;
     println!("cargo:rerun-if-changed=../../proto");

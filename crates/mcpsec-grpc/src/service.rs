@@ -33,26 +33,35 @@ impl EventApi {
         what: &str,
         action: mcpsec_server::Action,
     ) -> Result<Principal, Status> {
-        let token = req
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim().to_owned())
-            .unwrap_or_default();
-        let who = authenticate(&self.state, &token, what)
-            .await
-            .map_err(status)?;
-        let attrs = mcpsec_server::Attributes {
-            transport: "grpc",
-            method: what.into(),
-            path: "mcpsec.v1.EventService".into(),
-            resource_id: None,
-        };
-        self.state.authorize(&who, action, &attrs).map_err(status)?;
-        Ok(who)
+        caller(&self.state, req, "mcpsec.v1.EventService", what, action).await
     }
+}
+
+/// Authenticates a call's bearer token and checks the action, as REST does.
+pub(crate) async fn caller<T>(
+    state: &AppState,
+    req: &Request<T>,
+    service: &str,
+    what: &str,
+    action: mcpsec_server::Action,
+) -> Result<Principal, Status> {
+    let token = req
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned())
+        .unwrap_or_default();
+    let who = authenticate(state, &token, what).await.map_err(status)?;
+    let attrs = mcpsec_server::Attributes {
+        transport: "grpc",
+        method: what.into(),
+        path: service.into(),
+        resource_id: None,
+    };
+    state.authorize(&who, action, &attrs).map_err(status)?;
+    Ok(who)
 }
 
 type TailStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;

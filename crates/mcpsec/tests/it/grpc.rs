@@ -165,3 +165,67 @@ fn grpc_ingest_search_and_tail_share_auth_and_tenancy_with_rest() {
         );
     });
 }
+
+#[test]
+fn grpc_alert_subscription_streams_the_tenants_new_alerts() {
+    use mcpsec_grpc::pb::alert_service_client::AlertServiceClient;
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start_with(&data, &["--demo"], &[]);
+    let other = tenant_key(&data, "globex", "viewer");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let mut c = AlertServiceClient::new(channel(&server.base).await);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let page = c
+                .list(authed(pb::ListAlertsRequest { min_level: "high".into(), ..Default::default() }, TOKEN))
+                .await
+                .expect("list")
+                .into_inner();
+            if page.total >= 4 || std::time::Instant::now() > deadline {
+                assert_eq!(page.total, 4, "high and critical demo alerts");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let bad = c
+            .list(authed(pb::ListAlertsRequest { status: vec!["done".into()], ..Default::default() }, TOKEN))
+            .await;
+        assert_eq!(bad.expect_err("bad status").code(), tonic::Code::InvalidArgument);
+        let denied = c
+            .subscribe(authed(pb::SubscribeAlertsRequest::default(), "wrong-key-000000000000"))
+            .await;
+        assert_eq!(denied.expect_err("bad key").code(), tonic::Code::Unauthenticated);
+        let mut mine = c
+            .subscribe(authed(pb::SubscribeAlertsRequest { min_level: "critical".into() }, TOKEN))
+            .await
+            .expect("subscribe")
+            .into_inner();
+        let mut theirs = c
+            .subscribe(authed(pb::SubscribeAlertsRequest::default(), &other))
+            .await
+            .expect("subscribe other")
+            .into_inner();
+        let body = "{\"Event\":{\"System\":{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Computer\":\"ws7\"},\"EventData\":{\"Image\":\"C:\\\\Windows\\\\System32\\\\rundll32.exe\",\"CommandLine\":\"rundll32 comsvcs.dll MiniDump 9 out full\"}}}\n";
+        let url = server.url("/api/v1/events");
+        tokio::task::spawn_blocking(move || {
+            client().post(url).bearer_auth(TOKEN).body(body).send().expect("post")
+        })
+        .await
+        .expect("join");
+        let a = tokio::time::timeout(std::time::Duration::from_secs(20), mine.message())
+            .await
+            .expect("no alert")
+            .expect("stream")
+            .expect("an alert");
+        assert_eq!(a.level, "critical");
+        assert_eq!(a.host, "ws7");
+        assert_eq!(a.techniques, ["T1003.001"]);
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(700), theirs.message()).await;
+        assert!(quiet.is_err(), "another tenant hears nothing");
+    });
+}
