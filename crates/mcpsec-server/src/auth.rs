@@ -39,6 +39,7 @@ const WEBSOCKET_PATHS: &[&str] = &[
     "/api/v1/stream",
     "/alerts/stream",
     "/api/v1/alerts/stream",
+    "/graphql/ws",
 ];
 
 const CACHE_TTL: Duration = Duration::from_secs(5);

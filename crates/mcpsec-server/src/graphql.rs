@@ -3,9 +3,7 @@
 //! resolver reads the caller's tenant from the request, never from arguments.
 
 use crate::{ApiError, AppState, Principal, parse_time_param};
-use async_graphql::{
-    Context, EmptySubscription, Json as GqlJson, MergedObject, Object, Schema, SimpleObject,
-};
+use async_graphql::{Context, Json as GqlJson, MergedObject, Object, Schema, SimpleObject};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
@@ -17,14 +15,15 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 2000;
 
 /// The schema type.
-pub type McpsecSchema = Schema<QueryRoot, crate::graphql_alerts::MutationRoot, EmptySubscription>;
+pub type McpsecSchema =
+    Schema<QueryRoot, crate::graphql_alerts::MutationRoot, crate::graphql_alerts::SubscriptionRoot>;
 
 /// Builds the schema with its limits.
 pub fn schema() -> McpsecSchema {
     Schema::build(
         QueryRoot::default(),
         crate::graphql_alerts::MutationRoot,
-        EmptySubscription,
+        crate::graphql_alerts::SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
@@ -178,4 +177,27 @@ pub(crate) async fn handler(
     let schema = st.graphql.clone();
     let resp = schema.execute(req.data(who).data(st)).await;
     Ok(Json(resp))
+}
+
+/// `GET /graphql/ws`: GraphQL over WebSocket (subscriptions; `graphql-transport-ws` or
+/// the older `graphql-ws` protocol), authenticated like every API call (browsers pass
+/// `access_token=`).
+pub(crate) async fn ws(
+    State(st): State<AppState>,
+    Extension(who): Extension<Principal>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> axum::response::Response {
+    let schema = st.graphql.clone();
+    let mut data = async_graphql::Data::default();
+    data.insert(who);
+    data.insert(st);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| {
+            async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol)
+                .with_data(data)
+                .serve()
+        })
 }

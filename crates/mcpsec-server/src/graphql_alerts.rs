@@ -2,8 +2,9 @@
 //! mutation, with the same permissions as the REST API.
 
 use crate::{Action, AppState, Principal};
-use async_graphql::{Context, Json as GqlJson, Object, SimpleObject};
-use mcpsec_store::{AlertFilter, AlertStatus, MAX_ALERT_PAGE};
+use async_graphql::{Context, Json as GqlJson, Object, SimpleObject, Subscription};
+use futures_util::{Stream, StreamExt};
+use mcpsec_store::{AlertFilter, AlertStatus, MAX_ALERT_PAGE, level_rank};
 
 /// An alert.
 #[derive(SimpleObject)]
@@ -210,5 +211,48 @@ impl MutationRoot {
             });
         }
         Ok(found.map(Alert::from))
+    }
+}
+
+/// Subscriptions (over `GET /graphql/ws`, protocols `graphql-transport-ws` and
+/// `graphql-ws`).
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// The caller's new alerts as they are stored, optionally from `minLevel` up. A
+    /// subscriber too far behind gets an error and should page with `alerts`.
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        min_level: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Alert>> + use<>> {
+        let who = allowed(ctx, Action::AlertsRead)?.clone();
+        let st = ctx.data::<AppState>()?;
+        let detector = st
+            .detector
+            .as_ref()
+            .ok_or("detection is not running on this server")?;
+        let min = match min_level.as_deref() {
+            None => 0,
+            Some(l) if level_rank(l) > 0 || l.eq_ignore_ascii_case("informational") => {
+                level_rank(l)
+            }
+            Some(l) => return Err(format!("unknown level {l:?}").into()),
+        };
+        let rx = tokio_stream::wrappers::BroadcastStream::new(detector.subscribe());
+        let tenant = who.tenant;
+        Ok(rx.filter_map(move |item| {
+            let out = match item {
+                Ok(a) if a.tenant == tenant && level_rank(&a.level) >= min => {
+                    Some(Ok(Alert::from(a.as_ref().clone())))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(async_graphql::Error::new(format!(
+                    "slow consumer: {e}; page with the alerts query"
+                )))),
+            };
+            std::future::ready(out)
+        }))
     }
 }

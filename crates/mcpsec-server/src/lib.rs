@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let gql = Router::new()
         .route("/graphql", axum::routing::post(graphql::handler))
+        .route("/graphql/ws", get(graphql::ws))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

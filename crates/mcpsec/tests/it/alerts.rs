@@ -521,3 +521,66 @@ fn rule_files_from_the_command_line_reload_on_sighup() {
     let got = wait_total(&s, TOKEN, "/api/v1/alerts", 2);
     assert_eq!(got["alerts"][0]["rule_title"], "Second", "{got}");
 }
+
+#[test]
+fn graphql_subscriptions_deliver_new_alerts() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let s = Server::start_with(&data, &["--demo"], &[]);
+    wait_total(&s, TOKEN, "/api/v1/alerts", 23);
+    let ws = s.base.replace("http://", "ws://");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let mut req = format!("{ws}/graphql/ws?access_token={TOKEN}")
+            .into_client_request()
+            .expect("req");
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("hdr"),
+        );
+        let (mut sock, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
+        let text = |v: Value| Message::Text(v.to_string().into());
+        sock.send(text(json!({"type": "connection_init"}))).await.expect("init");
+        let mut next = async || -> Value {
+            let m = tokio::time::timeout(Duration::from_secs(20), sock.next())
+                .await
+                .expect("timeout")
+                .expect("ended")
+                .expect("frame");
+            serde_json::from_str(m.to_text().unwrap_or("null")).unwrap_or(Value::Null)
+        };
+        assert_eq!(next().await["type"], "connection_ack");
+        drop(next);
+        sock.send(text(json!({"id": "1", "type": "subscribe", "payload": {
+            "query": "subscription { alerts(minLevel: \"critical\") { ruleTitle level host } }"}})))
+            .await
+            .expect("subscribe");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let body = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Computer": "ws5"}, "EventData": {"CommandLine": "rundll32 comsvcs.dll MiniDump 1 x full",
+            "Image": "C:\\Windows\\System32\\rundll32.exe"}}})
+        .to_string();
+        let url = s.url("/api/v1/events");
+        tokio::task::spawn_blocking(move || client().post(url).bearer_auth(TOKEN).body(body).send().expect("post"))
+            .await
+            .expect("join");
+        let m = tokio::time::timeout(Duration::from_secs(20), sock.next())
+            .await
+            .expect("no alert")
+            .expect("ended")
+            .expect("frame");
+        let v: Value = serde_json::from_str(m.to_text().expect("text")).expect("json");
+        assert_eq!(v["type"], "next", "{v}");
+        assert_eq!(v["payload"]["data"]["alerts"]["level"], "critical");
+        assert_eq!(v["payload"]["data"]["alerts"]["host"], "ws5");
+    });
+    // Without a key the upgrade is refused.
+    let refused = client().get(s.url("/graphql/ws")).send().expect("get");
+    assert_eq!(refused.status().as_u16(), 401);
+}
