@@ -547,16 +547,13 @@ fn graphql_subscriptions_deliver_new_alerts() {
         let (mut sock, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
         let text = |v: Value| Message::Text(v.to_string().into());
         sock.send(text(json!({"type": "connection_init"}))).await.expect("init");
-        let mut next = async || -> Value {
-            let m = tokio::time::timeout(Duration::from_secs(20), sock.next())
-                .await
-                .expect("timeout")
-                .expect("ended")
-                .expect("frame");
-            serde_json::from_str(m.to_text().unwrap_or("null")).unwrap_or(Value::Null)
-        };
-        assert_eq!(next().await["type"], "connection_ack");
-        drop(next);
+        let ack = tokio::time::timeout(Duration::from_secs(20), sock.next())
+            .await
+            .expect("timeout")
+            .expect("ended")
+            .expect("frame");
+        let ack: Value = serde_json::from_str(ack.to_text().unwrap_or("null")).unwrap_or(Value::Null);
+        assert_eq!(ack["type"], "connection_ack");
         sock.send(text(json!({"id": "1", "type": "subscribe", "payload": {
             "query": "subscription { alerts(minLevel: \"critical\") { ruleTitle level host } }"}})))
             .await
