@@ -240,55 +240,6 @@ impl TantivyIndex {
         Ok(BooleanQuery::new(clauses))
     }
 
-    /// Calls `visit` with every event of `tenant` matching `query` in `[from, to)`, in no
-    /// particular order, and returns how many it visited. Memory stays bounded whatever
-    /// the number of matches: documents are read one at a time, segment by segment, so
-    /// reports and exports can walk millions of events. Stops at the first error, from
-    /// the index or from `visit`.
-    pub fn for_each_event(
-        &self,
-        tenant: &TenantId,
-        query: &str,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        visit: &mut dyn FnMut(Event) -> Result<()>,
-    ) -> Result<u64> {
-        let query = self.filtered_query(tenant, query, from, to)?;
-        let searcher = self.reader.searcher();
-        let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
-        let mut visited = 0u64;
-        for segment in searcher.segment_readers() {
-            let store = segment
-                .get_store_reader(8)
-                .map_err(|e| StoreError::Index(e.to_string()))?;
-            let alive = segment.alive_bitset();
-            let mut failure: Option<StoreError> = None;
-            weight.for_each_no_score(segment, &mut |docs| {
-                for &doc in docs {
-                    if failure.is_some() {
-                        return;
-                    }
-                    if alive.is_some_and(|a| a.is_deleted(doc)) {
-                        continue;
-                    }
-                    let step = store
-                        .get::<TantivyDocument>(doc)
-                        .map_err(StoreError::from)
-                        .and_then(|d| self.decode(&d))
-                        .and_then(&mut *visit);
-                    match step {
-                        Ok(()) => visited += 1,
-                        Err(e) => failure = Some(e),
-                    }
-                }
-            })?;
-            if let Some(e) = failure {
-                return Err(e);
-            }
-        }
-        Ok(visited)
-    }
-
     fn decode(&self, doc: &TantivyDocument) -> Result<Event> {
         let raw = doc
             .get_first(self.f.doc)
@@ -366,6 +317,55 @@ impl SearchIndex for TantivyIndex {
             total: total as u64,
             events,
         })
+    }
+
+    /// Calls `visit` with every event of `tenant` matching `query` in `[from, to)`, in no
+    /// particular order, and returns how many it visited. Memory stays bounded whatever
+    /// the number of matches: documents are read one at a time, segment by segment, so
+    /// reports and exports can walk millions of events. Stops at the first error, from
+    /// the index or from `visit`.
+    fn for_each_event(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        visit: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<u64> {
+        let query = self.filtered_query(tenant, query, from, to)?;
+        let searcher = self.reader.searcher();
+        let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
+        let mut visited = 0u64;
+        for segment in searcher.segment_readers() {
+            let store = segment
+                .get_store_reader(8)
+                .map_err(|e| StoreError::Index(e.to_string()))?;
+            let alive = segment.alive_bitset();
+            let mut failure: Option<StoreError> = None;
+            weight.for_each_no_score(segment, &mut |docs| {
+                for &doc in docs {
+                    if failure.is_some() {
+                        return;
+                    }
+                    if alive.is_some_and(|a| a.is_deleted(doc)) {
+                        continue;
+                    }
+                    let step = store
+                        .get::<TantivyDocument>(doc)
+                        .map_err(StoreError::from)
+                        .and_then(|d| self.decode(&d))
+                        .and_then(&mut *visit);
+                    match step {
+                        Ok(()) => visited += 1,
+                        Err(e) => failure = Some(e),
+                    }
+                }
+            })?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        Ok(visited)
     }
 
     fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>> {
