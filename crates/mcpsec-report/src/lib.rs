@@ -42,6 +42,14 @@ use std::str::FromStr;
 /// The report kinds built in.
 pub const KINDS: &[&str] = &["executive"];
 
+/// The title of a report kind.
+pub fn title(kind: &str) -> &str {
+    match kind {
+        "executive" => "Executive summary",
+        other => other,
+    }
+}
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

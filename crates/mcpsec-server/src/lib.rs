@@ -10,6 +10,7 @@ mod apidocs;
 mod audit_api;
 mod auth;
 mod authz;
+mod dashboard;
 mod error;
 mod events;
 mod graphql;
@@ -20,6 +21,7 @@ mod mcp;
 mod metrics_http;
 mod oidc;
 mod openapi;
+mod reports;
 mod state;
 mod stream;
 mod timeparse;
@@ -33,6 +35,7 @@ pub use mcp::{MAX_RESULT_BYTES, McpServer};
 pub use metrics_http::install_metrics;
 pub use oidc::{OidcConfig, OidcError, OidcVerifier};
 pub use openapi::ApiDoc;
+pub use reports::build_report;
 pub use state::{AppState, HttpLimits, HttpOptions};
 pub use timeparse::parse_time_param;
 
@@ -72,7 +75,9 @@ pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.cors_origins);
     let api = Router::new()
         .route("/events", get(events::search).post(events::ingest))
+        .route("/events/histogram", get(reports::histogram))
         .route("/events/{id}", get(events::get_one))
+        .route("/reports/{kind}", get(reports::generate))
         .route("/stats", get(health::stats))
         .route("/audit", get(audit_api::list))
         .route("/stream", get(stream::open))
@@ -105,6 +110,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs", get(apidocs::index))
         .route("/api/docs/app.js", get(apidocs::script))
         .route("/api/docs/app.css", get(apidocs::style))
+        .route("/", get(dashboard::index))
+        .route("/ui/app.js", get(dashboard::script))
+        .route("/ui/app.css", get(dashboard::style))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(

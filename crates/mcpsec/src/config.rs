@@ -39,6 +39,8 @@ pub struct Config {
     pub index: IndexConfig,
     /// What to delete, and when.
     pub retention: RetentionConfig,
+    /// Reports (`mcpsec report`).
+    pub report: ReportConfig,
     /// Syslog listener (off unless `udp` or `tcp` is set).
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
@@ -60,6 +62,7 @@ impl Default for Config {
             event_log: EventLogConfig::default(),
             index: IndexConfig::default(),
             retention: RetentionConfig::default(),
+            report: ReportConfig::default(),
             syslog: None,
             files: Vec::new(),
         }
@@ -236,6 +239,16 @@ impl Default for IndexConfig {
             commit_interval_ms: 500,
         }
     }
+}
+
+/// Reports.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Directory of template overrides: `<dir>/<tenant>/<name>` wins over `<dir>/<name>`,
+    /// which wins over the embedded template (names such as `executive.html`,
+    /// `executive.md`). Unset: the embedded templates only.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// Retention.

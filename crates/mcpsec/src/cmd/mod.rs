@@ -8,6 +8,7 @@ mod bench;
 pub mod hunt;
 mod ingest;
 mod replay;
+pub mod report;
 pub mod rules;
 pub mod sbom;
 pub mod vulndb;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hunt(a) => hunt::run(a),
         Command::Vulndb { action } => vulndb::run(action),
         Command::Sbom { action } => sbom::run(action),
+        Command::Report { action } => report::run(action),
     }
 }
 
