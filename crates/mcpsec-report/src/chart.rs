@@ -146,7 +146,8 @@ pub fn histogram(h: &Histogram, width: f32, height: f32) -> Chart {
             // Labels at 0, half and the top: round numbers whatever the maximum.
             if i % 2 == 0 {
                 let v = max * i / 4;
-                shapes.push(text(left - 4.0, y + 3.0, 8.0, v.to_string(), Anchor::End));
+                let label = crate::templates::thousands(v);
+                shapes.push(text(left - 4.0, y + 3.0, 8.0, label, Anchor::End));
             }
         }
         let n = h.buckets.len() as f32;
@@ -225,7 +226,13 @@ pub fn bars(title: &str, items: &[Count], width: f32) -> Chart {
             h: row - 6.0,
             fill: BAR,
         });
-        shapes.push(text(width, y + 11.0, 9.0, c.count.to_string(), Anchor::End));
+        shapes.push(text(
+            width,
+            y + 11.0,
+            9.0,
+            crate::templates::thousands(c.count),
+            Anchor::End,
+        ));
     }
     let listed: Vec<String> = items
         .iter()

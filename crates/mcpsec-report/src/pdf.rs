@@ -9,6 +9,7 @@
 
 use crate::chart::{self, Anchor, Chart, Shape};
 use crate::model::{Count, ReportData};
+use crate::templates::thousands;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 const PAGE_W: f32 = 595.0;
@@ -173,7 +174,7 @@ impl Layout {
     fn counts(&mut self, head: (&str, &str), items: &[Count]) {
         let rows: Vec<(String, String)> = items
             .iter()
-            .map(|c| (c.name.clone(), c.count.to_string()))
+            .map(|c| (c.name.clone(), thousands(c.count)))
             .collect();
         self.table(head, &rows);
     }
@@ -252,13 +253,13 @@ pub(crate) fn render(r: &ReportData) -> Vec<u8> {
     l.heading("Key figures");
     let hosts = format!(
         "{}{}",
-        e.distinct_hosts,
+        thousands(e.distinct_hosts),
         if e.hosts_capped { "+" } else { "" }
     );
     l.table(
         ("Figure", "Value"),
         &[
-            ("Events in the period".into(), e.total.to_string()),
+            ("Events in the period".into(), thousands(e.total)),
             ("Distinct hosts".into(), hosts),
             ("Source kinds".into(), e.by_source.len().to_string()),
             (

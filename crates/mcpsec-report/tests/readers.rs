@@ -82,7 +82,7 @@ fn pdf_text_extracts_and_pages_render() {
         "DC01.corp.example",
         "Zürich-gw",
         "Brute force against administrator",
-        "2000",
+        "2,000",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
