@@ -69,7 +69,21 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
         "demo data indexed"
     );
     let key = tenant_key(&data, "default", "viewer");
+    let other = tenant_key(&data, "tenant-b", "viewer");
     let shots = artifacts("dashboard");
+    let report_html = shots.join("executive.html");
+    let out = Command::new(bin())
+        .args(["report", "generate", "executive", "--output"])
+        .arg(&report_html)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .expect("report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/dashboard_e2e.py"
@@ -80,6 +94,8 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
         .arg(&server.base)
         .arg(&key)
         .arg(&shots)
+        .arg(&other)
+        .arg(&report_html)
         .output()
         .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
     assert!(
@@ -116,6 +132,22 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
         "{seen}"
     );
     assert_eq!(seen["theme"], "dark");
+    let other_cards = seen["other_cards"].to_string();
+    assert!(
+        other_cards.contains("0 events"),
+        "tenant-b's overview: {seen}"
+    );
+    assert_eq!(seen["other_who"], "Tenant tenant-b");
+    assert!(
+        !seen["other_hosts"].as_str().unwrap_or("").contains("DC01"),
+        "LEAK of the demo tenant's hosts into tenant-b's overview: {seen}"
+    );
+    assert_eq!(
+        seen["report_resources"],
+        serde_json::json!([]),
+        "the HTML report loaded something: {seen}"
+    );
+    assert!(seen["report_charts"].as_u64().unwrap_or(0) >= 3, "{seen}");
     assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
     for s in seen["screenshots"].as_array().expect("screenshots") {
         let path = s.as_str().expect("path");
