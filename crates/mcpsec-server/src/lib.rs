@@ -12,6 +12,7 @@ mod apidocs;
 mod audit_api;
 mod auth;
 mod authz;
+mod dashboard;
 mod error;
 mod events;
 mod graphql;
@@ -24,6 +25,7 @@ mod mcp_alerts;
 mod metrics_http;
 mod oidc;
 mod openapi;
+mod reports;
 mod rules_api;
 mod state;
 mod stream;
@@ -38,6 +40,7 @@ pub use mcp::{MAX_RESULT_BYTES, McpServer};
 pub use metrics_http::install_metrics;
 pub use oidc::{OidcConfig, OidcError, OidcVerifier};
 pub use openapi::ApiDoc;
+pub use reports::{build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};
 pub use timeparse::parse_time_param;
 
@@ -77,7 +80,9 @@ pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.cors_origins);
     let api = Router::new()
         .route("/events", get(events::search).post(events::ingest))
+        .route("/events/histogram", get(reports::histogram))
         .route("/events/{id}", get(events::get_one))
+        .route("/reports/{kind}", get(reports::generate))
         .route("/stats", get(health::stats))
         .route("/audit", get(audit_api::list))
         .route("/alerts", get(alerts_api::list))
@@ -139,6 +144,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs", get(apidocs::index))
         .route("/api/docs/app.js", get(apidocs::script))
         .route("/api/docs/app.css", get(apidocs::style))
+        .route("/", get(dashboard::index))
+        .route("/ui/app.js", get(dashboard::script))
+        .route("/ui/app.css", get(dashboard::style))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -12,6 +12,8 @@ use utoipa::{Modify, OpenApi};
         crate::events::ingest,
         crate::events::search,
         crate::events::get_one,
+        crate::reports::histogram,
+        crate::reports::generate,
         crate::health::healthz,
         crate::health::readyz,
         crate::health::metrics,
@@ -39,6 +41,8 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         crate::events::IngestResponse,
         crate::events::SearchResponse,
+        crate::reports::HistogramResponse,
+        crate::reports::HistogramBucket,
         crate::health::Stats,
         crate::audit_api::AuditPage,
         crate::alerts_api::AlertList,
@@ -57,7 +61,7 @@ use utoipa::{Modify, OpenApi};
         crate::error::ErrorDetail,
     )),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"))
+    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"))
 )]
 pub struct ApiDoc;
 

@@ -40,6 +40,8 @@ pub struct HttpOptions {
     pub oidc: Option<crate::OidcConfig>,
     /// Roles and the optional Rego policy.
     pub authz: Option<Arc<crate::Authorizer>>,
+    /// Report template overrides (`[report] templates_dir`); none: the embedded ones.
+    pub report_templates: Option<std::path::PathBuf>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -65,6 +67,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// Host names the MCP endpoint accepts besides loopback.
     pub mcp_hosts: Vec<String>,
+    /// Report template overrides; none: the embedded ones.
+    pub report_templates: Option<std::path::PathBuf>,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
@@ -129,6 +133,7 @@ impl AppState {
             mcp_hosts,
             oidc,
             authz,
+            report_templates,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -147,6 +152,7 @@ impl AppState {
             audit,
             cors_origins,
             mcp_hosts,
+            report_templates,
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,
             limiter: crate::limits::Limiter::new(rate),

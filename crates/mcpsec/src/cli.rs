@@ -70,6 +70,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::rules::RulesAction,
     },
+    /// Reports over a tenant's events (executive summary) as HTML, PDF, CSV, JSON,
+    /// Markdown or XLSX; works on the data dir of a running or stopped `serve`.
+    Report {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cmd::report::ReportAction,
+    },
     /// Run Sigma rules over JSON/JSONL event files (.gz/.zst too) and list the detections.
     Hunt(crate::cmd::hunt::HuntArgs),
     /// Local vulnerability database: import OSV/RustSec advisories, show its status.

@@ -41,6 +41,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Sigma rules run over every stored event, turning matches into alerts.
     pub detection: DetectionConfig,
+    /// Reports (`mcpsec report`).
+    pub report: ReportConfig,
     /// Syslog listener (off unless `udp` or `tcp` is set).
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
@@ -63,6 +65,7 @@ impl Default for Config {
             index: IndexConfig::default(),
             retention: RetentionConfig::default(),
             detection: DetectionConfig::default(),
+            report: ReportConfig::default(),
             syslog: None,
             files: Vec::new(),
         }
@@ -264,6 +267,16 @@ impl Default for DetectionConfig {
             batch: 4096,
         }
     }
+}
+
+/// Reports.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Directory of template overrides: `<dir>/<tenant>/<name>` wins over `<dir>/<name>`,
+    /// which wins over the embedded template (names such as `executive.html`,
+    /// `executive.md`). Unset: the embedded templates only.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// Retention.

@@ -343,6 +343,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             mcp_hosts: vec![cfg.listen.ip().to_string(), cfg.listen.to_string()],
             oidc: cfg.auth.oidc.clone(),
             authz: Some(Arc::new(authorizer(&cfg)?)),
+            report_templates: cfg.report.templates_dir.clone(),
         },
     );
     {

@@ -77,6 +77,17 @@ pub trait SearchIndex: Send + Sync + 'static {
     fn indexed_seq(&self) -> u64;
     /// Searches one tenant's events.
     fn search(&self, tenant: &TenantId, req: &SearchRequest) -> Result<SearchResult>;
+    /// Calls `visit` with every event of `tenant` matching `query` in `[from, to)`, in no
+    /// particular order, in bounded memory; returns how many it visited. Stops at the
+    /// first error, from the index or from `visit`.
+    fn for_each_event(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        visit: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<u64>;
     /// One event by id, within a tenant.
     fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>>;
     /// Removes events with a time before `cutoff` (applied at the next commit).

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EnableScoring, Occur, Query, QueryParser, RangeQuery, TermQuery,
+};
 use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
 use tantivy::schema::{IndexRecordOption, OwnedValue, Value as _};
 use tantivy::{
@@ -214,6 +216,30 @@ impl TantivyIndex {
         BooleanQuery::new(vec![(Occur::Must, Box::new(t)), (Occur::Must, user)])
     }
 
+    /// A user query within one tenant and an optional time range `[from, to)`.
+    fn filtered_query(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<BooleanQuery> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(self.tenant_query(tenant, self.parse_user_query(query)?)),
+        )];
+        if from.is_some() || to.is_some() {
+            let lo = from
+                .map(|t| Bound::Included(Term::from_field_date(self.f.time, tdate(&t))))
+                .unwrap_or(Bound::Unbounded);
+            let hi = to
+                .map(|t| Bound::Excluded(Term::from_field_date(self.f.time, tdate(&t))))
+                .unwrap_or(Bound::Unbounded);
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        Ok(BooleanQuery::new(clauses))
+    }
+
     fn decode(&self, doc: &TantivyDocument) -> Result<Event> {
         let raw = doc
             .get_first(self.f.doc)
@@ -257,22 +283,7 @@ impl SearchIndex for TantivyIndex {
     }
 
     fn search(&self, tenant: &TenantId, req: &SearchRequest) -> Result<SearchResult> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            Box::new(self.tenant_query(tenant, self.parse_user_query(&req.query)?)),
-        )];
-        if req.from.is_some() || req.to.is_some() {
-            let lo = req
-                .from
-                .map(|t| Bound::Included(Term::from_field_date(self.f.time, tdate(&t))))
-                .unwrap_or(Bound::Unbounded);
-            let hi = req
-                .to
-                .map(|t| Bound::Excluded(Term::from_field_date(self.f.time, tdate(&t))))
-                .unwrap_or(Bound::Unbounded);
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
-        }
-        let query = BooleanQuery::new(clauses);
+        let query = self.filtered_query(tenant, &req.query, req.from, req.to)?;
         let searcher = self.reader.searcher();
         let limit = req.limit.clamp(1, MAX_LIMIT);
         let top = TopDocs::with_limit(limit).and_offset(req.offset);
@@ -306,6 +317,55 @@ impl SearchIndex for TantivyIndex {
             total: total as u64,
             events,
         })
+    }
+
+    /// Calls `visit` with every event of `tenant` matching `query` in `[from, to)`, in no
+    /// particular order, and returns how many it visited. Memory stays bounded whatever
+    /// the number of matches: documents are read one at a time, segment by segment, so
+    /// reports and exports can walk millions of events. Stops at the first error, from
+    /// the index or from `visit`.
+    fn for_each_event(
+        &self,
+        tenant: &TenantId,
+        query: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        visit: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<u64> {
+        let query = self.filtered_query(tenant, query, from, to)?;
+        let searcher = self.reader.searcher();
+        let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
+        let mut visited = 0u64;
+        for segment in searcher.segment_readers() {
+            let store = segment
+                .get_store_reader(8)
+                .map_err(|e| StoreError::Index(e.to_string()))?;
+            let alive = segment.alive_bitset();
+            let mut failure: Option<StoreError> = None;
+            weight.for_each_no_score(segment, &mut |docs| {
+                for &doc in docs {
+                    if failure.is_some() {
+                        return;
+                    }
+                    if alive.is_some_and(|a| a.is_deleted(doc)) {
+                        continue;
+                    }
+                    let step = store
+                        .get::<TantivyDocument>(doc)
+                        .map_err(StoreError::from)
+                        .and_then(|d| self.decode(&d))
+                        .and_then(&mut *visit);
+                    match step {
+                        Ok(()) => visited += 1,
+                        Err(e) => failure = Some(e),
+                    }
+                }
+            })?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        Ok(visited)
     }
 
     fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Event>> {
@@ -542,6 +602,40 @@ mod tests {
                 json!({"message": "failed login for admin", "host": {"name": "web-1"}}),
             ),
         ]
+    }
+
+    #[test]
+    fn for_each_event_visits_one_tenants_live_matches() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let idx = TantivyIndex::open(dir.path(), TantivyOptions::default()).expect("open");
+        add(&idx, &sample());
+        idx.commit().expect("commit");
+        let a = TenantId::new("a").expect("t");
+        let mut seen = Vec::new();
+        let n = idx
+            .for_each_event(&a, "*", None, None, &mut |ev| {
+                seen.push(ev.tenant.clone());
+                Ok(())
+            })
+            .expect("scan");
+        assert_eq!((n, seen.len()), (3, 3));
+        assert!(seen.iter().all(|t| t == &a), "only tenant a: {seen:?}");
+        let login = idx
+            .for_each_event(&a, "login", None, None, &mut |_| Ok(()))
+            .expect("scan");
+        assert_eq!(login, 2);
+        idx.delete_from_seq(2).expect("delete");
+        idx.commit().expect("commit");
+        let left = idx
+            .for_each_event(&a, "*", None, None, &mut |_| Ok(()))
+            .expect("scan");
+        assert_eq!(left, 1, "deleted documents are skipped");
+        let err = idx
+            .for_each_event(&a, "*", None, None, &mut |_| {
+                Err(StoreError::Invalid("stop".into()))
+            })
+            .expect_err("the visitor's error stops the walk");
+        assert!(err.to_string().contains("stop"), "{err}");
     }
 
     #[test]

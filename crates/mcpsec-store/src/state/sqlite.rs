@@ -46,6 +46,26 @@ impl SqliteState {
         })
     }
 
+    /// Opens an existing database for reading only, next to a running `serve`: no
+    /// migration, no pragma that writes, and every write fails. For one-shot readers such
+    /// as `mcpsec report`.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(format!(
+                "no state database at {}",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteState {
+            conn: Mutex::new(conn),
+        })
+    }
+
     /// An in-memory store, for tests.
     pub fn in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory()?;
@@ -391,6 +411,29 @@ mod tests {
         let s = SqliteState::open(&path).expect("reopen");
         assert_eq!(s.checkpoint("indexer").expect("get").as_deref(), Some("42"));
         assert_eq!(s.checkpoint("nope").expect("get"), None);
+    }
+
+    #[test]
+    fn read_only_opens_beside_a_writer_and_refuses_writes() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("state.db");
+        assert!(matches!(
+            SqliteState::open_read_only(&path),
+            Err(StoreError::NotFound(_))
+        ));
+        let writer = SqliteState::open(&path).expect("open");
+        let acme = TenantId::new("acme").expect("t");
+        writer.create_tenant(&acme).expect("create");
+        let reader = SqliteState::open_read_only(&path).expect("read-only");
+        assert!(reader.tenant_exists(&acme).expect("query"));
+        assert!(
+            reader
+                .create_tenant(&TenantId::new("b").expect("t"))
+                .is_err()
+        );
+        drop(writer);
+        let reader = SqliteState::open_read_only(&path).expect("read-only, writer gone");
+        assert!(reader.tenant_exists(&acme).expect("query"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod bench_alerts;
 pub mod hunt;
 mod ingest;
 mod replay;
+pub mod report;
 pub mod rules;
 pub mod sbom;
 pub mod vulndb;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hunt(a) => hunt::run(a),
         Command::Vulndb { action } => vulndb::run(action),
         Command::Sbom { action } => sbom::run(action),
+        Command::Report { action } => report::run(action),
     }
 }
 

@@ -38,6 +38,46 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .expect("json");
     let a_id = page["events"][0]["id"].as_str().expect("id").to_owned();
 
+    // Tenant A deploys a rule and gets an alert from it.
+    let rule_id = "7e57a11e-0000-4000-8000-00000000000a";
+    let rule = format!(
+        "title: A's rule\nid: {rule_id}\nlevel: high\nlogsource: {{product: t}}\n\
+         detection:\n  sel:\n    secret: '{secret}'\n  condition: sel\n"
+    );
+    let r = client()
+        .post(server.url("/api/v1/rules"))
+        .bearer_auth(a)
+        .json(&serde_json::json!({"yaml": rule}))
+        .send()
+        .expect("rule");
+    assert_eq!(r.status().as_u16(), 201);
+    let r = client()
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(a)
+        .body(format!("{{\"secret\":\"{secret}\",\"n\":99}}\n"))
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 200);
+    let alerts_of_a = || -> serde_json::Value {
+        client()
+            .get(server.url("/api/v1/alerts"))
+            .bearer_auth(a)
+            .send()
+            .expect("alerts")
+            .json()
+            .expect("json")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while alerts_of_a()["total"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "A's alert");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let alert_id = alerts_of_a()["alerts"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(server.wait_count_as(a, &secret, 21), 21);
+
     let doc: serde_json::Value = client()
         .get(server.url("/api/v1/openapi.json"))
         .send()
@@ -47,18 +87,34 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
     let paths = doc["paths"].as_object().expect("paths");
     let mut walked = 0;
     for (path, ops) in paths {
-        let url = server.url(&path.replace("{id}", &a_id));
+        let id = if path.contains("/alerts/") {
+            alert_id.as_str()
+        } else if path.contains("/rules/") {
+            rule_id
+        } else {
+            a_id.as_str()
+        };
+        let url = server.url(&path.replace("{id}", id).replace("{kind}", "executive"));
+        // Bodies that would succeed on B's own data, so only the tenant scope refuses.
+        let json_body = if path.contains("/alerts") {
+            serde_json::json!({"status": "closed", "ids": [alert_id], "comment": "B was here"})
+        } else {
+            serde_json::json!({"yaml": rule, "version": 1, "enabled": false})
+        };
         for (method, _) in ops.as_object().expect("ops") {
             let req = match method.as_str() {
                 "get" => client()
                     .get(&url)
                     .query(&[("q", secret.as_str()), ("limit", "10000")]),
+                "post" if path.contains("/alerts") || path.contains("/rules") => {
+                    client().post(&url).json(&json_body)
+                }
                 "post" => client()
                     .post(&url)
                     .body(format!("{{\"probe\":\"{secret}-b\"}}\n")),
                 "delete" => client().delete(&url),
-                "put" => client().put(&url).body("{}"),
-                "patch" => client().patch(&url).body("{}"),
+                "put" => client().put(&url).json(&json_body),
+                "patch" => client().patch(&url).json(&json_body),
                 other => panic!("untested method {other} on {path}: extend this test"),
             };
             let r = req.bearer_auth(b).send().expect("request");
@@ -77,7 +133,25 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         }
     }
     assert!(walked >= 8, "only {walked} routes walked");
-    assert_eq!(a_count(), 20, "tenant B changed tenant A's data");
+    assert_eq!(a_count(), 21, "tenant B changed tenant A's data");
+    let after = alerts_of_a();
+    assert_eq!(after["total"], 1);
+    assert_eq!(
+        after["alerts"][0]["status"], "open",
+        "B changed A's alert: {after}"
+    );
+    let rule_now: serde_json::Value = client()
+        .get(server.url(&format!("/api/v1/rules/{rule_id}")))
+        .bearer_auth(a)
+        .send()
+        .expect("rule")
+        .json()
+        .expect("json");
+    assert_eq!(
+        rule_now["rule"]["version"], 1,
+        "B changed A's rule: {rule_now}"
+    );
+    assert_eq!(rule_now["rule"]["enabled"], true);
     // GraphQL with B's key over A's id and query.
     let q = format!("{{ events(query: \"{secret}\") {{ total }} event(id: \"{a_id}\") {{ id }} }}");
     let r: serde_json::Value = client()

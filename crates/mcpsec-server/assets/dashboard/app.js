@@ -1,0 +1,251 @@
+// mcpsec dashboard: login with an API key, overview, event search. No framework, no
+// external requests; everything goes to this server's /api/v1 with the key as a bearer
+// token. The key lives in sessionStorage (this tab only), the theme in localStorage.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const KEY = "mcpsec.key";
+const THEME = "mcpsec.theme";
+const PAGE = 100;
+const SVG = "http://www.w3.org/2000/svg";
+
+// ---- API -------------------------------------------------------------------------
+
+async function api(path, params, raw) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
+  }
+  const r = await fetch(url, { headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } });
+  if (r.status === 401) { logout("Your key was refused (expired or revoked?). Log in again."); throw new Error("unauthenticated"); }
+  if (!r.ok) {
+    let msg = r.status + " " + r.statusText;
+    try { const b = await r.json(); msg = (b.error && b.error.message) || msg; } catch (_) { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return raw ? r : r.json();
+}
+
+// ---- Small DOM helpers ---------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+const fmt = (n) => Number(n).toLocaleString("en");
+const time = (t) => t ? t.replace("T", " ").replace(/\.\d+/, "").replace("Z", "") : "";
+
+function countsTable(table, head, rows) {
+  table.replaceChildren(
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, head), el("th", { scope: "col", class: "n" }, "Events"))),
+    el("tbody", {}, ...(rows.length ? rows.map((c) => el("tr", {}, el("td", {}, c.name), el("td", { class: "n" }, fmt(c.count))))
+      : [el("tr", {}, el("td", { colspan: "2", class: "muted" }, "None in this period."))])));
+}
+
+// A column chart of {start, count} buckets, drawn as SVG elements (no inline script or
+// style, so the page's strict CSP holds). Each bar has a title for pointer and reader.
+function chart(box, buckets, label) {
+  const total = buckets.reduce((s, b) => s + b.count, 0);
+  if (!buckets.length || !total) { box.replaceChildren(el("p", { class: "muted" }, "No events in this period.")); return; }
+  const W = 800, H = 160, L = 40, B = 20, T = 6;
+  const max = Math.max(...buckets.map((b) => b.count));
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${label}: ${fmt(total)} events, at most ${fmt(max)} in one bucket` });
+  const ph = H - B - T, slot = (W - L) / buckets.length;
+  for (const f of [0, 0.5, 1]) {
+    const y = T + ph - ph * f;
+    s.append(svg("line", { x1: L, x2: W, y1: y, y2: y }));
+    if (!Number.isInteger(max * f)) continue; // only whole counts on the axis
+    const t = svg("text", { x: L - 4, y: y + 4, "text-anchor": "end" }); t.textContent = fmt(max * f); s.append(t);
+  }
+  buckets.forEach((b, i) => {
+    const h = ph * b.count / max;
+    const r = svg("rect", { x: L + i * slot + slot * 0.1, y: T + ph - h, width: Math.max(slot * 0.8, 1), height: h });
+    const title = svg("title"); title.textContent = `${time(b.start)}: ${fmt(b.count)}`; r.append(title);
+    s.append(r);
+  });
+  for (const [i, anchor] of [[0, "start"], [buckets.length - 1, "end"]]) {
+    const t = svg("text", { x: anchor === "start" ? L : W, y: H - 4, "text-anchor": anchor });
+    t.textContent = time(buckets[i].start).slice(0, 16); s.append(t);
+  }
+  box.replaceChildren(s);
+}
+
+// ---- Views ---------------------------------------------------------------------
+
+const VIEWS = ["login", "overview", "search"];
+
+function show(view) {
+  for (const v of VIEWS) $(v).hidden = v !== view;
+  const logged = view !== "login";
+  $("nav").hidden = !logged; $("logout").hidden = !logged;
+  for (const v of ["overview", "search"]) {
+    const a = $("nav-" + v);
+    if (v === view) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  document.title = (view === "login" ? "Log in" : view[0].toUpperCase() + view.slice(1)) + " · mcpsec";
+}
+
+function route() {
+  if (!sessionStorage.getItem(KEY)) { show("login"); $("key").focus(); return; }
+  const view = location.hash === "#/search" ? "search" : "overview";
+  show(view);
+  if (view === "overview") overview(); else { $("q").focus(); if (!searched) search(); }
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const key = $("key").value.trim();
+  $("login-error").textContent = "";
+  sessionStorage.setItem(KEY, key);
+  try {
+    await api("/api/v1/stats");
+  } catch (e) {
+    sessionStorage.removeItem(KEY);
+    $("login-error").textContent = e.message === "unauthenticated" ? "That key was not accepted." : "Cannot log in: " + e.message;
+    show("login"); $("key").focus(); $("key").select();
+    return;
+  }
+  $("key").value = "";
+  if (location.hash !== "#/overview" && location.hash !== "#/search") location.hash = "#/overview"; else route();
+}
+
+function logout(message) {
+  sessionStorage.removeItem(KEY);
+  searched = false;
+  show("login");
+  $("login-error").textContent = typeof message === "string" ? message : "";
+  $("key").focus();
+}
+
+async function overview() {
+  const from = $("ov-range").value;
+  $("ov-status").textContent = "Loading…";
+  try {
+    const [r, stats] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats")]);
+    const e = r.events;
+    $("who").textContent = "Tenant " + r.tenant;
+    $("ov-cards").replaceChildren(...[
+      [fmt(e.total), "events"], [fmt(e.distinct_hosts) + (e.hosts_capped ? "+" : ""), "hosts"],
+      [fmt(e.by_source.length), "source kinds"], [fmt(r.alerts.total), "alerts"],
+    ].map(([n, what]) => el("li", {}, el("strong", {}, n), what)));
+    chart($("ov-chart"), e.histogram.buckets, "Events over time");
+    countsTable($("ov-sources"), "Source", e.top_sources);
+    countsTable($("ov-hosts"), "Host", e.top_hosts);
+    countsTable($("ov-formats"), "Format", e.by_format);
+    $("ov-store").textContent = `Indexed through log sequence ${fmt(stats.indexed_seq)} of ${fmt(stats.log_last_seq)}; log ${fmt(Math.round(stats.log_bytes / 1024))} KiB, index ${fmt(Math.round(stats.index_bytes / 1024))} KiB.`;
+    $("ov-status").textContent = `${r.period.from ? "Since " + time(r.period.from) : "All time"}: ${fmt(e.total)} events.`;
+  } catch (err) {
+    if (err.message !== "unauthenticated") $("ov-status").textContent = "Cannot load the overview: " + err.message;
+  }
+}
+
+async function download(format) {
+  try {
+    const r = await api("/api/v1/reports/executive", { format, from: $("ov-range").value }, true);
+    const url = URL.createObjectURL(await r.blob());
+    const a = el("a", { href: url, download: `mcpsec-executive.${format}` });
+    document.body.append(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (err) {
+    if (err.message !== "unauthenticated") $("ov-status").textContent = "Cannot download the report: " + err.message;
+  }
+}
+
+// ---- Search --------------------------------------------------------------------
+
+let searched = false, offset = 0;
+
+const HOSTS = ["host.name", "host.hostname", "Event.System.Computer", "dvchost", "hostname", "host", "computer_name"];
+
+function field(obj, path) {
+  if (path in obj) return obj[path];
+  let cur = obj;
+  for (const part of path.split(".")) { if (cur === null || typeof cur !== "object" || !(part in cur)) return undefined; cur = cur[part]; }
+  return cur;
+}
+
+function hostOf(ev) {
+  for (const f of HOSTS) { const v = field(ev.fields, f); if (typeof v === "string" && v.trim()) return v; }
+  return "";
+}
+
+function summaryOf(ev) {
+  const m = field(ev.fields, "message") ?? field(ev.fields, "msg");
+  const text = typeof m === "string" ? m : JSON.stringify(ev.fields);
+  return text.length > 240 ? text.slice(0, 239) + "…" : text;
+}
+
+async function search(ev, more) {
+  if (ev) ev.preventDefault();
+  searched = true;
+  const params = { q: $("q").value.trim(), from: $("s-range").value };
+  if (!more) offset = 0;
+  $("s-status").textContent = "Searching…";
+  try {
+    const [page, hist] = await Promise.all([
+      api("/api/v1/events", { ...params, limit: PAGE, offset }),
+      more ? null : api("/api/v1/events/histogram", { ...params, buckets: 48 }),
+    ]);
+    if (hist) chart($("s-chart"), hist.buckets, "Matching events over time");
+    const rows = page.events.map((e) => el("tr", {},
+      el("td", {}, time(e.time)), el("td", {}, e.source.kind + (e.source.name ? " " + e.source.name : "")),
+      el("td", {}, e.format), el("td", {}, hostOf(e)), el("td", {}, summaryOf(e))));
+    const body = $("s-results").tBodies[0];
+    if (more) body.append(...rows); else body.replaceChildren(...rows);
+    offset += page.events.length;
+    $("s-more").hidden = offset >= page.total;
+    $("s-status").textContent = `${fmt(page.total)} matching events` + (page.total ? `, showing ${fmt(offset)}.` : ".");
+  } catch (err) {
+    if (err.message !== "unauthenticated") $("s-status").textContent = "Search failed: " + err.message;
+  }
+}
+
+// ---- Theme and keys ------------------------------------------------------------
+
+function applyTheme(t) {
+  if (t) document.documentElement.dataset.theme = t; else delete document.documentElement.dataset.theme;
+  const dark = t ? t === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
+  $("theme").setAttribute("aria-pressed", String(dark));
+  $("theme").textContent = dark ? "Light theme" : "Dark theme";
+}
+
+function toggleTheme() {
+  const dark = $("theme").getAttribute("aria-pressed") === "true";
+  const t = dark ? "light" : "dark";
+  localStorage.setItem(THEME, t);
+  applyTheme(t);
+}
+
+function keys(ev) {
+  const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName);
+  if (ev.key === "Escape" && typing) { ev.target.blur(); return; }
+  if (typing || ev.ctrlKey || ev.metaKey || ev.altKey || !sessionStorage.getItem(KEY)) return;
+  if (ev.key === "/") { ev.preventDefault(); if (location.hash !== "#/search") location.hash = "#/search"; $("q").focus(); }
+  else if (ev.key === "o") location.hash = "#/overview";
+  else if (ev.key === "s") location.hash = "#/search";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  applyTheme(localStorage.getItem(THEME));
+  $("theme").addEventListener("click", toggleTheme);
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", () => logout());
+  $("ov-range").addEventListener("change", overview);
+  $("ov-pdf").addEventListener("click", () => download("pdf"));
+  $("ov-xlsx").addEventListener("click", () => download("xlsx"));
+  $("search-form").addEventListener("submit", (e) => search(e, false));
+  $("s-range").addEventListener("change", () => search(null, false));
+  $("s-more").addEventListener("click", () => search(null, true));
+  document.addEventListener("keydown", keys);
+  window.addEventListener("hashchange", route);
+  route();
+});

@@ -1,0 +1,37 @@
+//! The web dashboard at `/`: login with an API key, overview, event search. Its assets
+//! are embedded in the binary and served without authentication (they hold no data);
+//! every figure they show comes from `/api/v1`, which requires a key.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+const INDEX: &str = include_str!("../assets/dashboard/index.html");
+const SCRIPT: &str = include_str!("../assets/dashboard/app.js");
+const STYLE: &str = include_str!("../assets/dashboard/app.css");
+/// Only this origin's script, style and API; nothing inline, nothing external. `blob:`
+/// lets report downloads (fetched with the key) be saved.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+pub(crate) async fn index() -> Response {
+    asset(INDEX, "text/html; charset=utf-8")
+}
+
+pub(crate) async fn script() -> Response {
+    asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+pub(crate) async fn style() -> Response {
+    asset(STYLE, "text/css; charset=utf-8")
+}

@@ -1,0 +1,202 @@
+//! `mcpsec report generate`: a report over a data directory, also while `serve` runs
+//! there. It never takes the writer lock: the index and the state database are opened
+//! read-only, and the report sees what the index had committed when it started.
+
+use super::load_config;
+use crate::cli::StoreArgs;
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use mcpsec_core::TenantId;
+use mcpsec_report::{AlertSummary, Format, KINDS, ReportData, SummaryBuilder, Templates};
+use mcpsec_store::{DataDir, SqliteState, StateStore, StoreError, TantivyIndex};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// `mcpsec report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Generate a report (kinds: executive). Reads the data dir of a running or stopped
+    /// `serve` without locking it.
+    Generate {
+        /// Report kind: `executive` (events by source and format, over time, top hosts
+        /// and sources, alerts).
+        #[arg(value_name = "KIND")]
+        kind: String,
+        /// Start of the period (RFC 3339, epoch seconds, `now-7d`); default: the first
+        /// event.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the period, exclusive; default: the last event.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// html, pdf, csv, json, md or xlsx; default: from the --output extension, else
+        /// html.
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// File to write (replaced atomically); default: standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Tenant whose data the report covers.
+        #[arg(long, default_value = TenantId::DEFAULT)]
+        tenant: String,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Runs a report subcommand.
+pub fn run(action: ReportAction) -> Result<ExitCode> {
+    crate::cmd::quiet_logging();
+    let ReportAction::Generate {
+        kind,
+        from,
+        to,
+        format,
+        output,
+        tenant,
+        store,
+    } = action;
+    if !KINDS.contains(&kind.as_str()) {
+        bail!(
+            "unknown report kind {kind:?}: available: {}",
+            KINDS.join(", ")
+        );
+    }
+    let format = choose_format(format.as_deref(), output.as_deref())?;
+    let tenant = TenantId::new(&tenant).map_err(anyhow::Error::msg)?;
+    let now = Utc::now();
+    let time = |s: &Option<String>, what: &str| -> Result<Option<DateTime<Utc>>> {
+        s.as_deref()
+            .map(|s| mcpsec_server::parse_time_param(s, now))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--{what}: {e}"))
+    };
+    let (from, to) = (time(&from, "from")?, time(&to, "to")?);
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        bail!("--from ({f}) must be before --to ({t})");
+    }
+    let cfg = load_config(&store)?;
+    let data = DataDir::new(&cfg.data_dir);
+    let started = Instant::now();
+    let report = gather(&data, &kind, &tenant, from, to, now)?;
+    let templates = match &cfg.report.templates_dir {
+        Some(dir) => Templates::with_overrides(dir),
+        None => Templates::embedded(),
+    };
+    let bytes = mcpsec_report::render(&report, format, &templates)?;
+    match &output {
+        Some(path) => write_atomically(path, &bytes)?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .context("cannot write the report to standard output")?,
+    }
+    eprintln!(
+        "{} report for tenant {}: {} events, {} alerts, {} {} bytes{} in {:.2} s",
+        kind,
+        tenant,
+        report.events.total,
+        report.alerts.total,
+        format.as_str(),
+        bytes.len(),
+        output
+            .as_ref()
+            .map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn choose_format(flag: Option<&str>, output: Option<&Path>) -> Result<Format> {
+    if let Some(f) = flag {
+        return Ok(f.parse()?);
+    }
+    match output.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+        Some(ext) => ext
+            .parse()
+            .context("cannot tell the format from the output name; pass --format"),
+        None => Ok(Format::Html),
+    }
+}
+
+/// The data of a report: the tenant's events in the period from the search index, and
+/// its alerts. Refuses tenants the data dir does not know, so a typo does not yield an
+/// empty report that looks like a quiet week.
+pub fn gather(
+    data: &DataDir,
+    kind: &str,
+    tenant: &TenantId,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<ReportData> {
+    if data.is_empty() {
+        bail!(
+            "{} holds no mcpsec data (run `mcpsec serve` or `mcpsec ingest` with this --data-dir first)",
+            data.root().display()
+        );
+    }
+    let state = SqliteState::open_read_only(&data.state_db())
+        .context("cannot open the state database read-only")?;
+    if !state.tenant_exists(tenant)? {
+        bail!(
+            "no tenant \"{tenant}\" in {}: a report covers one existing tenant (list them with `mcpsec admin tenant list`)",
+            data.root().display()
+        );
+    }
+    let alerts = gather_alerts(&state, tenant, from, to)?;
+    match TantivyIndex::open_read_only(&data.index()) {
+        Ok(index) => mcpsec_server::build_report(&index, kind, tenant, from, to, alerts, now)
+            .context("cannot read the search index"),
+        // Nothing indexed yet: a report with no events says so.
+        Err(StoreError::NotFound(_)) => Ok(SummaryBuilder::new(from, to).finish(
+            kind,
+            mcpsec_report::title(kind),
+            tenant.as_str(),
+            alerts,
+            now,
+        )),
+        Err(e) => Err(e).context("cannot open the search index read-only"),
+    }
+}
+
+/// The alert figures of the period, from the state database. A data dir from before
+/// alerts were stored has no alert table: its reports say "no alerts in this period".
+fn gather_alerts(
+    state: &SqliteState,
+    tenant: &TenantId,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<AlertSummary> {
+    match mcpsec_server::report_alerts(state, tenant, from, to) {
+        Ok(a) => Ok(a),
+        Err(e) if state.schema_version().unwrap_or(0) < 3 => {
+            tracing::warn!(error = %e, "this data dir stores no alerts yet");
+            Ok(AlertSummary::default())
+        }
+        Err(e) => Err(e).context("cannot read the alerts"),
+    }
+}
+
+/// Writes next to the target and renames, so a reader never sees half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
