@@ -208,6 +208,26 @@ pub enum BenchWhat {
     /// Time from an ingest request to its alert on the alert stream, against the ingest
     /// acknowledgement as baseline.
     Alerts(BenchAlertsArgs),
+    /// Read-endpoint latency (REST and GraphQL) at a fixed request rate over a store of N
+    /// events, against `GET /healthz` at the same rate as baseline.
+    Api(BenchApiArgs),
+}
+
+/// `mcpsec bench api`.
+#[derive(Debug, Args)]
+pub struct BenchApiArgs {
+    /// Events loaded before measuring.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// Requests per second, spread over the endpoints.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// How long to measure.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `mcpsec bench alerts`.

@@ -55,7 +55,8 @@ fn event_line(i: usize) -> String {
     )
 }
 
-fn bodies(events: usize, batch: usize) -> Vec<Vec<u8>> {
+/// `events` generated NDJSON lines, `batch` per body.
+pub(super) fn bodies(events: usize, batch: usize) -> Vec<Vec<u8>> {
     (0..events)
         .collect::<Vec<_>>()
         .chunks(batch)

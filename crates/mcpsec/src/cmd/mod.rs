@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod bench;
 mod bench_alerts;
+mod bench_api;
 pub mod hunt;
 mod ingest;
 mod replay;
@@ -44,6 +45,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             what: BenchWhat::Alerts(a),
         } => bench_alerts::run(a),
+        Command::Bench {
+            what: BenchWhat::Api(a),
+        } => bench_api::run(a),
         Command::Rules { action } => rules::run(action),
         Command::Hunt(a) => hunt::run(a),
         Command::Vulndb { action } => vulndb::run(action),
