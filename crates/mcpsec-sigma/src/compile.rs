@@ -4,6 +4,7 @@
 use crate::condition::{self, Cond};
 use crate::error::{Result, invalid};
 use crate::fields::{EventCtx, FieldId, FieldTable};
+use crate::gate::{self, Need};
 use crate::mapping::{FieldMapping, LogsourceBranch};
 use crate::matcher::{Alts, CmpOp, FieldTest, StrMatch, StringMatcher, ValueMatcher, fold};
 use crate::modifiers::{self, Modifier, Tok};
@@ -56,6 +57,30 @@ impl CompiledDetection {
     /// Evaluates on an event.
     pub fn eval(&self, ctx: &EventCtx<'_>) -> bool {
         self.node(&self.condition, ctx)
+    }
+
+    /// A necessary condition for the detection to match (see [`crate::gate`]).
+    pub(crate) fn need(&self) -> Need {
+        self.node_need(&self.condition)
+    }
+
+    fn search_need(&self, i: usize) -> Need {
+        let groups = self.searches.get(i)?;
+        gate::any_of(
+            groups
+                .iter()
+                .map(|g| gate::all_of(g.iter().map(FieldTest::need))),
+        )
+    }
+
+    fn node_need(&self, n: &CondNode) -> Need {
+        match n {
+            CondNode::Search(i) => self.search_need(*i),
+            CondNode::Not(_) => None,
+            CondNode::And(items) => gate::all_of(items.iter().map(|c| self.node_need(c))),
+            CondNode::Or(items) => gate::any_of(items.iter().map(|c| self.node_need(c))),
+            CondNode::AtLeast(_, idx) => gate::any_of(idx.iter().map(|i| self.search_need(*i))),
+        }
     }
 
     fn search(&self, i: usize, ctx: &EventCtx<'_>) -> bool {

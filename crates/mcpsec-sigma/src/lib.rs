@@ -24,6 +24,7 @@ pub mod condition;
 pub mod correlation;
 pub mod error;
 pub mod fields;
+mod gate;
 pub mod mapping;
 pub mod matcher;
 pub mod modifiers;

@@ -5,6 +5,7 @@
 //! nothing per event. Non-ASCII needles fall back to lowercasing the value.
 
 use crate::fields::{EventCtx, FieldId, unwrap_text};
+use crate::gate::{self, Need};
 use crate::modifiers::TimePart;
 use chrono::{Datelike as _, Timelike as _};
 use regex::Regex;
@@ -466,7 +467,66 @@ impl FieldTest {
     }
 }
 
+impl StringMatcher {
+    /// A lowercased literal that occurs in the (lowercased) text of every value this
+    /// matcher accepts, for the rule gates; `None` when there is none.
+    pub(crate) fn required_literal(&self) -> Option<String> {
+        let n = match &self.kind {
+            StrMatch::Equals(n)
+            | StrMatch::Prefix(n)
+            | StrMatch::Suffix(n)
+            | StrMatch::Contains(n) => n,
+            StrMatch::Any | StrMatch::Regex(_) => return None,
+        };
+        if n.is_empty() {
+            return None;
+        }
+        // Numeric equality (4688 == 4688.0) only implies text containment for plain integers.
+        if matches!(self.kind, StrMatch::Equals(_))
+            && self.number.is_some()
+            && !gate::plain_integer(n)
+        {
+            return None;
+        }
+        if self.cased {
+            // Lowercasing a whole text and a piece of it agree only for ASCII.
+            return n.is_ascii().then(|| n.to_ascii_lowercase());
+        }
+        Some(n.clone())
+    }
+}
+
+impl Alts {
+    /// Literals of which one occurs in the field when these alternatives match.
+    fn need(&self, field: FieldId) -> Need {
+        if self.has_null {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.matchers.len());
+        for m in &self.matchers {
+            match m {
+                ValueMatcher::Str(s) => out.push((field, s.required_literal()?)),
+                ValueMatcher::Never => {}
+                _ => return None,
+            }
+        }
+        gate::any_of([Some(out)])
+    }
+}
+
 impl FieldTest {
+    /// A necessary condition for this test to hold (see [`crate::gate`]).
+    pub(crate) fn need(&self) -> Need {
+        match self {
+            FieldTest::Values {
+                field: Some(f),
+                values,
+                negate: false,
+            } => gate::all_of(values.iter().map(|alts| alts.need(*f))),
+            _ => None,
+        }
+    }
+
     /// Registers this test's `contains` needles with the shared prefilter.
     pub(crate) fn register(&mut self, pf: &mut crate::prefilter::PrefilterBuilder) {
         if let FieldTest::Values {

@@ -4,6 +4,7 @@ use crate::compile::{CompileOptions, CompiledDetection, Compiler};
 use crate::correlation::CorrelationRule;
 use crate::error::{Result, SigmaError, invalid};
 use crate::fields::{EventCtx, FieldTable};
+use crate::gate::{self, GateIndex, RuleGate};
 use crate::mapping::FieldMapping;
 use crate::matcher::FieldTest;
 use crate::parse::parse_documents;
@@ -33,6 +34,8 @@ pub struct CompiledRule {
     /// Names of the filter rules applied to it.
     pub filters: Vec<String>,
     branches: Vec<Branch>,
+    /// Literals of which one must occur for the rule to match (see [`crate::gate`]).
+    gate: RuleGate,
 }
 
 impl CompiledRule {
@@ -183,10 +186,23 @@ impl RuleSetBuilder {
         }
         let mut pf = PrefilterBuilder::default();
         for_each_test(&mut compiled, &mut groups, |t| t.register(&mut pf));
+        for r in &mut compiled {
+            let need = gate::any_of(r.branches.iter().map(|b| b.detection.need()));
+            r.gate = gate::intern(&need, &mut pf);
+        }
         let (prefilter, failed) = pf.build(compiler.fields.len());
         if !failed.is_empty() {
             for_each_test(&mut compiled, &mut groups, |t| t.unregister(&failed));
+            for r in &mut compiled {
+                if r.gate
+                    .as_ref()
+                    .is_some_and(|g| g.iter().any(|(f, _)| failed.contains(f)))
+                {
+                    r.gate = None;
+                }
+            }
         }
+        let gates = GateIndex::build(compiled.iter().map(|r| &r.gate));
         BuildReport {
             ruleset: RuleSet {
                 rules: compiled,
@@ -194,6 +210,7 @@ impl RuleSetBuilder {
                 groups,
                 correlations,
                 prefilter,
+                gates,
             },
             loaded,
             errors,
@@ -279,6 +296,7 @@ fn compile_rule<'f>(
             .map(|f| f.meta.id.clone().unwrap_or_else(|| f.meta.title.clone()))
             .collect(),
         branches,
+        gate: None,
     })
 }
 
@@ -340,6 +358,7 @@ pub struct RuleSet {
     groups: Vec<Vec<FieldTest>>,
     correlations: Vec<CorrelationRule>,
     prefilter: Prefilter,
+    gates: GateIndex,
 }
 
 impl RuleSet {
@@ -357,6 +376,12 @@ impl RuleSet {
         self.fields.len()
     }
 
+    /// Number of rules evaluated on every event of their logsource because no necessary
+    /// literal could be derived from their condition (the others are gated).
+    pub fn ungated_rules(&self) -> usize {
+        self.gates.ungated()
+    }
+
     /// The rules.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
@@ -370,6 +395,7 @@ impl RuleSet {
     /// Keeps only the rules `keep` accepts.
     pub fn retain(&mut self, keep: impl FnMut(&CompiledRule) -> bool) {
         self.rules.retain(keep);
+        self.gates = GateIndex::build(self.rules.iter().map(|r| &r.gate));
     }
 
     /// Calls `f` for every rule that matches the event.
@@ -379,9 +405,26 @@ impl RuleSet {
         mut f: impl FnMut(&'s CompiledRule),
     ) {
         let ctx = EventCtx::new(event, &self.fields, self.groups.len(), &self.prefilter);
-        for rule in &self.rules {
-            if self.rule_matches(rule, &ctx) {
-                f(rule);
+        if self.gates.len() != self.rules.len() {
+            // Not indexed (never the case for a built set): evaluate every rule.
+            for rule in &self.rules {
+                if self.rule_matches(rule, &ctx) {
+                    f(rule);
+                }
+            }
+            return;
+        }
+        let candidates = self.gates.candidates(&ctx, &self.prefilter);
+        for (w, word) in candidates.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let Some(rule) = self.rules.get(i)
+                    && self.rule_matches(rule, &ctx)
+                {
+                    f(rule);
+                }
             }
         }
     }
