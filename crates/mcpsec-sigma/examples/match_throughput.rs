@@ -23,6 +23,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         set.rules().len(),
         set.ungated_rules()
     );
+    if std::env::var_os("LIST_UNGATED").is_some() {
+        for r in set.rules().iter().filter(|r| !r.gated()) {
+            let src = r
+                .meta
+                .source
+                .file
+                .as_deref()
+                .map(|p| p.display().to_string());
+            eprintln!("ungated: {} {}", r.name(), src.unwrap_or_default());
+        }
+    }
     let text = std::fs::read_to_string(file)?;
     let t = Instant::now();
     let events: Vec<Map<String, Value>> = text
@@ -34,12 +45,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let parse = t.elapsed().as_secs_f64();
+    // MATCH_ROUNDS=N repeats the matching pass, for steadier figures.
+    let rounds: usize = std::env::var("MATCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let t = Instant::now();
     let mut hits = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        set.for_each_match(e, |r| hits.push((i, r.name())));
+    for _ in 0..rounds {
+        hits.clear();
+        for (i, e) in events.iter().enumerate() {
+            set.for_each_match(e, |r| hits.push((i, r.name())));
+        }
     }
-    let secs = t.elapsed().as_secs_f64();
+    let secs = t.elapsed().as_secs_f64() / rounds as f64;
     eprintln!(
         "{} rules loaded in {load:.2}s; {} events parsed in {parse:.2}s ({:.0}/s); \
          {} hits, matched in {secs:.2}s: {:.0} events/s",

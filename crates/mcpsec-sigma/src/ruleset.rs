@@ -43,6 +43,12 @@ impl CompiledRule {
     pub fn name(&self) -> &str {
         self.meta.id.as_deref().unwrap_or(&self.meta.title)
     }
+
+    /// Whether the rule has a necessary-literal gate (else it is evaluated on every event
+    /// of its logsource).
+    pub fn gated(&self) -> bool {
+        self.gate.is_some()
+    }
 }
 
 /// Collects rule documents, then compiles them together (filters need their targets).
