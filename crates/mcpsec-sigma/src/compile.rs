@@ -60,26 +60,27 @@ impl CompiledDetection {
     }
 
     /// A necessary condition for the detection to match (see [`crate::gate`]).
-    pub(crate) fn need(&self) -> Need {
-        self.node_need(&self.condition)
+    /// `keywords` is the pseudo-field that stands for all the event's values.
+    pub(crate) fn need(&self, keywords: FieldId) -> Need {
+        self.node_need(&self.condition, keywords)
     }
 
-    fn search_need(&self, i: usize) -> Need {
+    fn search_need(&self, i: usize, kw: FieldId) -> Need {
         let groups = self.searches.get(i)?;
         gate::any_of(
             groups
                 .iter()
-                .map(|g| gate::all_of(g.iter().map(FieldTest::need))),
+                .map(|g| gate::all_of(g.iter().map(|t| t.need(kw)))),
         )
     }
 
-    fn node_need(&self, n: &CondNode) -> Need {
+    fn node_need(&self, n: &CondNode, kw: FieldId) -> Need {
         match n {
-            CondNode::Search(i) => self.search_need(*i),
+            CondNode::Search(i) => self.search_need(*i, kw),
             CondNode::Not(_) => None,
-            CondNode::And(items) => gate::all_of(items.iter().map(|c| self.node_need(c))),
-            CondNode::Or(items) => gate::any_of(items.iter().map(|c| self.node_need(c))),
-            CondNode::AtLeast(_, idx) => gate::any_of(idx.iter().map(|i| self.search_need(*i))),
+            CondNode::And(items) => gate::all_of(items.iter().map(|c| self.node_need(c, kw))),
+            CondNode::Or(items) => gate::any_of(items.iter().map(|c| self.node_need(c, kw))),
+            CondNode::AtLeast(_, idx) => gate::any_of(idx.iter().map(|i| self.search_need(*i, kw))),
         }
     }
 
@@ -281,11 +282,13 @@ impl Compiler<'_> {
                     one_line(&e.to_string())
                 ))
             })?;
-            return Ok(vec![ValueMatcher::Str(StringMatcher::new(
-                StrMatch::Regex(re),
-                true,
-                None,
-            ))]);
+            return Ok(vec![ValueMatcher::Str(
+                StringMatcher::new(StrMatch::Regex(re), true, None).with_regex_literals(
+                    has(Modifier::ReIgnoreCase),
+                    has(Modifier::ReMultiLine),
+                    has(Modifier::ReDotAll),
+                ),
+            )]);
         }
         if has(Modifier::Cidr) {
             let (net, prefix) = parse_cidr(text)?;
@@ -494,7 +497,9 @@ pub fn string_matcher(toks: &[Tok], cased: bool) -> Result<StringMatcher> {
         .dfa_size_limit(REGEX_DFA_LIMIT)
         .build()
         .map_err(|e| invalid(format!("pattern too complex: {}", one_line(&e.to_string()))))?;
-    Ok(StringMatcher::new(StrMatch::Regex(re), cased, None))
+    // The pattern carries its own flags.
+    Ok(StringMatcher::new(StrMatch::Regex(re), cased, None)
+        .with_regex_literals(false, false, false))
 }
 
 fn resolve(c: &Cond, names: &[&str]) -> Result<CondNode> {

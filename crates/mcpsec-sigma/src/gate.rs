@@ -92,12 +92,20 @@ pub(crate) struct GateIndex {
     always: Vec<u64>,
     fields: Vec<GateField>,
     rules: usize,
+    /// The pseudo-field of keyword tests: the text of all the event's values.
+    keywords: Option<FieldId>,
 }
 
 impl GateIndex {
     /// Builds the index for rules in order.
-    pub(crate) fn build<'a>(gates: impl IntoIterator<Item = &'a RuleGate>) -> GateIndex {
-        let mut ix = GateIndex::default();
+    pub(crate) fn build<'a>(
+        gates: impl IntoIterator<Item = &'a RuleGate>,
+        keywords: Option<FieldId>,
+    ) -> GateIndex {
+        let mut ix = GateIndex {
+            keywords,
+            ..GateIndex::default()
+        };
         let mut slot: Vec<Option<usize>> = Vec::new();
         let mut n = 0usize;
         for (r, g) in gates.into_iter().enumerate() {
@@ -153,6 +161,11 @@ impl GateIndex {
         ix
     }
 
+    /// The keyword pseudo-field.
+    pub(crate) fn keywords(&self) -> Option<FieldId> {
+        self.keywords
+    }
+
     /// Number of rules evaluated on every event.
     pub(crate) fn ungated(&self) -> usize {
         self.always.iter().map(|w| w.count_ones() as usize).sum()
@@ -175,6 +188,15 @@ impl GateIndex {
             }
         };
         for gf in &self.fields {
+            if Some(gf.field) == self.keywords {
+                let mut text = String::new();
+                for v in ctx.root().values() {
+                    all_text(v, &mut text, 0);
+                }
+                let bits = prefilter.scan(gf.field, &text);
+                mark_bits(&bits, &gf.by_pattern, &mut mark);
+                continue;
+            }
             let text = match ctx.get(gf.field) {
                 None | Some(Value::Null) => continue,
                 Some(Value::String(_)) => {
@@ -192,6 +214,78 @@ impl GateIndex {
             mark_bits(&bits, &gf.by_pattern, &mut mark);
         }
         out
+    }
+}
+
+/// Appends the lowercased text of every scalar in `v`, one per line (what keyword
+/// tests look at: strings, numbers, booleans; the same depth bound).
+fn all_text(v: &Value, out: &mut String, depth: usize) {
+    match v {
+        Value::Object(o) if depth < 64 => o.values().for_each(|x| all_text(x, out, depth + 1)),
+        Value::Array(a) if depth < 64 => a.iter().for_each(|x| all_text(x, out, depth + 1)),
+        Value::Object(_) | Value::Array(_) | Value::Null => {}
+        Value::String(s) if s.is_ascii() => {
+            let start = out.len();
+            out.push_str(s);
+            out[start..].make_ascii_lowercase();
+            out.push('\n');
+        }
+        Value::String(s) => {
+            out.push_str(&s.to_lowercase());
+            out.push('\n');
+        }
+        Value::Number(n) => {
+            out.push_str(&n.to_string());
+            out.push('\n');
+        }
+        Value::Bool(b) => {
+            out.push_str(if *b { "true\n" } else { "false\n" });
+        }
+    }
+}
+
+/// Lowercased literals of which every match of the regex contains one (its prefix
+/// or suffix literals, whichever set is cheaper); `None` when there is no such finite set.
+pub(crate) fn regex_literals(
+    pattern: &str,
+    case_insensitive: bool,
+    multi_line: bool,
+    dot_all: bool,
+) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let set = |kind: ExtractKind| -> Option<Vec<String>> {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let mut out = Vec::new();
+        for lit in seq.literals()? {
+            // Lowercasing is per character except for the Greek sigma (final form in
+            // context), so a literal's lowercase occurs in the lowercased text.
+            let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+            if text.is_empty() || text.contains(['Σ', 'σ', 'ς']) {
+                return None;
+            }
+            out.push(text.to_lowercase());
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    };
+    let pre = set(ExtractKind::Prefix);
+    let suf = set(ExtractKind::Suffix);
+    let score = |s: &Vec<String>| {
+        s.iter()
+            .map(|l| 1.0 / (l.len().min(16) as f64).powi(2))
+            .sum::<f64>()
+    };
+    match (pre, suf) {
+        (Some(a), Some(b)) => Some(if score(&b) < score(&a) { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -230,6 +324,30 @@ mod tests {
         ] {
             assert!(!plain_integer(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn regex_literals_are_necessary_and_ascii() {
+        let lits = |p: &str, ci: bool| regex_literals(p, ci, false, false);
+        assert_eq!(
+            lits("Invoke-(Expression|WebRequest)", false),
+            Some(vec!["invoke-expression".into(), "invoke-webrequest".into()])
+        );
+        // Case variants may be cut short; each is still the start of every match.
+        let ps = lits("(?i)powershell", false).unwrap_or_default();
+        assert!(!ps.is_empty());
+        assert!(
+            ps.iter()
+                .all(|l| "powershell".starts_with(l.as_str())
+                    || "powerſhell".starts_with(l.as_str())),
+            "{ps:?}"
+        );
+        assert_eq!(lits("\\w+", false), None);
+        assert_eq!(lits(".*", false), None);
+        // Case-insensitive `k`/`s` also match the Kelvin sign and the long s.
+        assert_eq!(lits("ks", true), Some(vec!["ks".into(), "kſ".into()]));
+        assert_eq!(lits("(?i)Σ", false), None);
+        assert_eq!(lits("(", false), None);
     }
 
     #[test]

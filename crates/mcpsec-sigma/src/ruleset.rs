@@ -192,8 +192,10 @@ impl RuleSetBuilder {
         }
         let mut pf = PrefilterBuilder::default();
         for_each_test(&mut compiled, &mut groups, |t| t.register(&mut pf));
+        // A field with no candidate path: never present, it stands for all the values.
+        let keywords = compiler.fields.intern(Vec::new());
         for r in &mut compiled {
-            let need = gate::any_of(r.branches.iter().map(|b| b.detection.need()));
+            let need = gate::any_of(r.branches.iter().map(|b| b.detection.need(keywords)));
             r.gate = gate::intern(&need, &mut pf);
         }
         let (prefilter, failed) = pf.build(compiler.fields.len());
@@ -208,7 +210,7 @@ impl RuleSetBuilder {
                 }
             }
         }
-        let gates = GateIndex::build(compiled.iter().map(|r| &r.gate));
+        let gates = GateIndex::build(compiled.iter().map(|r| &r.gate), Some(keywords));
         BuildReport {
             ruleset: RuleSet {
                 rules: compiled,
@@ -401,7 +403,7 @@ impl RuleSet {
     /// Keeps only the rules `keep` accepts.
     pub fn retain(&mut self, keep: impl FnMut(&CompiledRule) -> bool) {
         self.rules.retain(keep);
-        self.gates = GateIndex::build(self.rules.iter().map(|r| &r.gate));
+        self.gates = GateIndex::build(self.rules.iter().map(|r| &r.gate), self.gates.keywords());
     }
 
     /// Calls `f` for every rule that matches the event.
