@@ -83,6 +83,9 @@ struct GateField {
     by_pattern: Vec<Vec<u32>>,
     /// Every rule gated by the field (for values that are arrays or objects).
     all: Vec<u32>,
+    /// The logsource groups of those rules; `None` when one applies to every event.
+    /// No group true for an event: the field is not even looked at.
+    groups: Option<Vec<usize>>,
 }
 
 /// The inverted index from literals to the rules they gate.
@@ -98,8 +101,9 @@ pub(crate) struct GateIndex {
 
 impl GateIndex {
     /// Builds the index for rules in order.
+    /// `gates` yields each rule's gate and logsource groups (`None`: applies everywhere).
     pub(crate) fn build<'a>(
-        gates: impl IntoIterator<Item = &'a RuleGate>,
+        gates: impl IntoIterator<Item = (&'a RuleGate, Option<Vec<usize>>)>,
         keywords: Option<FieldId>,
     ) -> GateIndex {
         let mut ix = GateIndex {
@@ -108,7 +112,7 @@ impl GateIndex {
         };
         let mut slot: Vec<Option<usize>> = Vec::new();
         let mut n = 0usize;
-        for (r, g) in gates.into_iter().enumerate() {
+        for (r, (g, rule_groups)) in gates.into_iter().enumerate() {
             n = r + 1;
             let words = n.div_ceil(64);
             ix.always.resize(words, 0);
@@ -131,6 +135,7 @@ impl GateIndex {
                             field: *f,
                             by_pattern: Vec::new(),
                             all: Vec::new(),
+                            groups: Some(Vec::new()),
                         });
                         let i = ix.fields.len() - 1;
                         if let Some(s) = slot.get_mut(fi) {
@@ -153,6 +158,14 @@ impl GateIndex {
                 }
                 if gf.all.last() != Some(&r32) {
                     gf.all.push(r32);
+                    match (&mut gf.groups, &rule_groups) {
+                        (Some(gs), Some(rg)) => {
+                            gs.extend(rg);
+                            gs.sort_unstable();
+                            gs.dedup();
+                        }
+                        (gs, _) => *gs = None,
+                    }
                 }
             }
         }
@@ -176,8 +189,14 @@ impl GateIndex {
         self.rules
     }
 
-    /// The rules worth evaluating on this event, as a bitset by rule index.
-    pub(crate) fn candidates(&self, ctx: &EventCtx<'_>, prefilter: &Prefilter) -> Vec<u64> {
+    /// The rules worth evaluating on this event, as a bitset by rule index; `group`
+    /// tells whether a logsource group holds for the event.
+    pub(crate) fn candidates(
+        &self,
+        ctx: &EventCtx<'_>,
+        prefilter: &Prefilter,
+        group: impl Fn(usize) -> bool,
+    ) -> Vec<u64> {
         let mut out = self.always.clone();
         let mut mark = |rules: &[u32]| {
             for r in rules {
@@ -188,6 +207,13 @@ impl GateIndex {
             }
         };
         for gf in &self.fields {
+            if gf
+                .groups
+                .as_ref()
+                .is_some_and(|gs| !gs.iter().any(|g| group(*g)))
+            {
+                continue;
+            }
             if Some(gf.field) == self.keywords {
                 let mut text = String::new();
                 for v in ctx.root().values() {

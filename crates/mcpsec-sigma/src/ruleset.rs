@@ -210,7 +210,7 @@ impl RuleSetBuilder {
                 }
             }
         }
-        let gates = GateIndex::build(compiled.iter().map(|r| &r.gate), Some(keywords));
+        let gates = GateIndex::build(compiled.iter().map(gate_entry), Some(keywords));
         BuildReport {
             ruleset: RuleSet {
                 rules: compiled,
@@ -224,6 +224,12 @@ impl RuleSetBuilder {
             errors,
         }
     }
+}
+
+/// A rule's gate and the logsource groups of its branches, for the gate index.
+fn gate_entry(r: &CompiledRule) -> (&RuleGate, Option<Vec<usize>>) {
+    let groups = r.branches.iter().map(|b| b.logsource).collect();
+    (&r.gate, groups)
 }
 
 fn for_each_test(
@@ -403,7 +409,7 @@ impl RuleSet {
     /// Keeps only the rules `keep` accepts.
     pub fn retain(&mut self, keep: impl FnMut(&CompiledRule) -> bool) {
         self.rules.retain(keep);
-        self.gates = GateIndex::build(self.rules.iter().map(|r| &r.gate), self.gates.keywords());
+        self.gates = GateIndex::build(self.rules.iter().map(gate_entry), self.gates.keywords());
     }
 
     /// Calls `f` for every rule that matches the event.
@@ -422,7 +428,9 @@ impl RuleSet {
             }
             return;
         }
-        let candidates = self.gates.candidates(&ctx, &self.prefilter);
+        let candidates = self
+            .gates
+            .candidates(&ctx, &self.prefilter, |g| self.group(g, &ctx));
         for (w, word) in candidates.iter().enumerate() {
             let mut word = *word;
             while word != 0 {
