@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod input;
-pub use input::{EventSource, Record};
+pub use input::{EventSource, RawRecord, Record};
 
 /// `mcpsec hunt`.
 #[derive(Debug, Args)]
@@ -147,7 +147,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Input files: given files as they are, directories searched for event files.
-fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     fn is_event_file(p: &Path) -> bool {
         let n = p.to_string_lossy().to_ascii_lowercase();
         let n = n.trim_end_matches(".gz").trim_end_matches(".zst");
@@ -423,18 +423,23 @@ fn detect(
     window: Window,
     file: &str,
 ) -> Vec<Detection> {
-    let time = tf.time(&rec.fields);
+    // The time is read only when a window needs it or a rule fired (most events).
+    let mut time = None;
     if window.0.is_some() || window.1.is_some() {
-        let Some(t) = time else { return Vec::new() };
+        let Some(t) = tf.time(&rec.fields) else {
+            return Vec::new();
+        };
         if window.0.is_some_and(|f| t < f) || window.1.is_some_and(|e| t >= e) {
             return Vec::new();
         }
+        time = Some(t);
     }
     let mut hits: Vec<&CompiledRule> = Vec::new();
     set.for_each_match(&rec.fields, |r| hits.push(r));
     if hits.is_empty() {
         return Vec::new();
     }
+    let time = time.or_else(|| tf.time(&rec.fields));
     let event = Value::Object(rec.fields.clone());
     let timestamp = time.map(|t| mcpsec_core::to_rfc3339(&t));
     let record_id = tf.record(&rec.fields);

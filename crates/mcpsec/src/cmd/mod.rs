@@ -39,6 +39,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             what: BenchWhat::Ingest(a),
         } => bench::ingest(a),
+        Command::Bench {
+            what: BenchWhat::Hunt(a),
+        } => bench::hunt(a),
         Command::Rules { action } => rules::run(action),
         Command::Hunt(a) => hunt::run(a),
         Command::Vulndb { action } => vulndb::run(action),
