@@ -4,6 +4,7 @@
 use crate::condition::{self, Cond};
 use crate::error::{Result, invalid};
 use crate::fields::{EventCtx, FieldId, FieldTable};
+use crate::gate::{self, Need};
 use crate::mapping::{FieldMapping, LogsourceBranch};
 use crate::matcher::{Alts, CmpOp, FieldTest, StrMatch, StringMatcher, ValueMatcher, fold};
 use crate::modifiers::{self, Modifier, Tok};
@@ -56,6 +57,31 @@ impl CompiledDetection {
     /// Evaluates on an event.
     pub fn eval(&self, ctx: &EventCtx<'_>) -> bool {
         self.node(&self.condition, ctx)
+    }
+
+    /// A necessary condition for the detection to match (see [`crate::gate`]).
+    /// `keywords` is the pseudo-field that stands for all the event's values.
+    pub(crate) fn need(&self, keywords: FieldId) -> Need {
+        self.node_need(&self.condition, keywords)
+    }
+
+    fn search_need(&self, i: usize, kw: FieldId) -> Need {
+        let groups = self.searches.get(i)?;
+        gate::any_of(
+            groups
+                .iter()
+                .map(|g| gate::all_of(g.iter().map(|t| t.need(kw)))),
+        )
+    }
+
+    fn node_need(&self, n: &CondNode, kw: FieldId) -> Need {
+        match n {
+            CondNode::Search(i) => self.search_need(*i, kw),
+            CondNode::Not(_) => None,
+            CondNode::And(items) => gate::all_of(items.iter().map(|c| self.node_need(c, kw))),
+            CondNode::Or(items) => gate::any_of(items.iter().map(|c| self.node_need(c, kw))),
+            CondNode::AtLeast(_, idx) => gate::any_of(idx.iter().map(|i| self.search_need(*i, kw))),
+        }
     }
 
     fn search(&self, i: usize, ctx: &EventCtx<'_>) -> bool {
@@ -256,11 +282,13 @@ impl Compiler<'_> {
                     one_line(&e.to_string())
                 ))
             })?;
-            return Ok(vec![ValueMatcher::Str(StringMatcher::new(
-                StrMatch::Regex(re),
-                true,
-                None,
-            ))]);
+            return Ok(vec![ValueMatcher::Str(
+                StringMatcher::new(StrMatch::Regex(re), true, None).with_regex_literals(
+                    has(Modifier::ReIgnoreCase),
+                    has(Modifier::ReMultiLine),
+                    has(Modifier::ReDotAll),
+                ),
+            )]);
         }
         if has(Modifier::Cidr) {
             let (net, prefix) = parse_cidr(text)?;
@@ -469,7 +497,9 @@ pub fn string_matcher(toks: &[Tok], cased: bool) -> Result<StringMatcher> {
         .dfa_size_limit(REGEX_DFA_LIMIT)
         .build()
         .map_err(|e| invalid(format!("pattern too complex: {}", one_line(&e.to_string()))))?;
-    Ok(StringMatcher::new(StrMatch::Regex(re), cased, None))
+    // The pattern carries its own flags.
+    Ok(StringMatcher::new(StrMatch::Regex(re), cased, None)
+        .with_regex_literals(false, false, false))
 }
 
 fn resolve(c: &Cond, names: &[&str]) -> Result<CondNode> {

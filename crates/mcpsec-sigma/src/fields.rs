@@ -88,12 +88,37 @@ impl PathSpec {
 }
 
 /// Interned fields: each is a list of candidate paths, the first present wins.
-#[derive(Debug, Clone, Default)]
+///
+/// Every path, and every dotted prefix of one, also gets a small integer id: an event is
+/// indexed once into a slot per id (only the nodes on the way to a path are visited), so
+/// looking a field up costs an array read per candidate path.
+#[derive(Debug, Clone)]
 pub struct FieldTable {
     fields: Vec<Vec<PathSpec>>,
+    /// Prefix id of each candidate path, parallel to `fields`.
+    path_ids: Vec<Vec<u32>>,
     index: HashMap<Vec<String>, FieldId>,
-    /// Parents whose children are also indexed under `*` (from paths like `a.*.b`).
-    wild_parents: Vec<String>,
+    /// Node paths worth indexing: every path and each of its dotted prefixes (and "").
+    prefixes: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+    /// By prefix id: the node's children are also filed under `*` (from `a.*.b`).
+    wild: Vec<bool>,
+    /// The root's children are also filed under `*`.
+    root_wild: bool,
+}
+
+impl Default for FieldTable {
+    fn default() -> Self {
+        let mut t = FieldTable {
+            fields: Vec::new(),
+            path_ids: Vec::new(),
+            index: HashMap::new(),
+            prefixes: HashMap::default(),
+            wild: Vec::new(),
+            root_wild: false,
+        };
+        t.prefix_id("");
+        t
+    }
 }
 
 impl FieldTable {
@@ -103,21 +128,44 @@ impl FieldTable {
             return *id;
         }
         let id = FieldId(u32::try_from(self.fields.len()).unwrap_or(u32::MAX));
+        let mut ids = Vec::with_capacity(paths.len());
         for p in &paths {
-            let parent = if p.starts_with("*") {
+            for (i, c) in p.char_indices() {
+                if c == '.' {
+                    self.prefix_id(&p[..i]);
+                }
+            }
+            ids.push(self.prefix_id(p));
+            let parent = if p.starts_with('*') {
                 Some("")
             } else {
                 p.find(".*").map(|i| &p[..i])
             };
-            if let Some(parent) = parent
-                && !self.wild_parents.iter().any(|w| w == parent)
-            {
-                self.wild_parents.push(parent.to_owned());
+            match parent {
+                Some("") => self.root_wild = true,
+                Some(parent) => {
+                    let pid = self.prefix_id(parent) as usize;
+                    if let Some(w) = self.wild.get_mut(pid) {
+                        *w = true;
+                    }
+                }
+                None => {}
             }
         }
         self.fields
             .push(paths.iter().map(|p| PathSpec::new(p)).collect());
+        self.path_ids.push(ids);
         self.index.insert(paths, id);
+        id
+    }
+
+    fn prefix_id(&mut self, path: &str) -> u32 {
+        if let Some(id) = self.prefixes.get(path) {
+            return *id;
+        }
+        let id = u32::try_from(self.wild.len()).unwrap_or(u32::MAX);
+        self.prefixes.insert(path.into(), id);
+        self.wild.push(false);
         id
     }
 
@@ -135,24 +183,95 @@ impl FieldTable {
     pub fn paths(&self, id: FieldId) -> &[PathSpec] {
         self.fields.get(id.0 as usize).map_or(&[], Vec::as_slice)
     }
+
+    /// Every node of an event on the way to an interned path, by prefix id; the first node
+    /// (depth first, in key order) with a given dotted path wins. Flat dotted keys are
+    /// paths already; children of wild nodes are also filed under `parent.*`.
+    fn index_event<'a>(&self, root: &'a Map<String, Value>) -> Vec<Option<&'a Value>> {
+        let mut slots = vec![None; self.wild.len()];
+        let mut prefix = String::with_capacity(128);
+        for (k, v) in root {
+            self.add(&mut prefix, k, v, &mut slots, 0);
+            if self.root_wild {
+                self.add(&mut prefix, "*", v, &mut slots, 0);
+            }
+        }
+        slots
+    }
+
+    fn add<'a>(
+        &self,
+        prefix: &mut String,
+        key: &str,
+        c: &'a Value,
+        slots: &mut [Option<&'a Value>],
+        depth: usize,
+    ) {
+        let len = prefix.len();
+        if len > 0 {
+            prefix.push('.');
+        }
+        prefix.push_str(key);
+        // A node off every interned path has no interned path below it either.
+        if let Some(&id) = self.prefixes.get(prefix.as_str()) {
+            if let Some(slot) = slots.get_mut(id as usize)
+                && slot.is_none()
+            {
+                *slot = Some(c);
+            }
+            self.walk(prefix, id, c, slots, depth + 1);
+        }
+        prefix.truncate(len);
+    }
+
+    fn walk<'a>(
+        &self,
+        prefix: &mut String,
+        id: u32,
+        v: &'a Value,
+        slots: &mut [Option<&'a Value>],
+        depth: usize,
+    ) {
+        if depth > 32 {
+            return;
+        }
+        match v {
+            Value::Object(m) => {
+                let is_wild = self.wild.get(id as usize).copied().unwrap_or(false);
+                for (k, c) in m {
+                    self.add(prefix, k, c, slots, depth);
+                    if is_wild {
+                        self.add(prefix, "*", c, slots, depth);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, c) in items.iter().enumerate().take(256) {
+                    self.add(prefix, &i.to_string(), c, slots, depth);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
-#[derive(Clone, Copy)]
-enum Slot<'a> {
-    Unknown,
-    Absent,
-    Present(&'a Value),
+/// The per-event state of one field.
+#[derive(Default)]
+struct FieldState {
+    /// The lowercased text of a string value.
+    folded: OnceCell<Option<Box<str>>>,
+    /// The prefilter needles found in it.
+    hits: OnceCell<Box<[u64]>>,
 }
 
-/// One event being matched: field values are looked up at most once per event.
+/// One event being matched: the event is indexed once, and each field's lowercased text
+/// and prefilter scan are computed at most once.
 pub struct EventCtx<'a> {
     root: &'a Map<String, Value>,
     table: &'a FieldTable,
-    cache: Vec<Cell<Slot<'a>>>,
-    folded: Vec<OnceCell<Option<Box<str>>>>,
-    flat: OnceCell<HashMap<Box<str>, &'a Value>>,
+    slots: OnceCell<Vec<Option<&'a Value>>>,
+    state: Vec<FieldState>,
     prefilter: &'a crate::prefilter::Prefilter,
-    hits: Vec<OnceCell<Box<[u64]>>>,
     /// Cached results of shared logsource conditions.
     pub(crate) logsource_cache: Vec<Cell<Option<bool>>>,
 }
@@ -166,16 +285,12 @@ impl<'a> EventCtx<'a> {
     ) -> Self {
         EventCtx {
             prefilter,
-            hits: std::iter::repeat_with(OnceCell::new)
-                .take(prefilter.len())
-                .collect(),
             root,
             table,
-            cache: vec![Cell::new(Slot::Unknown); table.len()],
-            folded: std::iter::repeat_with(OnceCell::new)
+            slots: OnceCell::new(),
+            state: std::iter::repeat_with(FieldState::default)
                 .take(table.len())
                 .collect(),
-            flat: OnceCell::new(),
             logsource_cache: vec![Cell::new(None); groups],
         }
     }
@@ -187,33 +302,21 @@ impl<'a> EventCtx<'a> {
 
     /// The value of a field (`{"#text": v}` objects unwrapped), `None` when absent.
     pub fn get(&self, id: FieldId) -> Option<&'a Value> {
-        let cell = self.cache.get(id.0 as usize)?;
-        match cell.get() {
-            Slot::Present(v) => return Some(v),
-            Slot::Absent => return None,
-            Slot::Unknown => {}
-        }
-        let index = self
-            .flat
-            .get_or_init(|| flatten(self.root, &self.table.wild_parents));
-        let found = self
-            .table
-            .paths(id)
-            .iter()
-            .find_map(|p| index.get(p.as_str()).copied())
-            .map(unwrap_text);
-        cell.set(found.map_or(Slot::Absent, Slot::Present));
-        found
+        let ids = self.table.path_ids.get(id.0 as usize)?;
+        let slots = self.slots.get_or_init(|| self.table.index_event(self.root));
+        ids.iter()
+            .find_map(|p| slots.get(*p as usize).copied().flatten())
+            .map(unwrap_text)
     }
 }
 
 impl EventCtx<'_> {
     /// The prefilter needles (a bitset by needle id) found in the string field `id`.
     pub fn pattern_bits(&self, id: FieldId) -> &[u64] {
-        let Some(cell) = self.hits.get(id.0 as usize) else {
+        let Some(st) = self.state.get(id.0 as usize) else {
             return &[];
         };
-        cell.get_or_init(|| match self.folded(id) {
+        st.hits.get_or_init(|| match self.folded(id) {
             Some(text) => self.prefilter.scan(id, text),
             None => Box::new([]),
         })
@@ -221,80 +324,18 @@ impl EventCtx<'_> {
 
     /// The lowercased text of a string field, computed once per event.
     pub fn folded(&self, id: FieldId) -> Option<&str> {
-        let cell = self.folded.get(id.0 as usize)?;
-        cell.get_or_init(|| match self.get(id) {
-            Some(Value::String(s)) => Some(if s.is_ascii() {
-                s.to_ascii_lowercase().into_boxed_str()
-            } else {
-                s.to_lowercase().into_boxed_str()
-            }),
-            _ => None,
-        })
-        .as_deref()
+        let st = self.state.get(id.0 as usize)?;
+        st.folded
+            .get_or_init(|| match self.get(id) {
+                Some(Value::String(s)) => Some(if s.is_ascii() {
+                    s.to_ascii_lowercase().into_boxed_str()
+                } else {
+                    s.to_lowercase().into_boxed_str()
+                }),
+                _ => None,
+            })
+            .as_deref()
     }
-}
-
-/// Every node of an event by its dotted path (flat dotted keys are paths already), so a
-/// candidate path costs one hash lookup. Children of `wild` parents are also filed
-/// under `parent.*`.
-fn flatten<'a>(root: &'a Map<String, Value>, wild: &[String]) -> HashMap<Box<str>, &'a Value> {
-    fn add<'a>(
-        prefix: &mut String,
-        key: &str,
-        c: &'a Value,
-        wild: &[String],
-        out: &mut HashMap<Box<str>, &'a Value>,
-        depth: usize,
-    ) {
-        let len = prefix.len();
-        if len > 0 {
-            prefix.push('.');
-        }
-        prefix.push_str(key);
-        out.entry(prefix.as_str().into()).or_insert(c);
-        walk(prefix, c, wild, out, depth + 1);
-        prefix.truncate(len);
-    }
-    fn walk<'a>(
-        prefix: &mut String,
-        v: &'a Value,
-        wild: &[String],
-        out: &mut HashMap<Box<str>, &'a Value>,
-        depth: usize,
-    ) {
-        if depth > 32 {
-            return;
-        }
-        let is_wild = !wild.is_empty() && wild.iter().any(|w| w == prefix);
-        match v {
-            Value::Object(m) => {
-                for (k, c) in m {
-                    add(prefix, k, c, wild, out, depth);
-                    if is_wild {
-                        add(prefix, "*", c, wild, out, depth);
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (i, c) in items.iter().enumerate().take(256) {
-                    add(prefix, &i.to_string(), c, wild, out, depth);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = HashMap::with_capacity(64);
-    let mut prefix = String::with_capacity(128);
-    let root_value_walk = |prefix: &mut String, out: &mut HashMap<Box<str>, &'a Value>| {
-        for (k, v) in root {
-            add(prefix, k, v, wild, out, 0);
-            if wild.iter().any(String::is_empty) {
-                add(prefix, "*", v, wild, out, 0);
-            }
-        }
-    };
-    root_value_walk(&mut prefix, &mut out);
-    out
 }
 
 /// `{"#text": v, ...}` (XML text next to attributes) stands for `v`.

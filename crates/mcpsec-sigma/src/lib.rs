@@ -17,6 +17,17 @@
 //! patterns cannot backtrack catastrophically. All `contains` needles on a field, across
 //! all rules, share one Aho-Corasick automaton ([`prefilter`]) that runs once per event
 //! over the field's lowercased text; each `contains` test is then a bit lookup.
+//!
+//! **Rules an event cannot match are not evaluated.** Each rule gets a *gate* when it is
+//! compiled: literals derived from its condition's AND/OR structure, one of which must
+//! occur in its field's lowercased text for the rule to match (an AND keeps its cheapest
+//! member's literals, an OR the union, `not` gives no gate; `equals`, `startswith`,
+//! `endswith`, `contains`, a regex's prefix or suffix literals and keywords all qualify).
+//! The gate literals join the per-field automata, and an inverted index turns the
+//! literals an event contains into the few rules worth evaluating, in rule order; the
+//! 1% of SigmaHQ rules without a gate are evaluated as before. Fields are looked up
+//! through an index of the event built once (an array slot per interned path), and a
+//! field whose rules' logsources all fail for the event is not looked at.
 //! Correlation rules are linked to the rules they reference when the set is built and
 //! evaluated by a [`correlate::Engine`] fed with the matches, in event-time order.
 
@@ -26,6 +37,7 @@ pub mod correlate;
 pub mod correlation;
 pub mod error;
 pub mod fields;
+mod gate;
 pub mod mapping;
 pub mod matcher;
 pub mod modifiers;

@@ -5,6 +5,7 @@
 //! nothing per event. Non-ASCII needles fall back to lowercasing the value.
 
 use crate::fields::{EventCtx, FieldId, unwrap_text};
+use crate::gate::{self, Need};
 use crate::modifiers::TimePart;
 use chrono::{Datelike as _, Timelike as _};
 use regex::Regex;
@@ -44,6 +45,8 @@ pub struct StringMatcher {
     finder: Option<Box<memchr::memmem::Finder<'static>>>,
     /// The needle's id in the field's shared prefilter (set after compilation).
     pub(crate) pattern: Option<u32>,
+    /// For `Regex`: lowercased literals of which every match contains one (gates).
+    regex_literals: Option<Box<[String]>>,
 }
 
 fn caseless(c: char) -> bool {
@@ -216,7 +219,24 @@ impl StringMatcher {
             byte_fold,
             finder,
             pattern: None,
+            regex_literals: None,
         }
+    }
+
+    /// Derives the gate literals of a `Regex` matcher; `case_insensitive`, `multi_line`
+    /// and `dot_all` must be the flags the regex was built with.
+    pub(crate) fn with_regex_literals(
+        mut self,
+        case_insensitive: bool,
+        multi_line: bool,
+        dot_all: bool,
+    ) -> Self {
+        if let StrMatch::Regex(re) = &self.kind {
+            self.regex_literals =
+                gate::regex_literals(re.as_str(), case_insensitive, multi_line, dot_all)
+                    .map(Vec::into_boxed_slice);
+        }
+        self
     }
 
     /// Matches a value that was already lowercased (when not `cased`).
@@ -466,7 +486,73 @@ impl FieldTest {
     }
 }
 
+impl StringMatcher {
+    /// Lowercased literals of which one occurs in the (lowercased) text of every value
+    /// this matcher accepts, for the rule gates; `None` when there are none.
+    pub(crate) fn required_literals(&self) -> Option<Vec<String>> {
+        let n = match &self.kind {
+            StrMatch::Equals(n)
+            | StrMatch::Prefix(n)
+            | StrMatch::Suffix(n)
+            | StrMatch::Contains(n) => n,
+            StrMatch::Regex(_) => return self.regex_literals.as_ref().map(|l| l.to_vec()),
+            StrMatch::Any => return None,
+        };
+        if n.is_empty() {
+            return None;
+        }
+        // Numeric equality (4688 == 4688.0) only implies text containment for plain integers.
+        if matches!(self.kind, StrMatch::Equals(_))
+            && self.number.is_some()
+            && !gate::plain_integer(n)
+        {
+            return None;
+        }
+        if self.cased {
+            // Lowercasing a whole text and a piece of it agree only for ASCII.
+            return n.is_ascii().then(|| vec![n.to_ascii_lowercase()]);
+        }
+        Some(vec![n.clone()])
+    }
+}
+
+impl Alts {
+    /// Literals of which one occurs in the field when these alternatives match.
+    fn need(&self, field: FieldId) -> Need {
+        if self.has_null {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.matchers.len());
+        for m in &self.matchers {
+            match m {
+                ValueMatcher::Str(s) => {
+                    out.extend(s.required_literals()?.into_iter().map(|l| (field, l)));
+                }
+                ValueMatcher::Never => {}
+                _ => return None,
+            }
+        }
+        gate::any_of([Some(out)])
+    }
+}
+
 impl FieldTest {
+    /// A necessary condition for this test to hold (see [`crate::gate`]); keyword tests
+    /// (no field) are gated on `keywords`, the pseudo-field of all the event's values.
+    pub(crate) fn need(&self, keywords: FieldId) -> Need {
+        match self {
+            FieldTest::Values {
+                field,
+                values,
+                negate: false,
+            } => {
+                let f = field.unwrap_or(keywords);
+                gate::all_of(values.iter().map(|alts| alts.need(f)))
+            }
+            _ => None,
+        }
+    }
+
     /// Registers this test's `contains` needles with the shared prefilter.
     pub(crate) fn register(&mut self, pf: &mut crate::prefilter::PrefilterBuilder) {
         if let FieldTest::Values {

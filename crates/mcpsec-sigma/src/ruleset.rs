@@ -4,6 +4,7 @@ use crate::compile::{CompileOptions, CompiledDetection, Compiler};
 use crate::correlation::CorrelationRule;
 use crate::error::{Result, SigmaError, invalid};
 use crate::fields::{EventCtx, FieldTable};
+use crate::gate::{self, GateIndex, RuleGate};
 use crate::mapping::FieldMapping;
 use crate::matcher::FieldTest;
 use crate::parse::parse_documents;
@@ -33,12 +34,20 @@ pub struct CompiledRule {
     /// Names of the filter rules applied to it.
     pub filters: Vec<String>,
     branches: Vec<Branch>,
+    /// Literals of which one must occur for the rule to match (see [`crate::gate`]).
+    gate: RuleGate,
 }
 
 impl CompiledRule {
     /// The id, else the title.
     pub fn name(&self) -> &str {
         self.meta.id.as_deref().unwrap_or(&self.meta.title)
+    }
+
+    /// Whether the rule has a necessary-literal gate (else it is evaluated on every event
+    /// of its logsource).
+    pub fn gated(&self) -> bool {
+        self.gate.is_some()
     }
 }
 
@@ -187,10 +196,25 @@ impl RuleSetBuilder {
         loaded -= before - correlations.len();
         let mut pf = PrefilterBuilder::default();
         for_each_test(&mut compiled, &mut groups, |t| t.register(&mut pf));
+        // A field with no candidate path: never present, it stands for all the values.
+        let keywords = compiler.fields.intern(Vec::new());
+        for r in &mut compiled {
+            let need = gate::any_of(r.branches.iter().map(|b| b.detection.need(keywords)));
+            r.gate = gate::intern(&need, &mut pf);
+        }
         let (prefilter, failed) = pf.build(compiler.fields.len());
         if !failed.is_empty() {
             for_each_test(&mut compiled, &mut groups, |t| t.unregister(&failed));
+            for r in &mut compiled {
+                if r.gate
+                    .as_ref()
+                    .is_some_and(|g| g.iter().any(|(f, _)| failed.contains(f)))
+                {
+                    r.gate = None;
+                }
+            }
         }
+        let gates = GateIndex::build(compiled.iter().map(gate_entry), Some(keywords));
         BuildReport {
             ruleset: RuleSet {
                 rules: compiled,
@@ -198,11 +222,18 @@ impl RuleSetBuilder {
                 groups,
                 correlations,
                 prefilter,
+                gates,
             },
             loaded,
             errors,
         }
     }
+}
+
+/// A rule's gate and the logsource groups of its branches, for the gate index.
+fn gate_entry(r: &CompiledRule) -> (&RuleGate, Option<Vec<usize>>) {
+    let groups = r.branches.iter().map(|b| b.logsource).collect();
+    (&r.gate, groups)
 }
 
 fn for_each_test(
@@ -283,6 +314,7 @@ fn compile_rule<'f>(
             .map(|f| f.meta.id.clone().unwrap_or_else(|| f.meta.title.clone()))
             .collect(),
         branches,
+        gate: None,
     })
 }
 
@@ -344,6 +376,7 @@ pub struct RuleSet {
     groups: Vec<Vec<FieldTest>>,
     correlations: Vec<CorrelationRule>,
     prefilter: Prefilter,
+    gates: GateIndex,
 }
 
 impl RuleSet {
@@ -361,6 +394,12 @@ impl RuleSet {
         self.fields.len()
     }
 
+    /// Number of rules evaluated on every event of their logsource because no necessary
+    /// literal could be derived from their condition (the others are gated).
+    pub fn ungated_rules(&self) -> usize {
+        self.gates.ungated()
+    }
+
     /// The rules.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
@@ -375,6 +414,7 @@ impl RuleSet {
     /// Keeps only the rules `keep` accepts.
     pub fn retain(&mut self, keep: impl FnMut(&CompiledRule) -> bool) {
         self.rules.retain(keep);
+        self.gates = GateIndex::build(self.rules.iter().map(gate_entry), self.gates.keywords());
     }
 
     /// Calls `f` for every rule that matches the event.
@@ -384,9 +424,28 @@ impl RuleSet {
         mut f: impl FnMut(&'s CompiledRule),
     ) {
         let ctx = EventCtx::new(event, &self.fields, self.groups.len(), &self.prefilter);
-        for rule in &self.rules {
-            if self.rule_matches(rule, &ctx) {
-                f(rule);
+        if self.gates.len() != self.rules.len() {
+            // Not indexed (never the case for a built set): evaluate every rule.
+            for rule in &self.rules {
+                if self.rule_matches(rule, &ctx) {
+                    f(rule);
+                }
+            }
+            return;
+        }
+        let candidates = self
+            .gates
+            .candidates(&ctx, &self.prefilter, |g| self.group(g, &ctx));
+        for (w, word) in candidates.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let Some(rule) = self.rules.get(i)
+                    && self.rule_matches(rule, &ctx)
+                {
+                    f(rule);
+                }
             }
         }
     }

@@ -392,3 +392,40 @@ filter:
     assert!(!hits(&s, ev("adm_bob")));
     assert_eq!(s.rules()[0].filters, vec!["Not admins".to_owned()]);
 }
+
+/// The necessary-literal gates skip rules without evaluating them: every case where the
+/// literal text differs from the value's own text must still match.
+#[test]
+fn gates_never_hide_a_match() {
+    // Numbers: equal as numbers, and as text (4688 in 4688.0).
+    let eid = field_rule("EventID", "4688");
+    assert!(hits(&eid, json!({"EventID": 4688})));
+    assert!(hits(&eid, json!({"EventID": 4688.0})));
+    assert!(hits(&eid, json!({"EventID": "4688"})));
+    assert!(!hits(&eid, json!({"EventID": 4689})));
+    // Not plain integers: no gate, still numeric equality.
+    assert!(hits(&field_rule("N", "'1e3'"), json!({"N": 1000})));
+    assert!(hits(&field_rule("N", "'4688.0'"), json!({"N": 4688})));
+    // Arrays and booleans.
+    let img = field_rule("Image|endswith", "'\\cmd.exe'");
+    assert!(hits(&img, json!({"Image": ["x", "C:\\CMD.EXE"]})));
+    assert!(hits(&field_rule("B", "'true'"), json!({"B": true})));
+    // Case-insensitive regex: the Kelvin sign folds to k, the long s to s.
+    let re = rule("  sel:\n    F|re|i: 'ks'\n  condition: sel");
+    assert!(hits(&re, json!({"F": "\u{212A}\u{017F}"})));
+    let re = rule("  sel:\n    F|re: 'Invoke-(Expression|WebRequest)'\n  condition: sel");
+    assert!(hits(&re, json!({"F": "x Invoke-WebRequest y"})));
+    assert!(!hits(&re, json!({"F": "invoke-webrequest"})));
+    // Keywords: any value, numbers included, nested too.
+    let kw = rule("  keywords:\n    - 'mimikatz'\n    - 31337\n  condition: keywords");
+    assert!(hits(&kw, json!({"a": {"b": ["x", "Run MIMIKATZ now"]}})));
+    assert!(hits(&kw, json!({"port": 31337})));
+    assert!(!hits(&kw, json!({"a": "nothing"})));
+    // OR with an ungateable branch, NOT, and 1 of.
+    let c = rule("  a:\n    F: 'x'\n  b:\n    G|re: '.*'\n  condition: a or b");
+    assert!(hits(&c, json!({"G": "anything"})));
+    let c = rule("  a:\n    F: 'x'\n  condition: not a");
+    assert!(hits(&c, json!({"F": "y"})));
+    let c = rule("  s1:\n    F: 'x'\n  s2:\n    G: 'y'\n  condition: 1 of s*");
+    assert!(hits(&c, json!({"G": "Y"})));
+}

@@ -211,6 +211,28 @@ pub enum BenchWhat {
     /// Read-endpoint latency (REST and GraphQL) at a fixed request rate over a store of N
     /// events, against `GET /healthz` at the same rate as baseline.
     Api(BenchApiArgs),
+    /// Sigma matching throughput (`hunt`'s engine), against JSON parsing as baseline.
+    Hunt(BenchHuntArgs),
+}
+
+/// `mcpsec bench hunt`.
+#[derive(Debug, Args)]
+pub struct BenchHuntArgs {
+    /// Event files or directories (as for `hunt`); read into memory once.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Sigma rule files or directories.
+    #[arg(long, required = true, num_args = 1.., value_name = "DIR|FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Field/logsource mapping file (YAML) on top of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Timed rounds of parsing and of matching (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `mcpsec bench api`.

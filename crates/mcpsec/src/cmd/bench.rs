@@ -1,6 +1,10 @@
 //! `mcpsec bench ingest`: HTTP NDJSON ingest into a real `mcpsec serve` child process on
 //! 127.0.0.1, against a same-run baseline of raw event-log appends (same bytes, same
 //! batch size, one fsync per batch) — the ceiling that durable ingest cannot beat.
+//! `mcpsec bench hunt` (Sigma matching against JSON parsing) lives in [`hunt`].
+
+mod hunt;
+pub use hunt::run as hunt;
 
 use crate::cli::BenchIngestArgs;
 use anyhow::{Context as _, Result, bail};

@@ -200,7 +200,8 @@ async fn measure(a: &BenchApiArgs, base: &str) -> Result<Report> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let id = load(&client, base, a.events).await?;
-    let probes: Vec<(String, Probe)> = vec![
+    let probes: Vec<(String, Probe)> =
+        vec![
         (
             "GET /api/v1/events?q=host.name:host-7&limit=20".into(),
             Probe::Get("/api/v1/events?q=host.name:host-7&limit=20".into()),
@@ -229,7 +230,14 @@ async fn measure(a: &BenchApiArgs, base: &str) -> Result<Report> {
     let probes = Arc::new(probes);
     let base: Arc<str> = Arc::from(base);
     eprintln!("measuring {} requests/s for {} s...", a.rate, a.seconds);
-    let results = fire(client.clone(), base.clone(), probes.clone(), a.rate, a.seconds).await;
+    let results = fire(
+        client.clone(),
+        base.clone(),
+        probes.clone(),
+        a.rate,
+        a.seconds,
+    )
+    .await;
     let mut per: Vec<(Vec<Duration>, usize)> = vec![(Vec::new(), 0); probes.len()];
     for (i, r) in results {
         match r {
@@ -242,7 +250,10 @@ async fn measure(a: &BenchApiArgs, base: &str) -> Result<Report> {
         .zip(per)
         .map(|((name, _), (lat, err))| row(name, lat, err))
         .collect();
-    let health = Arc::new(vec![("GET /healthz".to_owned(), Probe::Get("/healthz".into()))]);
+    let health = Arc::new(vec![(
+        "GET /healthz".to_owned(),
+        Probe::Get("/healthz".into()),
+    )]);
     let baseline = fire(client, base, health, a.rate, a.seconds.min(5)).await;
     let errors = baseline.iter().filter(|(_, r)| r.is_err()).count();
     let lat = baseline.into_iter().filter_map(|(_, r)| r.ok()).collect();

@@ -25,7 +25,7 @@ mod correlate;
 mod input;
 mod sarif;
 use correlate::{CorrelationInfo, Correlator, Observed};
-pub use input::{EventSource, Record};
+pub use input::{EventSource, RawRecord, Record};
 
 /// `mcpsec hunt`.
 #[derive(Debug, Args)]
@@ -161,7 +161,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Input files: given files as they are, directories searched for event files.
-fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     fn is_event_file(p: &Path) -> bool {
         let n = p.to_string_lossy().to_ascii_lowercase();
         let n = n.trim_end_matches(".gz").trim_end_matches(".zst");
@@ -535,18 +535,23 @@ fn hunt_file<'s>(
 fn detect<'s>(rec: &Record, ctx: &FileCtx<'_, 's>) -> (Vec<Detection>, Vec<Observed<'s>>, u64) {
     let (set, tf, window) = (ctx.set, ctx.tf, ctx.window);
     let none = || (Vec::new(), Vec::new(), 0);
-    let time = tf.time(&rec.fields);
+    // The time is read only when a window needs it or a rule fired (most events do not).
+    let mut time = None;
     if window.0.is_some() || window.1.is_some() {
-        let Some(t) = time else { return none() };
+        let Some(t) = tf.time(&rec.fields) else {
+            return none();
+        };
         if window.0.is_some_and(|f| t < f) || window.1.is_some_and(|e| t >= e) {
             return none();
         }
+        time = Some(t);
     }
     let mut hits: Vec<&'s CompiledRule> = Vec::new();
     set.for_each_match(&rec.fields, |r| hits.push(r));
     if hits.is_empty() {
         return none();
     }
+    let time = time.or_else(|| tf.time(&rec.fields));
     let event = Value::Object(rec.fields.clone());
     let timestamp = time.map(|t| mcpsec_core::to_rfc3339(&t));
     let record_id = tf.record(&rec.fields);

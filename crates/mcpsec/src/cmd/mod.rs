@@ -48,6 +48,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             what: BenchWhat::Api(a),
         } => bench_api::run(a),
+        Command::Bench {
+            what: BenchWhat::Hunt(a),
+        } => bench::hunt(a),
         Command::Rules { action } => rules::run(action),
         Command::Hunt(a) => hunt::run(a),
         Command::Vulndb { action } => vulndb::run(action),
