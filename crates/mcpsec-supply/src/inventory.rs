@@ -29,6 +29,10 @@ pub struct Component {
     pub distro: Option<String>,
     /// Where in the input it was found (e.g. `packages["node_modules/x"]`).
     pub location: String,
+    /// The SBOM's identifier for it (CycloneDX `bom-ref`, SPDX `SPDXID`), which VEX
+    /// statements may name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bom_ref: Option<String>,
 }
 
 impl Component {
@@ -48,6 +52,7 @@ impl Component {
             local: false,
             distro: None,
             location: location.into(),
+            bom_ref: None,
         }
     }
 }
@@ -65,6 +70,24 @@ pub struct Inventory {
     pub edges: Vec<(usize, usize)>,
     /// Problems with single elements; the rest of the file was read.
     pub warnings: Vec<String>,
+    /// The product the input describes (CycloneDX `metadata.component`), if it says.
+    pub product: ProductRef,
+}
+
+/// The product an input describes (its `metadata.component`), for product-level VEX.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProductRef {
+    /// bom-ref, purl and name of the described product (those given).
+    pub ids: Vec<String>,
+    /// Its version.
+    pub version: Option<String>,
+}
+
+impl ProductRef {
+    /// Whether nothing identifies the product.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
 }
 
 impl Inventory {

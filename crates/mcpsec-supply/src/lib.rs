@@ -13,8 +13,10 @@
 //! Modules: [`version`] (orderings), [`osv`] (advisory model and loaders), [`cvss`]
 //! (base scores), [`purl`] (package URLs), [`inventory`] (components and edges),
 //! [`sbom`] and [`lockfile`] (readers), [`db`] (the SQLite store), [`scan`] (matching),
-//! [`sarif`] (SARIF 2.1.0 output).
+//! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
+//! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output).
 
+pub mod cdx_vex;
 pub mod cvss;
 pub mod db;
 pub mod graph;
@@ -25,4 +27,6 @@ pub mod purl;
 pub mod sarif;
 pub mod sbom;
 pub mod scan;
+pub mod vers;
 pub mod version;
+pub mod vex;

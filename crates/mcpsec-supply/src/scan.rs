@@ -64,6 +64,15 @@ pub struct Finding {
     pub location: String,
     /// Advisory link.
     pub url: Option<String>,
+    /// The component's SBOM identifier (bom-ref / SPDXID), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bom_ref: Option<String>,
+    /// The VEX statement applied to this finding, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vex: Option<crate::vex::VexApplied>,
+    /// Suppressed by VEX (`not_affected`, `fixed`): kept in the report, never fails a
+    /// scan.
+    pub suppressed: bool,
 }
 
 /// A scan's result.
@@ -92,6 +101,9 @@ pub struct InventorySummary {
     pub components: usize,
     /// Dependency edges.
     pub edges: usize,
+    /// The product the input describes (for product-level VEX statements).
+    #[serde(skip_serializing_if = "crate::inventory::ProductRef::is_empty")]
+    pub product: crate::inventory::ProductRef,
 }
 
 /// Scan errors (inputs that cannot be read at all are warnings, not errors).
@@ -198,6 +210,7 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
             format: inv.format.clone(),
             components: inv.components.len(),
             edges: inv.edges.len(),
+            product: inv.product.clone(),
         });
         for w in &inv.warnings {
             report.warnings.push(format!("{}: {w}", inv.file));
@@ -367,6 +380,9 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                     path,
                     location: c.location.clone(),
                     url,
+                    bom_ref: c.bom_ref.clone(),
+                    vex: None,
+                    suppressed: false,
                 });
             }
         }

@@ -2,7 +2,7 @@
 //! `dependencies` graph (`ref` → `dependsOn`).
 
 use super::PurlProblems;
-use crate::inventory::{InputError, Inventory};
+use crate::inventory::{InputError, Inventory, ProductRef};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -21,6 +21,18 @@ pub fn parse_cyclonedx_json(file: &str, text: &str) -> Result<Inventory, InputEr
     let mut probs = PurlProblems::default();
     let mut refs: HashMap<String, usize> = HashMap::new();
     if let Some(root) = v.get("metadata").and_then(|m| m.get("component")) {
+        inv.product = ProductRef {
+            ids: ["bom-ref", "purl", "name"]
+                .iter()
+                .filter_map(|k| root.get(*k).and_then(Value::as_str))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            version: root
+                .get("version")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
         add_json(
             &mut inv,
             &mut probs,
@@ -92,6 +104,7 @@ fn add_json(
     let idx = probs.component(inv, purl, &display, version, format!("{at} ({display})"));
     if let (Some(i), Some(r)) = (idx, c.get("bom-ref").and_then(Value::as_str)) {
         refs.insert(r.to_string(), i);
+        inv.components[i].bom_ref = Some(r.to_string());
     }
     if depth > 64 {
         inv.warn(format!(
@@ -194,6 +207,21 @@ pub fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<Inventory, InputErr
         );
         if let (Some(i), Some(r)) = (idx, c.attribute("bom-ref")) {
             refs.insert(r.to_string(), i);
+            inv.components[i].bom_ref = Some(r.to_string());
+        }
+        if at == "metadata/component" {
+            let mut ids: Vec<String> = c
+                .attribute("bom-ref")
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            ids.extend(text_of(c, "purl"));
+            ids.extend(text_of(c, "name"));
+            ids.retain(|s| !s.is_empty());
+            inv.product = ProductRef {
+                ids,
+                version: text_of(c, "version"),
+            };
         }
     }
     if let Some(deps) = child(root, "dependencies") {

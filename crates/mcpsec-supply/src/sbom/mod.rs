@@ -105,6 +105,7 @@ impl PurlProblems {
             local: false,
             distro,
             location,
+            bom_ref: None,
         };
         Some(inv.push(c))
     }

@@ -70,6 +70,7 @@ pub fn parse_spdx_json(file: &str, text: &str) -> Result<Inventory, InputError> 
         );
         if let (Some(ix), Some(id)) = (idx, p.get("SPDXID").and_then(Value::as_str)) {
             ids.insert(id.to_string(), ix);
+            inv.components[ix].bom_ref = Some(id.to_string());
         }
     }
     for r in v
@@ -181,6 +182,7 @@ pub fn parse_spdx_tag_value(file: &str, text: &str) -> Result<Inventory, InputEr
             p.version.as_deref(),
             format!("line {} PackageName {}", p.line, p.name),
         ) {
+            inv.components[i].bom_ref = Some(p.id.clone()).filter(|x| !x.is_empty() && x != "-");
             ids.insert(p.id, i);
         }
     }

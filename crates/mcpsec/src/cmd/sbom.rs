@@ -46,8 +46,21 @@ pub enum OutputFormat {
     Table,
     /// The full report as JSON.
     Json,
-    /// SARIF 2.1.0 (code-scanning upload).
+    /// SARIF 2.1.0 (code-scanning upload); VEX-suppressed findings carry a suppression.
     Sarif,
+    /// A CycloneDX JSON VEX document of the findings (see `--cyclonedx-version`).
+    CyclonedxVex,
+}
+
+/// CycloneDX version of `--format cyclonedx-vex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CdxSpec {
+    /// CycloneDX 1.5.
+    #[value(name = "1.5")]
+    V1_5,
+    /// CycloneDX 1.6.
+    #[value(name = "1.6")]
+    V1_6,
 }
 
 /// Severity threshold for the exit code.
@@ -83,6 +96,14 @@ pub struct ScanArgs {
     /// (informational advisories — unmaintained, unsound — never fail).
     #[arg(long, value_enum, default_value_t = FailOn::Unknown)]
     pub fail_on: FailOn,
+    /// OpenVEX or CycloneDX VEX (JSON) document to apply (repeatable): `not_affected` and
+    /// `fixed` statements suppress findings (kept in JSON/SARIF, never fail the scan),
+    /// `affected` and `under_investigation` annotate them.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// CycloneDX version written by `--format cyclonedx-vex`.
+    #[arg(long, value_enum, default_value_t = CdxSpec::V1_6)]
+    pub cyclonedx_version: CdxSpec,
 }
 
 /// Runs an `sbom` action.
@@ -138,7 +159,7 @@ fn why_cmd(a: WhyArgs) -> Result<ExitCode> {
 }
 
 fn fails(f: &Finding, t: FailOn) -> bool {
-    if f.informational.is_some() {
+    if f.informational.is_some() || f.suppressed {
         return false;
     }
     match t {
@@ -157,6 +178,25 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     let (invs, read_warnings) = read_inputs(&a.paths)?;
     let mut report = scan(&mut db, invs)?;
     report.warnings.splice(0..0, read_warnings);
+    let mut docs = Vec::new();
+    for p in &a.vex {
+        match mcpsec_supply::vex::load_vex(p) {
+            Ok(d) => {
+                report.warnings.extend(d.warnings.iter().cloned());
+                docs.push(d);
+            }
+            Err(e) => report
+                .warnings
+                .push(format!("VEX {e}; its statements are not applied")),
+        }
+    }
+    if !a.vex.is_empty() {
+        let s = mcpsec_supply::vex::apply(&mut report, &docs);
+        eprintln!(
+            "vex: {} statement(s) from {} document(s): {} finding(s) suppressed, {} annotated",
+            s.statements, s.documents, s.suppressed, s.annotated
+        );
+    }
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -166,6 +206,32 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
             &report,
             env!("CARGO_PKG_VERSION"),
         ))?,
+        OutputFormat::CyclonedxVex => {
+            let id = ulid::Ulid::new().0.to_be_bytes();
+            let h = hex_of(&id);
+            // RFC 4122 version 4 layout from 128 random-enough bits
+            let serial = format!(
+                "{}-{}-4{}-{:x}{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[13..16],
+                8 | (id[8] & 0x3),
+                &h[17..20],
+                &h[20..32]
+            );
+            let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let ver = match a.cyclonedx_version {
+                CdxSpec::V1_5 => mcpsec_supply::cdx_vex::CdxVersion::V1_5,
+                CdxSpec::V1_6 => mcpsec_supply::cdx_vex::CdxVersion::V1_6,
+            };
+            serde_json::to_string_pretty(&mcpsec_supply::cdx_vex::to_cyclonedx_vex(
+                &report,
+                ver,
+                env!("CARGO_PKG_VERSION"),
+                &serial,
+                &ts,
+            ))?
+        }
         OutputFormat::Table => table(&report),
     };
     if !out.ends_with('\n') {
@@ -188,6 +254,10 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     })
 }
 
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 fn sev_cell(f: &Finding) -> String {
     if let Some(i) = &f.informational {
         return format!("warn:{i}");
@@ -201,7 +271,7 @@ fn sev_cell(f: &Finding) -> String {
 fn table(r: &ScanReport) -> String {
     let mut o = String::new();
     let mut by_file: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
-    for f in &r.findings {
+    for f in r.findings.iter().filter(|f| !f.suppressed) {
         by_file.entry(f.inventory).or_default().push(f);
     }
     for (i, inv) in r.inventories.iter().enumerate() {
@@ -286,6 +356,9 @@ fn table(r: &ScanReport) -> String {
                     }
                 ));
             }
+            if let Some(v) = &f.vex {
+                extra.push(format!("VEX {}: {}", v.status.as_str(), v.source));
+            }
             if f.path.len() > 1 {
                 extra.push(format!("via: {}", f.path.join(" → ")));
             } else if f.direct == Some(true) {
@@ -295,11 +368,33 @@ fn table(r: &ScanReport) -> String {
         }
         let _ = writeln!(o);
     }
+    let suppressed: Vec<&Finding> = r.findings.iter().filter(|f| f.suppressed).collect();
+    if !suppressed.is_empty() {
+        let _ = writeln!(o, "suppressed by VEX:");
+        for f in &suppressed {
+            if let Some(v) = &f.vex {
+                let _ = writeln!(
+                    o,
+                    "  {} {} {}: {}{} ({})",
+                    f.package,
+                    f.version,
+                    f.id,
+                    v.status.as_str(),
+                    v.justification
+                        .as_deref()
+                        .map(|j| format!(", {j}"))
+                        .unwrap_or_default(),
+                    v.source
+                );
+            }
+        }
+        let _ = writeln!(o);
+    }
     // summary with upgrade advice
     let vulns: Vec<&Finding> = r
         .findings
         .iter()
-        .filter(|f| f.informational.is_none())
+        .filter(|f| f.informational.is_none() && !f.suppressed)
         .collect();
     let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
     for f in &vulns {
@@ -308,7 +403,7 @@ fn table(r: &ScanReport) -> String {
     let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
     let _ = writeln!(
         o,
-        "{} vulnerabilities{} in {} components scanned ({} informational warnings); matched in {:.1} ms",
+        "{} vulnerabilities{} in {} components scanned ({} informational warnings, {} suppressed by VEX); matched in {:.1} ms",
         vulns.len(),
         if parts.is_empty() {
             String::new()
@@ -316,7 +411,11 @@ fn table(r: &ScanReport) -> String {
             format!(" ({})", parts.join(", "))
         },
         r.components,
-        r.findings.len() - vulns.len(),
+        r.findings
+            .iter()
+            .filter(|f| f.informational.is_some() && !f.suppressed)
+            .count(),
+        suppressed.len(),
         r.match_ms
     );
     let mut upgrades: BTreeMap<(&str, &str), (Option<&str>, bool, usize)> = BTreeMap::new();

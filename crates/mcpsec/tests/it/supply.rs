@@ -158,3 +158,139 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         .expect("why");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Imports one advisory for `demo` 1.1.0 and writes a Cargo.lock using it; returns
+/// (tempdir, data dir, lockfile).
+fn demo_db() -> (tempfile::TempDir, String, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let adv = dir.path().join("adv.json");
+    std::fs::write(
+        &adv,
+        r#"{"id":"GHSA-test-0001","modified":"2025-03-01T00:00:00Z","aliases":["CVE-2025-0001"],
+            "summary":"Test advisory","severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+            "affected":[{"package":{"ecosystem":"crates.io","name":"demo"},
+              "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}]}]}"#,
+    )
+    .expect("write");
+    let d = data.to_str().expect("utf8").to_string();
+    let out = Command::new(bin())
+        .args(["vulndb", "import"])
+        .arg(&adv)
+        .args(["--data-dir", &d])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = dir.path().join("Cargo.lock");
+    std::fs::write(
+        &lock,
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"demo\"]\n\n[[package]]\nname = \"demo\"\nversion = \"1.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .expect("write");
+    (dir, d, lock)
+}
+
+#[test]
+fn sbom_scan_vex_suppresses_and_cyclonedx_vex_output() {
+    let (dir, d, lock) = demo_db();
+    let vex = dir.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
+            {"vulnerability":{"name":"CVE-2025-0001"},"products":[{"@id":"pkg:cargo/demo@1.1.0"}],
+             "status":"not_affected","justification":"vulnerable_code_not_in_execute_path"},
+            {"vulnerability":{"name":"CVE-9"},"products":["pkg:cargo/demo"]}]}"#,
+    )
+    .expect("write");
+    let broken = dir.path().join("broken-vex.json");
+    std::fs::write(&broken, "{\"statements\": [").expect("write");
+    let run = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["sbom", "scan"])
+            .arg(&lock)
+            .args(["--data-dir", &d, "--vex"])
+            .arg(&vex)
+            .args(["--vex"])
+            .arg(&broken)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "suppressed findings do not fail: {stderr}"
+    );
+    assert!(
+        stderr.contains("broken-vex.json") && stderr.contains("statements[1]"),
+        "{stderr}"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("suppressed by VEX")
+            && table.contains("vulnerable_code_not_in_execute_path"),
+        "{table}"
+    );
+
+    let out = run(&["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["findings"][0]["suppressed"], true);
+    assert_eq!(v["findings"][0]["vex"]["status"], "not_affected");
+    assert!(
+        v["findings"][0]["vex"]["source"]
+            .as_str()
+            .expect("source")
+            .ends_with("vex.json statements[0]")
+    );
+
+    let out = run(&["--format", "sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    assert_eq!(
+        v["runs"][0]["results"][0]["suppressions"][0]["kind"],
+        "external"
+    );
+
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args([
+            "--data-dir",
+            &d,
+            "--format",
+            "cyclonedx-vex",
+            "--cyclonedx-version",
+            "1.5",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "unsuppressed: still fails");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cdx");
+    assert_eq!(v["specVersion"], "1.5");
+    let serial = v["serialNumber"].as_str().expect("serial");
+    assert_eq!(serial.len(), "urn:uuid:".len() + 36, "{serial}");
+    assert_eq!(&serial[23..24], "4", "version 4 UUID: {serial}");
+    assert_eq!(v["vulnerabilities"][0]["id"], "GHSA-test-0001");
+    assert_eq!(v["vulnerabilities"][0]["analysis"]["state"], "in_triage");
+    assert_eq!(
+        v["vulnerabilities"][0]["affects"][0]["ref"],
+        v["components"][0]["bom-ref"]
+    );
+    // the emitted document is itself a VEX input
+    let emitted = dir.path().join("emitted.cdx.json");
+    std::fs::write(&emitted, &out.stdout).expect("write");
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args(["--data-dir", &d, "--format", "json", "--vex"])
+        .arg(&emitted)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["findings"][0]["vex"]["status"], "under_investigation");
+}
