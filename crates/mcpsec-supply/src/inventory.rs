@@ -33,6 +33,10 @@ pub struct Component {
     /// statements may name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bom_ref: Option<String>,
+    /// Licences as the input declares them: SPDX expressions, ids or free-text names
+    /// (several entries all apply).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
 }
 
 impl Component {
@@ -53,6 +57,7 @@ impl Component {
             distro: None,
             location: location.into(),
             bom_ref: None,
+            licenses: vec![],
         }
     }
 }

@@ -14,13 +14,15 @@
 //! (base scores), [`purl`] (package URLs), [`inventory`] (components and edges),
 //! [`sbom`] and [`lockfile`] (readers), [`db`] (the SQLite store), [`scan`] (matching),
 //! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
-//! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output).
+//! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
+//! policy).
 
 pub mod cdx_vex;
 pub mod cvss;
 pub mod db;
 pub mod graph;
 pub mod inventory;
+pub mod license;
 pub mod lockfile;
 pub mod osv;
 pub mod purl;

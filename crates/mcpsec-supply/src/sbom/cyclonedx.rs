@@ -106,6 +106,9 @@ fn add_json(
         refs.insert(r.to_string(), i);
         inv.components[i].bom_ref = Some(r.to_string());
     }
+    if let Some(i) = idx {
+        inv.components[i].licenses = json_licenses(c);
+    }
     if depth > 64 {
         inv.warn(format!(
             "{at}: components nested too deeply; inner ones skipped"
@@ -128,6 +131,51 @@ fn add_json(
             depth + 1,
         );
     }
+}
+
+/// `licenses`: `{license: {id|name}}` entries and `{expression}` entries.
+fn json_licenses(c: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in c
+        .get("licenses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let s = l
+            .get("expression")
+            .and_then(Value::as_str)
+            .or_else(|| {
+                let lic = l.get("license")?;
+                lic.get("id")
+                    .and_then(Value::as_str)
+                    .or_else(|| lic.get("name").and_then(Value::as_str))
+            })
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if let Some(s) = s {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+fn xml_licenses(c: roxmltree::Node<'_, '_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(ls) = child(c, "licenses") else {
+        return out;
+    };
+    for l in ls.children().filter(|n| n.is_element()) {
+        let s = match l.tag_name().name() {
+            "expression" => l.text().map(str::to_string),
+            "license" => text_of(l, "id").or_else(|| text_of(l, "name")),
+            _ => None,
+        };
+        if let Some(s) = s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
@@ -208,6 +256,9 @@ pub fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<Inventory, InputErr
         if let (Some(i), Some(r)) = (idx, c.attribute("bom-ref")) {
             refs.insert(r.to_string(), i);
             inv.components[i].bom_ref = Some(r.to_string());
+        }
+        if let Some(i) = idx {
+            inv.components[i].licenses = xml_licenses(c);
         }
         if at == "metadata/component" {
             let mut ids: Vec<String> = c

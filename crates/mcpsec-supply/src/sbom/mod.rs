@@ -106,6 +106,7 @@ impl PurlProblems {
             distro,
             location,
             bom_ref: None,
+            licenses: vec![],
         };
         Some(inv.push(c))
     }

@@ -20,6 +20,33 @@ pub enum SbomAction {
     Scan(ScanArgs),
     /// Why is a package there: every dependency path from a root, and its blast radius.
     Why(WhyArgs),
+    /// Check component licences (SPDX expressions) against a policy; exit 1 on a deny.
+    Licenses(LicensesArgs),
+}
+
+/// `mcpsec sbom licenses`.
+#[derive(Debug, Args)]
+pub struct LicensesArgs {
+    /// SBOM or lockfile, or a directory to search for them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Licence policy (TOML: allow/deny/review lists of licence ids and families; see
+    /// docs/license-policy.example.toml). Default: permissive licences allowed, everything
+    /// else to review, nothing denied.
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LicenseFormat::Table)]
+    pub format: LicenseFormat,
+}
+
+/// Output formats of `sbom licenses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LicenseFormat {
+    /// A readable table, denied and to-review components first.
+    Table,
+    /// The full report as JSON.
+    Json,
 }
 
 /// `mcpsec sbom why`.
@@ -111,7 +138,78 @@ pub fn run(action: SbomAction) -> Result<ExitCode> {
     match action {
         SbomAction::Scan(a) => scan_cmd(a),
         SbomAction::Why(a) => why_cmd(a),
+        SbomAction::Licenses(a) => licenses_cmd(a),
     }
+}
+
+fn licenses_cmd(a: LicensesArgs) -> Result<ExitCode> {
+    use mcpsec_supply::license::{Policy, Verdict, check};
+    let policy = match &a.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    let (invs, read_warnings) = read_inputs(&a.paths)?;
+    let mut report = check(&policy, &invs);
+    report.warnings.splice(0..0, read_warnings);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut out = String::new();
+    match a.format {
+        LicenseFormat::Json => out = serde_json::to_string_pretty(&report)?,
+        LicenseFormat::Table => {
+            let w = report
+                .components
+                .iter()
+                .map(|c| c.package.len() + c.version.len() + 1)
+                .max()
+                .unwrap_or(7)
+                .clamp(7, 50);
+            let _ = writeln!(out, "{:<7} {:<w$} LICENCE / WHY", "VERDICT", "PACKAGE");
+            for c in &report.components {
+                let lic = if c.licenses.is_empty() {
+                    "-".to_string()
+                } else {
+                    c.licenses.join(" AND ")
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<7} {:<w$} {lic}",
+                    c.verdict.as_str().to_uppercase(),
+                    format!("{}@{}", c.package, c.version)
+                );
+                if c.verdict != Verdict::Allow {
+                    let _ = writeln!(out, "{:<7} {:<w$}   {}", "", "", c.reasons.join("; "));
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{} components: {} allowed, {} to review, {} denied ({} without licence data, {} with an unknown licence)",
+                report.components.len(),
+                report.allowed,
+                report.review,
+                report.denied,
+                report.missing,
+                report.unknown
+            );
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
+    }
+    Ok(if report.denied > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn why_cmd(a: WhyArgs) -> Result<ExitCode> {

@@ -294,3 +294,69 @@ fn sbom_scan_vex_suppresses_and_cyclonedx_vex_output() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["findings"][0]["vex"]["status"], "under_investigation");
 }
+
+#[test]
+fn sbom_licenses_policy_gate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bom = dir.path().join("bom.json");
+    std::fs::write(
+        &bom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+            {"type":"library","name":"a","version":"1.0.0","purl":"pkg:npm/a@1.0.0","licenses":[{"license":{"id":"MIT"}}]},
+            {"type":"library","name":"b","version":"1.0.0","purl":"pkg:npm/b@1.0.0","licenses":[{"expression":"GPL-3.0-only OR Apache-2.0"}]},
+            {"type":"library","name":"c","version":"1.0.0","purl":"pkg:npm/c@1.0.0","licenses":[{"expression":"LGPL-2.1-or-later"}]},
+            {"type":"library","name":"d","version":"1.0.0","purl":"pkg:npm/d@1.0.0"},
+            {"type":"library","name":"e","version":"1.0.0","purl":"pkg:npm/e@1.0.0","licenses":[{"license":{"name":"Acme EULA"}}]}]}"#,
+    )
+    .expect("write");
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/license-policy.example.toml");
+    let run = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["sbom", "licenses"])
+            .arg(&bom)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let out = run(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "default policy denies nothing");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (v["allowed"].as_u64(), v["review"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(
+        (v["missing"].as_u64(), v["unknown"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    let out = run(&["--policy", policy.to_str().expect("utf8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("weak-copyleft family to review"), "{table}");
+
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, "allow_families = [\"permissive\"]\ndeny_families = [\"weak-copyleft\"]\nunknown = \"deny\"\n").expect("write");
+    let out = run(&[
+        "--policy",
+        strict.to_str().expect("utf8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a deny fails the gate");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["denied"], 2);
+    assert_eq!(v["components"][0]["verdict"], "deny");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "allow_families = [\"copyleft-ish\"]\n").expect("write");
+    let out = run(&["--policy", bad.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml"));
+}
