@@ -19,6 +19,8 @@
 
 pub mod cdx_vex;
 pub mod cvss;
+pub mod cvss4;
+mod cvss4_table;
 pub mod db;
 pub mod graph;
 pub mod inventory;
