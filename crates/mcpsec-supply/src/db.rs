@@ -46,12 +46,14 @@ CREATE INDEX IF NOT EXISTS affected_id ON affected (id);
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS aliases_alias ON aliases (alias);
 CREATE INDEX IF NOT EXISTS aliases_id ON aliases (id);
+CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT);
+CREATE TABLE IF NOT EXISTS kev (cve TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 /// An open vulnerability database.
 pub struct VulnDb {
-    conn: Connection,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
     cache: HashMap<String, Option<Arc<Advisory>>>,
 }
 
@@ -100,6 +102,10 @@ pub struct Status {
     pub per_ecosystem: Vec<(String, i64)>,
     /// Newest `modified` date of any advisory.
     pub newest_modified: Option<String>,
+    /// CVEs with an EPSS score.
+    pub epss: i64,
+    /// CVEs in the KEV catalogue.
+    pub kev: i64,
     /// Size of the file in bytes.
     pub bytes: u64,
 }
@@ -159,7 +165,7 @@ impl VulnDb {
         })
     }
 
-    fn err(&self, source: rusqlite::Error) -> DbError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> DbError {
         DbError::Sqlite {
             path: self.path.display().to_string(),
             source,
@@ -272,6 +278,8 @@ impl VulnDb {
             withdrawn,
             per_ecosystem,
             newest_modified: newest,
+            epss: self.count_table("epss")?,
+            kev: self.count_table("kev")?,
             bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
         })
     }

@@ -15,13 +15,15 @@
 //! [`sbom`] and [`lockfile`] (readers), [`db`] (the SQLite store), [`scan`] (matching),
 //! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
 //! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
-//! policy).
+//! policy), [`exploit`] (EPSS and CISA KEV files).
 
 pub mod cdx_vex;
 pub mod cvss;
 pub mod cvss4;
 mod cvss4_table;
 pub mod db;
+pub mod exploit;
+mod exploit_db;
 pub mod graph;
 pub mod inventory;
 pub mod license;

@@ -73,6 +73,13 @@ pub struct Finding {
     /// Suppressed by VEX (`not_affected`, `fixed`): kept in the report, never fails a
     /// scan.
     pub suppressed: bool,
+    /// EPSS reading of its CVE ids (the highest), when `vulndb import` was given the EPSS
+    /// CSV.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epss: Option<crate::exploit::Epss>,
+    /// CISA KEV entry of one of its CVE ids: known to be exploited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kev: Option<crate::exploit::Kev>,
 }
 
 /// A scan's result.
@@ -383,8 +390,22 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                     bom_ref: c.bom_ref.clone(),
                     vex: None,
                     suppressed: false,
+                    epss: None,
+                    kev: None,
                 });
             }
+        }
+    }
+    for f in &mut report.findings {
+        let cves: Vec<&str> = std::iter::once(&f.id)
+            .chain(&f.aliases)
+            .map(String::as_str)
+            .filter(|x| x.starts_with("CVE-"))
+            .collect();
+        if !cves.is_empty() {
+            let (epss, kev) = db.exploit_signals(&cves)?;
+            f.epss = epss;
+            f.kev = kev;
         }
     }
     report.findings.sort_by(|a, b| {

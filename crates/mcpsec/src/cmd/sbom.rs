@@ -128,6 +128,10 @@ pub struct ScanArgs {
     /// `affected` and `under_investigation` annotate them.
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,
+    /// Also exit with 1 when a (not VEX-suppressed) finding is in CISA's Known Exploited
+    /// Vulnerabilities catalogue (imported with `vulndb import`), whatever its severity.
+    #[arg(long)]
+    pub fail_on_kev: bool,
     /// CycloneDX version written by `--format cyclonedx-vex`.
     #[arg(long, value_enum, default_value_t = CdxSpec::V1_6)]
     pub cyclonedx_version: CdxSpec,
@@ -344,7 +348,10 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     {
         return Err(e.into());
     }
-    let fail = report.findings.iter().any(|f| fails(f, a.fail_on));
+    let fail = report
+        .findings
+        .iter()
+        .any(|f| fails(f, a.fail_on) || (a.fail_on_kev && f.kev.is_some() && !f.suppressed));
     Ok(if fail {
         ExitCode::from(1)
     } else {
@@ -360,9 +367,14 @@ fn sev_cell(f: &Finding) -> String {
     if let Some(i) = &f.informational {
         return format!("warn:{i}");
     }
-    match f.cvss.as_ref().and_then(|c| c.score) {
+    let s = match f.cvss.as_ref().and_then(|c| c.score) {
         Some(s) => format!("{} {s:.1}", f.severity.as_str().to_uppercase()),
         None => f.severity.as_str().to_uppercase(),
+    };
+    if f.kev.is_some() {
+        format!("{s} KEV")
+    } else {
+        s
     }
 }
 
@@ -452,6 +464,28 @@ fn table(r: &ScanReport) -> String {
                     } else {
                         String::new()
                     }
+                ));
+            }
+            if let Some(k) = &f.kev {
+                extra.push(format!(
+                    "KEV: known exploited (added {}{}{})",
+                    k.date_added,
+                    k.due_date
+                        .as_deref()
+                        .map(|d| format!(", due {d}"))
+                        .unwrap_or_default(),
+                    if k.ransomware.as_deref() == Some("Known") {
+                        ", used by ransomware"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if let Some(e) = &f.epss {
+                extra.push(format!(
+                    "EPSS {:.3} (percentile {:.0})",
+                    e.score,
+                    e.percentile * 100.0
                 ));
             }
             if let Some(v) = &f.vex {

@@ -360,3 +360,78 @@ fn sbom_licenses_policy_gate() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml"));
 }
+
+#[test]
+fn vulndb_import_epss_and_kev_then_fail_on_kev() {
+    let (dir, d, lock) = demo_db();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mcpsec-supply/tests/fixtures");
+    let out = Command::new(bin())
+        .args(["vulndb", "import"])
+        .arg(fixtures.join("epss_scores-sample.csv"))
+        .arg(fixtures.join("known_exploited_vulnerabilities-sample.json"))
+        .args(["--data-dir", &d])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("3 EPSS scores imported") && stdout.contains("2 KEV entries imported"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("epss_scores-sample.csv: line 6"),
+        "bad rows are named: {stderr}"
+    );
+
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args(["--data-dir", &d, "--fail-on", "critical"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "HIGH < critical");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("KEV: known exploited (added 2025-03-01, due 2025-03-22)"),
+        "{table}"
+    );
+    assert!(table.contains("EPSS 0.000 (percentile 12)"), "{table}");
+
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .args([
+            "--data-dir",
+            &d,
+            "--fail-on",
+            "critical",
+            "--fail-on-kev",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "--fail-on-kev");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["findings"][0]["kev"]["due_date"], "2025-03-22");
+    assert_eq!(v["findings"][0]["epss"]["percentile"], 0.12001);
+
+    let out = Command::new(bin())
+        .args(["vulndb", "status", "--data-dir", &d])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("EPSS scores: 3, KEV entries: 2"));
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "hello,world\n").expect("write");
+    let out = Command::new(bin())
+        .args(["vulndb", "import"])
+        .arg(&bad)
+        .args(["--data-dir", &d])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv: line 1"));
+}
