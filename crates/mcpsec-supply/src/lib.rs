@@ -15,7 +15,8 @@
 //! [`sbom`] and [`lockfile`] (readers), [`db`] (the SQLite store), [`scan`] (matching),
 //! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
 //! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
-//! policy), [`exploit`] (EPSS and CISA KEV files).
+//! policy), [`exploit`] (EPSS and CISA KEV files), [`risk`] (malicious packages, typosquat-like
+//! names, risk scores).
 
 pub mod cdx_vex;
 pub mod cvss;
@@ -30,6 +31,7 @@ pub mod license;
 pub mod lockfile;
 pub mod osv;
 pub mod purl;
+pub mod risk;
 pub mod sarif;
 pub mod sbom;
 pub mod scan;

@@ -74,7 +74,7 @@ pub fn to_sarif(report: &ScanReport, tool_version: &str) -> Value {
             "properties": {
                 "purl": f.purl, "installed": f.version, "fixed": f.fixed, "aliases": f.aliases,
                 "severity": f.severity.as_str(), "affected": f.affected_ranges, "informational": f.informational,
-                "vex": f.vex, "epss": f.epss, "kev": f.kev
+                "vex": f.vex, "epss": f.epss, "kev": f.kev, "malicious": f.malicious, "risk": f.risk
             }
         });
         if let (true, Some(v)) = (f.suppressed, &f.vex) {

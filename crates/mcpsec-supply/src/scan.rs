@@ -80,6 +80,10 @@ pub struct Finding {
     /// CISA KEV entry of one of its CVE ids: known to be exploited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kev: Option<crate::exploit::Kev>,
+    /// From a malicious-package advisory (OSV `MAL-`): whatever its severity.
+    pub malicious: bool,
+    /// Risk 0–10 ([`crate::risk::finding_risk`]).
+    pub risk: f64,
 }
 
 /// A scan's result.
@@ -95,6 +99,10 @@ pub struct ScanReport {
     pub components: usize,
     /// Milliseconds spent matching (after reading inputs).
     pub match_ms: f64,
+    /// Risk per component and for the project ([`crate::risk::assess`]).
+    pub risk: crate::risk::RiskSummary,
+    /// Names close to popular packages' (possible typosquats).
+    pub typosquats: Vec<crate::risk::Typosquat>,
 }
 
 /// One input in a report.
@@ -210,7 +218,10 @@ fn id_rank(id: &str) -> u8 {
 /// Matches inventories against the database.
 pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, ScanError> {
     let t = std::time::Instant::now();
-    let mut report = ScanReport::default();
+    let mut report = ScanReport {
+        typosquats: crate::risk::typosquats(&inventories),
+        ..Default::default()
+    };
     for (ii, inv) in inventories.iter().enumerate() {
         report.inventories.push(InventorySummary {
             file: inv.file.clone(),
@@ -392,6 +403,8 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                     suppressed: false,
                     epss: None,
                     kev: None,
+                    malicious: false,
+                    risk: 0.0,
                 });
             }
         }
@@ -408,10 +421,19 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
             f.kev = kev;
         }
     }
+    report.risk = crate::risk::assess(&mut report);
     report.findings.sort_by(|a, b| {
         let score = |f: &Finding| f.cvss.as_ref().and_then(|c| c.score).unwrap_or(0.0);
-        (a.informational.is_some(), std::cmp::Reverse(a.severity))
-            .cmp(&(b.informational.is_some(), std::cmp::Reverse(b.severity)))
+        (
+            !a.malicious,
+            a.informational.is_some(),
+            std::cmp::Reverse(a.severity),
+        )
+            .cmp(&(
+                !b.malicious,
+                b.informational.is_some(),
+                std::cmp::Reverse(b.severity),
+            ))
             .then_with(|| score(b).partial_cmp(&score(a)).unwrap_or(Ordering::Equal))
             .then_with(|| {
                 (&a.file, &a.package, &a.version, &a.id)

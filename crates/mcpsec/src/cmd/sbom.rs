@@ -264,6 +264,9 @@ fn fails(f: &Finding, t: FailOn) -> bool {
     if f.informational.is_some() || f.suppressed {
         return false;
     }
+    if f.malicious && t != FailOn::Never {
+        return true;
+    }
     match t {
         FailOn::Never => false,
         FailOn::Unknown => true,
@@ -294,6 +297,7 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     }
     if !a.vex.is_empty() {
         let s = mcpsec_supply::vex::apply(&mut report, &docs);
+        report.risk = mcpsec_supply::risk::assess(&mut report);
         eprintln!(
             "vex: {} statement(s) from {} document(s): {} finding(s) suppressed, {} annotated",
             s.statements, s.documents, s.suppressed, s.annotated
@@ -366,6 +370,9 @@ fn hex_of(b: &[u8]) -> String {
 fn sev_cell(f: &Finding) -> String {
     if let Some(i) = &f.informational {
         return format!("warn:{i}");
+    }
+    if f.malicious {
+        return "MALICIOUS".into();
     }
     let s = match f.cvss.as_ref().and_then(|c| c.score) {
         Some(s) => format!("{} {s:.1}", f.severity.as_str().to_uppercase()),
@@ -466,6 +473,9 @@ fn table(r: &ScanReport) -> String {
                     }
                 ));
             }
+            if f.risk > 0.0 {
+                extra.push(format!("risk {:.1}", f.risk));
+            }
             if let Some(k) = &f.kev {
                 extra.push(format!(
                     "KEV: known exploited (added {}{}{})",
@@ -550,6 +560,35 @@ fn table(r: &ScanReport) -> String {
         suppressed.len(),
         r.match_ms
     );
+    if !r.risk.components.is_empty() {
+        let top: Vec<String> = r
+            .risk
+            .components
+            .iter()
+            .take(3)
+            .map(|c| format!("{}@{} {:.1}", c.package, c.version, c.risk))
+            .collect();
+        let _ = writeln!(
+            o,
+            "project risk {:.1}/10 ({} component(s) at 7 or more; highest: {})",
+            r.risk.project,
+            r.risk.high_risk_components,
+            top.join(", ")
+        );
+    }
+    if !r.typosquats.is_empty() {
+        let _ = writeln!(
+            o,
+            "names close to popular packages (possible typosquats; check them):"
+        );
+        for t in &r.typosquats {
+            let _ = writeln!(
+                o,
+                "  {} {} ({}) resembles {} ({} edit(s)) in {}",
+                t.package, t.version, t.ecosystem, t.resembles, t.distance, t.file
+            );
+        }
+    }
     let mut upgrades: BTreeMap<(&str, &str), (Option<&str>, bool, usize)> = BTreeMap::new();
     for f in &vulns {
         let e = upgrades

@@ -435,3 +435,52 @@ fn vulndb_import_epss_and_kev_then_fail_on_kev() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv: line 1"));
 }
+
+#[test]
+fn sbom_scan_malicious_packages_fail_and_risk_is_shown() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().join("data");
+    let adv = dir.path().join("MAL-2025-1.json");
+    std::fs::write(
+        &adv,
+        r#"{"id":"MAL-2025-1","modified":"2025-03-01T00:00:00Z","summary":"Malicious code in serd (crates.io)",
+            "affected":[{"package":{"ecosystem":"crates.io","name":"serd"},"versions":["0.1.0"]}]}"#,
+    )
+    .expect("write");
+    let out = Command::new(bin())
+        .args(["vulndb", "import"])
+        .arg(&adv)
+        .arg("--data-dir")
+        .arg(&d)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let lock = dir.path().join("Cargo.lock");
+    std::fs::write(
+        &lock,
+        "version = 3\n\n[[package]]\nname = \"serd\"\nversion = \"0.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .expect("write");
+    let out = Command::new(bin())
+        .args(["sbom", "scan"])
+        .arg(&lock)
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["--fail-on", "critical"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "malicious fails whatever the severity"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("MALICIOUS") && table.contains("project risk 10.0/10"),
+        "{table}"
+    );
+    assert!(
+        table.contains("serd 0.1.0 (crates.io) resembles serde"),
+        "{table}"
+    );
+}
