@@ -120,7 +120,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     /// Exit with 1 when a vulnerability at or above this severity is found
-    /// (informational advisories — unmaintained, unsound — never fail).
+    /// (informational advisories — unmaintained, unsound — never fail; malicious packages
+    /// fail at every threshold but `never`; VEX-suppressed findings never fail).
     #[arg(long, value_enum, default_value_t = FailOn::Unknown)]
     pub fail_on: FailOn,
     /// OpenVEX or CycloneDX VEX (JSON) document to apply (repeatable): `not_affected` and
