@@ -55,6 +55,8 @@ pub struct VulnDb {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     cache: HashMap<String, Option<Arc<Advisory>>>,
+    /// Whether the `epss` and `kev` tables exist (older read-only databases lack them).
+    pub(crate) exploit_tables: std::cell::OnceCell<(bool, bool)>,
 }
 
 /// The result of importing one source.
@@ -140,6 +142,7 @@ impl VulnDb {
             conn,
             path,
             cache: HashMap::new(),
+            exploit_tables: std::cell::OnceCell::new(),
         })
     }
 
@@ -162,6 +165,7 @@ impl VulnDb {
             conn,
             path,
             cache: HashMap::new(),
+            exploit_tables: std::cell::OnceCell::new(),
         })
     }
 

@@ -77,6 +77,10 @@ pub struct Inventory {
     pub warnings: Vec<String>,
     /// The product the input describes (CycloneDX `metadata.component`), if it says.
     pub product: ProductRef,
+    /// SBOM components that cannot be matched against advisories (no purl, or a purl type
+    /// no advisory source uses) but still count for licence checks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<Component>,
 }
 
 /// The product an input describes (its `metadata.component`), for product-level VEX.
@@ -109,6 +113,32 @@ impl Inventory {
     pub fn push(&mut self, c: Component) -> usize {
         self.components.push(c);
         self.components.len() - 1
+    }
+
+    /// Records a component that advisories cannot name (for licence checks only).
+    pub fn push_unmatched(
+        &mut self,
+        name: &str,
+        version: Option<&str>,
+        purl: Option<&str>,
+        licenses: Vec<String>,
+        location: String,
+    ) {
+        if location.starts_with("metadata") {
+            return; // the described product itself
+        }
+        self.unmatched.push(Component {
+            ecosystem: None,
+            name: name.to_string(),
+            version: version.unwrap_or_default().to_string(),
+            purl: purl.unwrap_or_default().to_string(),
+            direct: None,
+            local: false,
+            distro: None,
+            location,
+            bom_ref: None,
+            licenses,
+        });
     }
 
     /// Records a warning about one element.

@@ -484,13 +484,14 @@ pub struct LicenseReport {
     pub warnings: Vec<String>,
 }
 
-/// Evaluates every component of the inventories.
+/// Evaluates every component of the inventories, including SBOM components that have no
+/// purl (those only licence checks see).
 pub fn check(policy: &Policy, inventories: &[Inventory]) -> LicenseReport {
     let mut r = LicenseReport::default();
     for inv in inventories {
         r.warnings
             .extend(inv.warnings.iter().map(|w| format!("{}: {w}", inv.file)));
-        for c in &inv.components {
+        for c in inv.components.iter().chain(&inv.unmatched) {
             let mut cl = ComponentLicense {
                 file: inv.file.clone(),
                 package: c.name.clone(),

@@ -385,40 +385,54 @@ fn popular(eco: Ecosystem) -> &'static [&'static str] {
     }
 }
 
-/// Edit distance with transpositions (optimal string alignment), ASCII case-insensitive;
-/// stops early once it exceeds `max`.
+/// Edit distance with transpositions (optimal string alignment) over ASCII-lower-cased
+/// bytes; stops early once it exceeds `max` (then returns `max + 1`).
 pub fn edit_distance(a: &str, b: &str, max: usize) -> usize {
-    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let a: Vec<u8> = a.bytes().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<u8> = b.bytes().map(|c| c.to_ascii_lowercase()).collect();
+    osa(&a, &b, max, &mut Rows::default())
+}
+
+/// Reusable rows for [`osa`].
+#[derive(Default)]
+struct Rows {
+    prev2: Vec<usize>,
+    prev: Vec<usize>,
+    cur: Vec<usize>,
+}
+
+fn osa(a: &[u8], b: &[u8], max: usize, r: &mut Rows) -> usize {
     if a.len().abs_diff(b.len()) > max {
         return max + 1;
     }
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, v) in d[0].iter_mut().enumerate() {
-        *v = j;
-    }
-    for i in 1..=n {
-        let mut row_min = usize::MAX;
+    let m = b.len();
+    r.prev2.clear();
+    r.prev2.resize(m + 1, 0);
+    r.prev.clear();
+    r.prev.extend(0..=m);
+    r.cur.clear();
+    r.cur.resize(m + 1, 0);
+    for i in 1..=a.len() {
+        r.cur[0] = i;
+        let mut row_min = i;
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut v = (r.prev[j] + 1)
+                .min(r.cur[j - 1] + 1)
+                .min(r.prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
+                v = v.min(r.prev2[j - 2] + 1);
             }
-            d[i][j] = v;
+            r.cur[j] = v;
             row_min = row_min.min(v);
         }
         if row_min > max {
             return max + 1;
         }
+        std::mem::swap(&mut r.prev2, &mut r.prev);
+        std::mem::swap(&mut r.prev, &mut r.cur);
     }
-    d[n][m]
+    r.prev[m].min(max + 1)
 }
 
 /// Components whose name is within 2 edits (1 for names of 5 characters or fewer) of a
@@ -426,24 +440,35 @@ pub fn edit_distance(a: &str, b: &str, max: usize) -> usize {
 /// one. Names are compared as the ecosystem normalises them (PyPI `-`/`_`/`.`).
 pub fn typosquats(inventories: &[Inventory]) -> Vec<Typosquat> {
     let mut out = Vec::new();
+    let mut normalized: std::collections::HashMap<Ecosystem, Vec<(Vec<u8>, &'static str)>> =
+        std::collections::HashMap::new();
+    let mut rows = Rows::default();
+    let mut seen = std::collections::HashSet::new();
     for inv in inventories {
         for c in &inv.components {
             let Some(eco) = c.ecosystem else { continue };
-            let list = popular(eco);
-            if list.is_empty() || c.local {
+            if c.local {
                 continue;
             }
-            let name = eco.normalize_name(&c.name);
-            if list
-                .iter()
-                .any(|p| eco.normalize_name(p).eq_ignore_ascii_case(&name))
+            let list = normalized.entry(eco).or_insert_with(|| {
+                popular(eco)
+                    .iter()
+                    .map(|p| (eco.normalize_name(p).to_ascii_lowercase().into_bytes(), *p))
+                    .collect()
+            });
+            if list.is_empty() {
+                continue;
+            }
+            let name = eco.normalize_name(&c.name).to_ascii_lowercase();
+            if list.iter().any(|(p, _)| p.as_slice() == name.as_bytes())
+                || !seen.insert((inv.file.as_str(), eco, name.clone()))
             {
                 continue;
             }
             let max = if name.chars().count() <= 5 { 1 } else { 2 };
             let best = list
                 .iter()
-                .map(|p| (edit_distance(&name, &eco.normalize_name(p), max), *p))
+                .map(|(p, orig)| (osa(name.as_bytes(), p, max, &mut rows), *orig))
                 .filter(|(d, _)| *d <= max)
                 .min();
             if let Some((distance, p)) = best {

@@ -107,3 +107,28 @@ fn composer_alternatives_and_hostile_licence_fields() {
     assert_eq!(inv.components[0].licenses, vec!["MIT"]);
     assert!(inv.components[1].licenses.is_empty());
 }
+
+#[test]
+fn components_without_a_purl_still_get_licence_verdicts() {
+    let Some(p) =
+        testdata("sbom/spdx/spdx-examples/software/example8/spdx2.3/examplemaven-0.0.1.spdx.json")
+    else {
+        return;
+    };
+    let inv = read_input(&p).expect("spdx");
+    assert!(
+        inv.components.is_empty(),
+        "nothing to match against advisories"
+    );
+    assert!(inv.unmatched.len() >= 5, "{}", inv.unmatched.len());
+    let r = check(&Policy::default(), &[inv]);
+    assert_eq!(r.components.len(), r.allowed + r.review + r.denied);
+    assert!(
+        r.allowed >= 1,
+        "{:?}",
+        r.components
+            .iter()
+            .map(|c| (&c.package, &c.licenses))
+            .collect::<Vec<_>>()
+    );
+}

@@ -106,8 +106,15 @@ fn add_json(
         refs.insert(r.to_string(), i);
         inv.components[i].bom_ref = Some(r.to_string());
     }
-    if let Some(i) = idx {
-        inv.components[i].licenses = json_licenses(c);
+    match idx {
+        Some(i) => inv.components[i].licenses = json_licenses(c),
+        None => inv.push_unmatched(
+            &display,
+            version,
+            purl,
+            json_licenses(c),
+            format!("{at} ({display})"),
+        ),
     }
     if depth > 64 {
         inv.warn(format!(
@@ -257,8 +264,15 @@ pub fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<Inventory, InputErr
             refs.insert(r.to_string(), i);
             inv.components[i].bom_ref = Some(r.to_string());
         }
-        if let Some(i) = idx {
-            inv.components[i].licenses = xml_licenses(c);
+        match idx {
+            Some(i) => inv.components[i].licenses = xml_licenses(c),
+            None => inv.push_unmatched(
+                &display,
+                version.as_deref(),
+                purl.as_deref(),
+                xml_licenses(c),
+                format!("{at} ({display})"),
+            ),
         }
         if at == "metadata/component" {
             let mut ids: Vec<String> = c

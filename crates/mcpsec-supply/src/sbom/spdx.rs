@@ -81,11 +81,13 @@ pub fn parse_spdx_json(file: &str, text: &str) -> Result<Inventory, InputError> 
             version,
             format!("packages[{i}] ({name})"),
         );
-        if let Some(ix) = idx {
-            inv.components[ix].licenses = spdx_license(
-                p.get("licenseConcluded").and_then(Value::as_str),
-                p.get("licenseDeclared").and_then(Value::as_str),
-            );
+        let lic = spdx_license(
+            p.get("licenseConcluded").and_then(Value::as_str),
+            p.get("licenseDeclared").and_then(Value::as_str),
+        );
+        match idx {
+            Some(ix) => inv.components[ix].licenses = lic,
+            None => inv.push_unmatched(name, version, purl, lic, format!("packages[{i}] ({name})")),
         }
         if let (Some(ix), Some(id)) = (idx, p.get("SPDXID").and_then(Value::as_str)) {
             ids.insert(id.to_string(), ix);
@@ -208,13 +210,23 @@ pub fn parse_spdx_tag_value(file: &str, text: &str) -> Result<Inventory, InputEr
         }
     }
     for p in pkgs {
-        if let Some(i) = probs.component(
+        let idx = probs.component(
             &mut inv,
             p.purl.as_deref(),
             &p.name,
             p.version.as_deref(),
             format!("line {} PackageName {}", p.line, p.name),
-        ) {
+        );
+        if idx.is_none() {
+            inv.push_unmatched(
+                &p.name,
+                p.version.as_deref(),
+                p.purl.as_deref(),
+                spdx_license(p.concluded.as_deref(), p.declared.as_deref()),
+                format!("line {} PackageName {}", p.line, p.name),
+            );
+        }
+        if let Some(i) = idx {
             inv.components[i].licenses =
                 spdx_license(p.concluded.as_deref(), p.declared.as_deref());
             inv.components[i].bom_ref = Some(p.id.clone()).filter(|x| !x.is_empty() && x != "-");
