@@ -38,3 +38,4 @@ pub mod scan;
 pub mod vers;
 pub mod version;
 pub mod vex;
+mod xml_guard;

@@ -19,7 +19,7 @@ enum Cmp {
 
 fn scheme_ecosystem(scheme: &str) -> Option<Ecosystem> {
     Some(match scheme {
-        "npm" => Ecosystem::Npm,
+        "npm" | "semver" => Ecosystem::Npm,
         "pypi" => Ecosystem::PyPI,
         "maven" => Ecosystem::Maven,
         "cargo" => Ecosystem::CratesIo,

@@ -1,6 +1,6 @@
 //! VEX (Vulnerability Exploitability eXchange): reading OpenVEX documents and the
-//! `vulnerabilities[].analysis` of CycloneDX BOM/VEX documents (JSON), and applying
-//! their statements to scan findings.
+//! `vulnerabilities[].analysis` of CycloneDX BOM/VEX documents (JSON and XML), and
+//! applying their statements to scan findings.
 //!
 //! A statement applies to a finding when the vulnerability matches (the finding's id or
 //! any of its aliases equals the statement's id or one of its aliases) and a product
@@ -143,7 +143,7 @@ pub struct VexApplied {
     pub source: String,
 }
 
-/// Reads a VEX file (OpenVEX JSON, or CycloneDX JSON with `vulnerabilities`).
+/// Reads a VEX file (OpenVEX JSON, or CycloneDX JSON or XML with `vulnerabilities`).
 pub fn load_vex(path: &Path) -> Result<VexDocument, VexError> {
     let file = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| verr(&file, format!("cannot read: {e}")))?;
@@ -162,10 +162,7 @@ pub fn load_vex(path: &Path) -> Result<VexDocument, VexError> {
 pub fn parse_vex(file: &str, text: &str) -> Result<VexDocument, VexError> {
     let text = text.trim_start_matches('\u{feff}');
     if text.trim_start().starts_with('<') {
-        return Err(verr(
-            file,
-            "CycloneDX XML VEX is not supported; use the JSON form",
-        ));
+        return parse_cyclonedx_xml(file, text);
     }
     let v: Value =
         serde_json::from_str(text).map_err(|e| verr(file, format!("invalid JSON: {e}")))?;
@@ -411,6 +408,125 @@ fn parse_cyclonedx(file: &str, v: &Value) -> VexDocument {
         });
     }
     doc
+}
+
+fn kid<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn kids<'a, 'i>(
+    n: roxmltree::Node<'a, 'i>,
+    name: &'static str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn ktext(n: roxmltree::Node<'_, '_>, name: &str) -> Option<String> {
+    kid(n, name)
+        .and_then(|c| c.text())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+/// CycloneDX XML: `<vulnerabilities><vulnerability>` with `<analysis>` and
+/// `<affects><target><ref>` (1.4 and later).
+fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<VexDocument, VexError> {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    crate::xml_guard::check_depth(text, crate::xml_guard::MAX_DEPTH)
+        .map_err(|e| verr(file, format!("invalid XML: {e}")))?;
+    let doc = roxmltree::Document::parse_with_options(text, opts)
+        .map_err(|e| verr(file, format!("invalid XML: {e}")))?;
+    let root = doc.root_element();
+    let ns = root.tag_name().namespace().unwrap_or("");
+    if root.tag_name().name() != "bom" || !ns.contains("cyclonedx.org/schema/bom") {
+        return Err(verr(
+            file,
+            "not a VEX document (XML root is not a CycloneDX <bom>)",
+        ));
+    }
+    let mut out = VexDocument {
+        file: file.to_string(),
+        format: format!("CycloneDX {} XML", ns.rsplit('/').next().unwrap_or("?")),
+        ..Default::default()
+    };
+    let doc_ts = kid(root, "metadata").and_then(|m| ktext(m, "timestamp"));
+    let Some(vulns) = kid(root, "vulnerabilities") else {
+        out.warnings.push(format!(
+            "{file}: CycloneDX document without <vulnerabilities>: no VEX statements"
+        ));
+        return Ok(out);
+    };
+    for (i, x) in kids(vulns, "vulnerability").enumerate() {
+        let at = format!("vulnerabilities/vulnerability[{}]", i + 1);
+        let Some(id) = ktext(x, "id") else {
+            out.warnings.push(format!("{file}: {at}: no <id>; skipped"));
+            continue;
+        };
+        let Some(analysis) = kid(x, "analysis") else {
+            continue;
+        };
+        let Some(status) = ktext(analysis, "state")
+            .as_deref()
+            .and_then(VexStatus::parse)
+        else {
+            out.warnings.push(format!(
+                "{file}: {at} ({id}): analysis without a known state; skipped"
+            ));
+            continue;
+        };
+        let aliases: Vec<String> = kid(x, "references")
+            .into_iter()
+            .flat_map(|r| kids(r, "reference"))
+            .filter_map(|r| ktext(r, "id"))
+            .collect();
+        let mut products = Vec::new();
+        let mut versions = Vec::new();
+        for t in kid(x, "affects")
+            .into_iter()
+            .flat_map(|a| kids(a, "target"))
+        {
+            products.extend(ktext(t, "ref"));
+            for v in kid(t, "versions")
+                .into_iter()
+                .flat_map(|vs| kids(vs, "version"))
+            {
+                versions.extend(ktext(v, "version").or_else(|| ktext(v, "range")));
+            }
+        }
+        if products.is_empty() {
+            out.warnings.push(format!(
+                "{file}: {at} ({id}): no affects/target/ref; skipped"
+            ));
+            continue;
+        }
+        let responses: Vec<String> = kid(analysis, "responses")
+            .into_iter()
+            .flat_map(|r| kids(r, "response"))
+            .filter_map(|r| r.text().map(|t| t.trim().to_string()))
+            .collect();
+        out.statements.push(VexStatement {
+            vulnerability: id,
+            aliases,
+            products,
+            subcomponents: vec![],
+            versions,
+            status,
+            justification: ktext(analysis, "justification"),
+            detail: ktext(analysis, "detail"),
+            action: (!responses.is_empty()).then(|| responses.join(", ")),
+            timestamp: ktext(analysis, "lastUpdated")
+                .or_else(|| ktext(x, "updated"))
+                .or_else(|| doc_ts.clone()),
+            source: format!("{file} {at}"),
+        });
+    }
+    Ok(out)
 }
 
 /// The bom-ref a BOM-link (`urn:cdx:serial/version#ref`) points to, or the input.

@@ -276,9 +276,14 @@ fn hostile_and_malformed_documents() {
             "statements",
         ),
         (
-            "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\"/>",
-            "XML",
+            "<bom xmlns=\"http://example.com/other\"/>",
+            "not a CycloneDX",
         ),
+        (
+            "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\"><vulner",
+            "invalid XML",
+        ),
+        ("<!DOCTYPE bom [<!ENTITY x \"y\">]><bom/>", "invalid XML"),
     ] {
         let e = parse_vex("bad.json", text).expect_err(text);
         let m = e.to_string();
@@ -286,6 +291,21 @@ fn hostile_and_malformed_documents() {
     }
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(parse_vex("deep.json", &deep).is_err());
+    let deep_xml = format!(
+        "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\">{}{}</bom>",
+        "<a>".repeat(100_000),
+        "</a>".repeat(100_000)
+    );
+    assert!(
+        parse_vex("deep.xml", &deep_xml).is_err(),
+        "nesting limit, no stack overflow"
+    );
+    let empty = parse_vex(
+        "e.xml",
+        "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\"/>",
+    )
+    .expect("an empty BOM is a document without statements");
+    assert!(empty.statements.is_empty() && empty.warnings.len() == 1);
     // bad statements are named and skipped; good ones are kept
     let doc = parse_vex(
         "s.json",
@@ -442,4 +462,69 @@ fn check_cyclonedx_vex(v: &Value) {
             }
         }
     }
+}
+
+#[test]
+fn cyclonedx_xml_vex_matches_the_json_form() {
+    let (Some(x), Some(j)) = (
+        testdata("sbom/cyclonedx/spec-tests/1.6/valid-vulnerability-1.6.xml"),
+        testdata("sbom/cyclonedx/spec-tests/1.6/valid-vulnerability-1.6.json"),
+    ) else {
+        return;
+    };
+    let (x, j) = (load_vex(&x).expect("xml"), load_vex(&j).expect("json"));
+    assert_eq!(x.format, "CycloneDX 1.6 XML");
+    assert_eq!(x.statements.len(), j.statements.len());
+    assert!(!x.statements.is_empty());
+    for (a, b) in x.statements.iter().zip(&j.statements) {
+        assert_eq!(
+            (
+                &a.vulnerability,
+                &a.aliases,
+                &a.products,
+                &a.versions,
+                a.status,
+                &a.justification
+            ),
+            (
+                &b.vulnerability,
+                &b.aliases,
+                &b.products,
+                &b.versions,
+                b.status,
+                &b.justification
+            )
+        );
+    }
+    // the scanner reports' XML exports read too
+    if let Some(p) = testdata("scanner-reports/cyclonedx/log4j.xml") {
+        let d = load_vex(&p).expect("log4j.xml");
+        assert!(
+            d.statements
+                .iter()
+                .all(|s| s.status == VexStatus::UnderInvestigation)
+        );
+        assert!(!d.statements.is_empty());
+    }
+}
+
+#[test]
+fn deeply_nested_xml_sboms_and_poms_are_refused_not_a_crash() {
+    let deep = format!(
+        "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\"><components>{}{}</components></bom>",
+        "<component>".repeat(50_000),
+        "</component>".repeat(50_000)
+    );
+    let e = mcpsec_supply::sbom::parse_cyclonedx_xml("deep.xml", &deep).expect_err("too deep");
+    assert!(
+        e.to_string().contains("deep.xml") && e.to_string().contains("nested"),
+        "{e}"
+    );
+    let pom = format!(
+        "<project>{}{}</project>",
+        "<x>".repeat(50_000),
+        "</x>".repeat(50_000)
+    );
+    let reader = mcpsec_supply::lockfile::reader_for("pom.xml").expect("pom reader");
+    assert!(reader("pom.xml", &pom).is_err());
 }

@@ -202,6 +202,8 @@ pub fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<Inventory, InputErr
         allow_dtd: false,
         ..Default::default()
     };
+    crate::xml_guard::check_depth(text, crate::xml_guard::MAX_DEPTH)
+        .map_err(|e| InputError::new(file, format!("invalid XML: {e}")))?;
     let doc = roxmltree::Document::parse_with_options(text, opts)
         .map_err(|e| InputError::new(file, format!("invalid XML: {e}")))?;
     let root = doc.root_element();

@@ -124,7 +124,7 @@ pub struct ScanArgs {
     /// fail at every threshold but `never`; VEX-suppressed findings never fail).
     #[arg(long, value_enum, default_value_t = FailOn::Unknown)]
     pub fail_on: FailOn,
-    /// OpenVEX or CycloneDX VEX (JSON) document to apply (repeatable): `not_affected` and
+    /// OpenVEX (JSON) or CycloneDX VEX (JSON or XML) document to apply (repeatable): `not_affected` and
     /// `fixed` statements suppress findings (kept in JSON/SARIF, never fail the scan),
     /// `affected` and `under_investigation` annotate them.
     #[arg(long, value_name = "FILE")]
