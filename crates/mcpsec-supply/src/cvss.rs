@@ -1,6 +1,5 @@
-//! CVSS base scores computed from vectors: v3.0/v3.1 (FIRST specification §7) and v2
-//! (§3.2.1). v4 vectors are recognised but not scored (their score needs the
-//! macro-vector lookup table); the severity then comes from other advisory data.
+//! CVSS base scores computed from vectors: v3.0/v3.1 (FIRST specification §7), v2
+//! (§3.2.1) and v4.0 ([`crate::cvss4`], the specification's MacroVector table).
 
 use std::collections::HashMap;
 
@@ -262,10 +261,11 @@ pub fn score(vector: &str) -> Result<Scored, CvssError> {
             vector: v.into(),
         })
     } else if v.starts_with("CVSS:4.") {
+        let s = crate::cvss4::score_v4(v)?;
         Ok(Scored {
             version: "4.0",
-            score: None,
-            severity: Severity::Unknown,
+            score: Some(s),
+            severity: Severity::from_score(s),
             vector: v.into(),
         })
     } else {

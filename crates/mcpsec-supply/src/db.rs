@@ -46,13 +46,17 @@ CREATE INDEX IF NOT EXISTS affected_id ON affected (id);
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS aliases_alias ON aliases (alias);
 CREATE INDEX IF NOT EXISTS aliases_id ON aliases (id);
+CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT);
+CREATE TABLE IF NOT EXISTS kev (cve TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 /// An open vulnerability database.
 pub struct VulnDb {
-    conn: Connection,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
     cache: HashMap<String, Option<Arc<Advisory>>>,
+    /// Whether the `epss` and `kev` tables exist (older read-only databases lack them).
+    pub(crate) exploit_tables: std::cell::OnceCell<(bool, bool)>,
 }
 
 /// The result of importing one source.
@@ -100,6 +104,10 @@ pub struct Status {
     pub per_ecosystem: Vec<(String, i64)>,
     /// Newest `modified` date of any advisory.
     pub newest_modified: Option<String>,
+    /// CVEs with an EPSS score.
+    pub epss: i64,
+    /// CVEs in the KEV catalogue.
+    pub kev: i64,
     /// Size of the file in bytes.
     pub bytes: u64,
 }
@@ -134,6 +142,7 @@ impl VulnDb {
             conn,
             path,
             cache: HashMap::new(),
+            exploit_tables: std::cell::OnceCell::new(),
         })
     }
 
@@ -156,10 +165,11 @@ impl VulnDb {
             conn,
             path,
             cache: HashMap::new(),
+            exploit_tables: std::cell::OnceCell::new(),
         })
     }
 
-    fn err(&self, source: rusqlite::Error) -> DbError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> DbError {
         DbError::Sqlite {
             path: self.path.display().to_string(),
             source,
@@ -272,6 +282,8 @@ impl VulnDb {
             withdrawn,
             per_ecosystem,
             newest_modified: newest,
+            epss: self.count_table("epss")?,
+            kev: self.count_table("kev")?,
             bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
         })
     }

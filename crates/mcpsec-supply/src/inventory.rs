@@ -29,6 +29,14 @@ pub struct Component {
     pub distro: Option<String>,
     /// Where in the input it was found (e.g. `packages["node_modules/x"]`).
     pub location: String,
+    /// The SBOM's identifier for it (CycloneDX `bom-ref`, SPDX `SPDXID`), which VEX
+    /// statements may name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bom_ref: Option<String>,
+    /// Licences as the input declares them: SPDX expressions, ids or free-text names
+    /// (several entries all apply).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
 }
 
 impl Component {
@@ -48,6 +56,8 @@ impl Component {
             local: false,
             distro: None,
             location: location.into(),
+            bom_ref: None,
+            licenses: vec![],
         }
     }
 }
@@ -65,6 +75,28 @@ pub struct Inventory {
     pub edges: Vec<(usize, usize)>,
     /// Problems with single elements; the rest of the file was read.
     pub warnings: Vec<String>,
+    /// The product the input describes (CycloneDX `metadata.component`), if it says.
+    pub product: ProductRef,
+    /// SBOM components that cannot be matched against advisories (no purl, or a purl type
+    /// no advisory source uses) but still count for licence checks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<Component>,
+}
+
+/// The product an input describes (its `metadata.component`), for product-level VEX.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProductRef {
+    /// bom-ref, purl and name of the described product (those given).
+    pub ids: Vec<String>,
+    /// Its version.
+    pub version: Option<String>,
+}
+
+impl ProductRef {
+    /// Whether nothing identifies the product.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
 }
 
 impl Inventory {
@@ -81,6 +113,32 @@ impl Inventory {
     pub fn push(&mut self, c: Component) -> usize {
         self.components.push(c);
         self.components.len() - 1
+    }
+
+    /// Records a component that advisories cannot name (for licence checks only).
+    pub fn push_unmatched(
+        &mut self,
+        name: &str,
+        version: Option<&str>,
+        purl: Option<&str>,
+        licenses: Vec<String>,
+        location: String,
+    ) {
+        if location.starts_with("metadata") {
+            return; // the described product itself
+        }
+        self.unmatched.push(Component {
+            ecosystem: None,
+            name: name.to_string(),
+            version: version.unwrap_or_default().to_string(),
+            purl: purl.unwrap_or_default().to_string(),
+            direct: None,
+            local: false,
+            distro: None,
+            location,
+            bom_ref: None,
+            licenses,
+        });
     }
 
     /// Records a warning about one element.

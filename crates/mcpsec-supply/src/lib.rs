@@ -13,16 +13,29 @@
 //! Modules: [`version`] (orderings), [`osv`] (advisory model and loaders), [`cvss`]
 //! (base scores), [`purl`] (package URLs), [`inventory`] (components and edges),
 //! [`sbom`] and [`lockfile`] (readers), [`db`] (the SQLite store), [`scan`] (matching),
-//! [`sarif`] (SARIF 2.1.0 output).
+//! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
+//! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
+//! policy), [`exploit`] (EPSS and CISA KEV files), [`risk`] (malicious packages, typosquat-like
+//! names, risk scores).
 
+pub mod cdx_vex;
 pub mod cvss;
+pub mod cvss4;
+mod cvss4_table;
 pub mod db;
+pub mod exploit;
+mod exploit_db;
 pub mod graph;
 pub mod inventory;
+pub mod license;
 pub mod lockfile;
 pub mod osv;
 pub mod purl;
+pub mod risk;
 pub mod sarif;
 pub mod sbom;
 pub mod scan;
+pub mod vers;
 pub mod version;
+pub mod vex;
+mod xml_guard;

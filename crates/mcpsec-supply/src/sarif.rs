@@ -62,7 +62,7 @@ pub fn to_sarif(report: &ScanReport, tool_version: &str) -> Value {
         if f.path.len() > 1 {
             text.push_str(&format!(" Dependency path: {}.", f.path.join(" → ")));
         }
-        results.push(json!({
+        let mut result = json!({
             "ruleId": f.id,
             "level": if f.informational.is_some() { "note" } else { level(f.severity) },
             "message": { "text": text },
@@ -73,9 +73,20 @@ pub fn to_sarif(report: &ScanReport, tool_version: &str) -> Value {
             "partialFingerprints": { "package/vulnerability": format!("{}|{}", f.purl, f.id) },
             "properties": {
                 "purl": f.purl, "installed": f.version, "fixed": f.fixed, "aliases": f.aliases,
-                "severity": f.severity.as_str(), "affected": f.affected_ranges, "informational": f.informational
+                "severity": f.severity.as_str(), "affected": f.affected_ranges, "informational": f.informational,
+                "vex": f.vex, "epss": f.epss, "kev": f.kev, "malicious": f.malicious, "risk": f.risk
             }
-        }));
+        });
+        if let (true, Some(v)) = (f.suppressed, &f.vex) {
+            // SARIF 2.1.0 §3.35: an external suppression (the VEX statement) that is accepted
+            result["suppressions"] = json!([{
+                "kind": "external",
+                "status": "accepted",
+                "justification": format!("VEX {}{} ({})", v.status.as_str(),
+                    v.justification.as_deref().map(|j| format!(": {j}")).unwrap_or_default(), v.source),
+            }]);
+        }
+        results.push(result);
     }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -64,6 +64,26 @@ pub struct Finding {
     pub location: String,
     /// Advisory link.
     pub url: Option<String>,
+    /// The component's SBOM identifier (bom-ref / SPDXID), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bom_ref: Option<String>,
+    /// The VEX statement applied to this finding, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vex: Option<crate::vex::VexApplied>,
+    /// Suppressed by VEX (`not_affected`, `fixed`): kept in the report, never fails a
+    /// scan.
+    pub suppressed: bool,
+    /// EPSS reading of its CVE ids (the highest), when `vulndb import` was given the EPSS
+    /// CSV.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epss: Option<crate::exploit::Epss>,
+    /// CISA KEV entry of one of its CVE ids: known to be exploited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kev: Option<crate::exploit::Kev>,
+    /// From a malicious-package advisory (OSV `MAL-`): whatever its severity.
+    pub malicious: bool,
+    /// Risk 0–10 ([`crate::risk::finding_risk`]).
+    pub risk: f64,
 }
 
 /// A scan's result.
@@ -79,6 +99,10 @@ pub struct ScanReport {
     pub components: usize,
     /// Milliseconds spent matching (after reading inputs).
     pub match_ms: f64,
+    /// Risk per component and for the project ([`crate::risk::assess`]).
+    pub risk: crate::risk::RiskSummary,
+    /// Names close to popular packages' (possible typosquats).
+    pub typosquats: Vec<crate::risk::Typosquat>,
 }
 
 /// One input in a report.
@@ -92,6 +116,9 @@ pub struct InventorySummary {
     pub components: usize,
     /// Dependency edges.
     pub edges: usize,
+    /// The product the input describes (for product-level VEX statements).
+    #[serde(skip_serializing_if = "crate::inventory::ProductRef::is_empty")]
+    pub product: crate::inventory::ProductRef,
 }
 
 /// Scan errors (inputs that cannot be read at all are warnings, not errors).
@@ -191,13 +218,17 @@ fn id_rank(id: &str) -> u8 {
 /// Matches inventories against the database.
 pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, ScanError> {
     let t = std::time::Instant::now();
-    let mut report = ScanReport::default();
+    let mut report = ScanReport {
+        typosquats: crate::risk::typosquats(&inventories),
+        ..Default::default()
+    };
     for (ii, inv) in inventories.iter().enumerate() {
         report.inventories.push(InventorySummary {
             file: inv.file.clone(),
             format: inv.format.clone(),
             components: inv.components.len(),
             edges: inv.edges.len(),
+            product: inv.product.clone(),
         });
         for w in &inv.warnings {
             report.warnings.push(format!("{}: {w}", inv.file));
@@ -367,14 +398,42 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                     path,
                     location: c.location.clone(),
                     url,
+                    bom_ref: c.bom_ref.clone(),
+                    vex: None,
+                    suppressed: false,
+                    epss: None,
+                    kev: None,
+                    malicious: false,
+                    risk: 0.0,
                 });
             }
         }
     }
+    for f in &mut report.findings {
+        let cves: Vec<&str> = std::iter::once(&f.id)
+            .chain(&f.aliases)
+            .map(String::as_str)
+            .filter(|x| x.starts_with("CVE-"))
+            .collect();
+        if !cves.is_empty() {
+            let (epss, kev) = db.exploit_signals(&cves)?;
+            f.epss = epss;
+            f.kev = kev;
+        }
+    }
+    report.risk = crate::risk::assess(&mut report);
     report.findings.sort_by(|a, b| {
         let score = |f: &Finding| f.cvss.as_ref().and_then(|c| c.score).unwrap_or(0.0);
-        (a.informational.is_some(), std::cmp::Reverse(a.severity))
-            .cmp(&(b.informational.is_some(), std::cmp::Reverse(b.severity)))
+        (
+            !a.malicious,
+            a.informational.is_some(),
+            std::cmp::Reverse(a.severity),
+        )
+            .cmp(&(
+                !b.malicious,
+                b.informational.is_some(),
+                std::cmp::Reverse(b.severity),
+            ))
             .then_with(|| score(b).partial_cmp(&score(a)).unwrap_or(Ordering::Equal))
             .then_with(|| {
                 (&a.file, &a.package, &a.version, &a.id)

@@ -104,6 +104,14 @@ fn import_100k_and_scan_2000() {
         "scan of {COMPONENTS} components: cold {cold:.1} ms, warm {warm:.1} ms; {} findings",
         report.findings.len()
     );
+    let inv = read_input(&bom_path).expect("read");
+    let t = Instant::now();
+    let ts = mcpsec_supply::risk::typosquats(std::slice::from_ref(&inv));
+    eprintln!(
+        "typosquat check of {COMPONENTS} components: {:.1} ms ({} flagged)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        ts.len()
+    );
     assert_eq!(report.findings.len(), report2.findings.len());
     assert!(!report.findings.is_empty());
     assert!(import_s < 30.0, "import took {import_s:.1}s");

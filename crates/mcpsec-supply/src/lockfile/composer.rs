@@ -38,6 +38,29 @@ pub fn parse(file: &str, text: &str) -> Result<Inventory, InputError> {
                 format!("{key}[{i}] {name}"),
             );
             c.local = version.starts_with("dev-");
+            // composer lists alternatives (dual licensing): any one may be chosen
+            let lic: Vec<&str> = p
+                .get("license")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if !lic.is_empty() {
+                let parts: Vec<String> = lic
+                    .iter()
+                    .map(|l| {
+                        if lic.len() > 1 {
+                            format!("({l})")
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect();
+                c.licenses = vec![parts.join(" OR ")];
+            }
             let idx = inv.push(c);
             by_name.insert(name.to_ascii_lowercase(), idx);
             if let Some(r) = p.get("require").and_then(Value::as_object) {

@@ -50,6 +50,15 @@ pub fn parse(file: &str, text: &str) -> Result<Inventory, InputError> {
             c.direct = Some(
                 path.matches("node_modules/").count() == 1 && root_deps.iter().any(|d| d == name),
             );
+            // npm 7+ lockfiles copy each package's `license`
+            if let Some(l) = p
+                .get("license")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+            {
+                c.licenses = vec![l.to_string()];
+            }
             let i = inv.push(c);
             by_path.insert(path.clone(), i);
             reqs.push((

@@ -37,6 +37,8 @@ pub fn parse(file: &str, text_in: &str) -> Result<Inventory, InputError> {
         allow_dtd: false,
         ..Default::default()
     };
+    crate::xml_guard::check_depth(text_in, crate::xml_guard::MAX_DEPTH)
+        .map_err(|e| InputError::new(file, format!("invalid XML: {e}")))?;
     let doc = roxmltree::Document::parse_with_options(text_in, opts)
         .map_err(|e| InputError::new(file, format!("invalid XML: {e}")))?;
     let root = doc.root_element();

@@ -227,8 +227,16 @@ impl Advisory {
             })
     }
 
-    /// The best CVSS reading of the advisory (highest version that can be scored).
+    /// The CVSS reading of the advisory: v3.1, else v3.0, else v4.0, else v2 (v3 stays
+    /// first while advisories and other scanners mostly rank by it; v4 is used when an
+    /// advisory gives only v4).
     pub fn cvss(&self) -> Option<cvss::Scored> {
+        let rank = |v: &str| match v {
+            "3.1" => 4,
+            "3.0" => 3,
+            "4.0" => 2,
+            _ => 1,
+        };
         let mut best: Option<cvss::Scored> = None;
         for s in &self.severity {
             if !s.kind.starts_with("CVSS") {
@@ -239,7 +247,8 @@ impl Advisory {
                     None => true,
                     Some(b) => {
                         (sc.score.is_some() && b.score.is_none())
-                            || (sc.score.is_some() == b.score.is_some() && sc.version > b.version)
+                            || (sc.score.is_some() == b.score.is_some()
+                                && rank(sc.version) > rank(b.version))
                     }
                 };
                 if better {

@@ -2,7 +2,7 @@
 //! `dependencies` graph (`ref` → `dependsOn`).
 
 use super::PurlProblems;
-use crate::inventory::{InputError, Inventory};
+use crate::inventory::{InputError, Inventory, ProductRef};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -21,6 +21,18 @@ pub fn parse_cyclonedx_json(file: &str, text: &str) -> Result<Inventory, InputEr
     let mut probs = PurlProblems::default();
     let mut refs: HashMap<String, usize> = HashMap::new();
     if let Some(root) = v.get("metadata").and_then(|m| m.get("component")) {
+        inv.product = ProductRef {
+            ids: ["bom-ref", "purl", "name"]
+                .iter()
+                .filter_map(|k| root.get(*k).and_then(Value::as_str))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            version: root
+                .get("version")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
         add_json(
             &mut inv,
             &mut probs,
@@ -92,6 +104,17 @@ fn add_json(
     let idx = probs.component(inv, purl, &display, version, format!("{at} ({display})"));
     if let (Some(i), Some(r)) = (idx, c.get("bom-ref").and_then(Value::as_str)) {
         refs.insert(r.to_string(), i);
+        inv.components[i].bom_ref = Some(r.to_string());
+    }
+    match idx {
+        Some(i) => inv.components[i].licenses = json_licenses(c),
+        None => inv.push_unmatched(
+            &display,
+            version,
+            purl,
+            json_licenses(c),
+            format!("{at} ({display})"),
+        ),
     }
     if depth > 64 {
         inv.warn(format!(
@@ -117,6 +140,51 @@ fn add_json(
     }
 }
 
+/// `licenses`: `{license: {id|name}}` entries and `{expression}` entries.
+fn json_licenses(c: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in c
+        .get("licenses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let s = l
+            .get("expression")
+            .and_then(Value::as_str)
+            .or_else(|| {
+                let lic = l.get("license")?;
+                lic.get("id")
+                    .and_then(Value::as_str)
+                    .or_else(|| lic.get("name").and_then(Value::as_str))
+            })
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if let Some(s) = s {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+fn xml_licenses(c: roxmltree::Node<'_, '_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(ls) = child(c, "licenses") else {
+        return out;
+    };
+    for l in ls.children().filter(|n| n.is_element()) {
+        let s = match l.tag_name().name() {
+            "expression" => l.text().map(str::to_string),
+            "license" => text_of(l, "id").or_else(|| text_of(l, "name")),
+            _ => None,
+        };
+        if let Some(s) = s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
     n.children()
         .find(|c| c.is_element() && c.tag_name().name() == name)
@@ -134,6 +202,8 @@ pub fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<Inventory, InputErr
         allow_dtd: false,
         ..Default::default()
     };
+    crate::xml_guard::check_depth(text, crate::xml_guard::MAX_DEPTH)
+        .map_err(|e| InputError::new(file, format!("invalid XML: {e}")))?;
     let doc = roxmltree::Document::parse_with_options(text, opts)
         .map_err(|e| InputError::new(file, format!("invalid XML: {e}")))?;
     let root = doc.root_element();
@@ -194,6 +264,31 @@ pub fn parse_cyclonedx_xml(file: &str, text: &str) -> Result<Inventory, InputErr
         );
         if let (Some(i), Some(r)) = (idx, c.attribute("bom-ref")) {
             refs.insert(r.to_string(), i);
+            inv.components[i].bom_ref = Some(r.to_string());
+        }
+        match idx {
+            Some(i) => inv.components[i].licenses = xml_licenses(c),
+            None => inv.push_unmatched(
+                &display,
+                version.as_deref(),
+                purl.as_deref(),
+                xml_licenses(c),
+                format!("{at} ({display})"),
+            ),
+        }
+        if at == "metadata/component" {
+            let mut ids: Vec<String> = c
+                .attribute("bom-ref")
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            ids.extend(text_of(c, "purl"));
+            ids.extend(text_of(c, "name"));
+            ids.retain(|s| !s.is_empty());
+            inv.product = ProductRef {
+                ids,
+                version: text_of(c, "version"),
+            };
         }
     }
     if let Some(deps) = child(root, "dependencies") {

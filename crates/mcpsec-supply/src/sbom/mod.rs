@@ -105,6 +105,8 @@ impl PurlProblems {
             local: false,
             distro,
             location,
+            bom_ref: None,
+            licenses: vec![],
         };
         Some(inv.push(c))
     }

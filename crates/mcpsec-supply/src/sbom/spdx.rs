@@ -26,6 +26,19 @@ fn relation(inv: &mut Inventory, ids: &HashMap<String, usize>, a: &str, kind: &s
     }
 }
 
+/// The concluded licence unless it is NOASSERTION/NONE/empty, else the declared one.
+fn spdx_license(concluded: Option<&str>, declared: Option<&str>) -> Vec<String> {
+    let usable = |s: &&str| {
+        let t = s.trim();
+        !t.is_empty() && t != "NOASSERTION" && t != "NONE"
+    };
+    concluded
+        .filter(usable)
+        .or(declared.filter(usable))
+        .map(|s| vec![s.trim().to_string()])
+        .unwrap_or_default()
+}
+
 /// Reads an SPDX 2.x JSON document.
 pub fn parse_spdx_json(file: &str, text: &str) -> Result<Inventory, InputError> {
     let v: Value = serde_json::from_str(text)
@@ -68,8 +81,17 @@ pub fn parse_spdx_json(file: &str, text: &str) -> Result<Inventory, InputError> 
             version,
             format!("packages[{i}] ({name})"),
         );
+        let lic = spdx_license(
+            p.get("licenseConcluded").and_then(Value::as_str),
+            p.get("licenseDeclared").and_then(Value::as_str),
+        );
+        match idx {
+            Some(ix) => inv.components[ix].licenses = lic,
+            None => inv.push_unmatched(name, version, purl, lic, format!("packages[{i}] ({name})")),
+        }
         if let (Some(ix), Some(id)) = (idx, p.get("SPDXID").and_then(Value::as_str)) {
             ids.insert(id.to_string(), ix);
+            inv.components[ix].bom_ref = Some(id.to_string());
         }
     }
     for r in v
@@ -109,6 +131,8 @@ pub fn parse_spdx_tag_value(file: &str, text: &str) -> Result<Inventory, InputEr
         version: Option<String>,
         purl: Option<String>,
         line: usize,
+        concluded: Option<String>,
+        declared: Option<String>,
     }
     let mut pkgs: Vec<Pkg> = Vec::new();
     let mut rels = Vec::new();
@@ -134,7 +158,19 @@ pub fn parse_spdx_tag_value(file: &str, text: &str) -> Result<Inventory, InputEr
                 version: None,
                 purl: None,
                 line: n + 1,
+                concluded: None,
+                declared: None,
             }),
+            "PackageLicenseConcluded" => {
+                if let Some(p) = pkgs.last_mut() {
+                    p.concluded = Some(val.into());
+                }
+            }
+            "PackageLicenseDeclared" => {
+                if let Some(p) = pkgs.last_mut() {
+                    p.declared = Some(val.into());
+                }
+            }
             "SPDXID" => {
                 if let Some(p) = pkgs.last_mut().filter(|p| p.id.is_empty()) {
                     p.id = val.into();
@@ -174,13 +210,26 @@ pub fn parse_spdx_tag_value(file: &str, text: &str) -> Result<Inventory, InputEr
         }
     }
     for p in pkgs {
-        if let Some(i) = probs.component(
+        let idx = probs.component(
             &mut inv,
             p.purl.as_deref(),
             &p.name,
             p.version.as_deref(),
             format!("line {} PackageName {}", p.line, p.name),
-        ) {
+        );
+        if idx.is_none() {
+            inv.push_unmatched(
+                &p.name,
+                p.version.as_deref(),
+                p.purl.as_deref(),
+                spdx_license(p.concluded.as_deref(), p.declared.as_deref()),
+                format!("line {} PackageName {}", p.line, p.name),
+            );
+        }
+        if let Some(i) = idx {
+            inv.components[i].licenses =
+                spdx_license(p.concluded.as_deref(), p.declared.as_deref());
+            inv.components[i].bom_ref = Some(p.id.clone()).filter(|x| !x.is_empty() && x != "-");
             ids.insert(p.id, i);
         }
     }

@@ -20,6 +20,33 @@ pub enum SbomAction {
     Scan(ScanArgs),
     /// Why is a package there: every dependency path from a root, and its blast radius.
     Why(WhyArgs),
+    /// Check component licences (SPDX expressions) against a policy; exit 1 on a deny.
+    Licenses(LicensesArgs),
+}
+
+/// `mcpsec sbom licenses`.
+#[derive(Debug, Args)]
+pub struct LicensesArgs {
+    /// SBOM or lockfile, or a directory to search for them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Licence policy (TOML: allow/deny/review lists of licence ids and families; see
+    /// docs/license-policy.example.toml). Default: permissive licences allowed, everything
+    /// else to review, nothing denied.
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LicenseFormat::Table)]
+    pub format: LicenseFormat,
+}
+
+/// Output formats of `sbom licenses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LicenseFormat {
+    /// A readable table, denied and to-review components first.
+    Table,
+    /// The full report as JSON.
+    Json,
 }
 
 /// `mcpsec sbom why`.
@@ -46,8 +73,21 @@ pub enum OutputFormat {
     Table,
     /// The full report as JSON.
     Json,
-    /// SARIF 2.1.0 (code-scanning upload).
+    /// SARIF 2.1.0 (code-scanning upload); VEX-suppressed findings carry a suppression.
     Sarif,
+    /// A CycloneDX JSON VEX document of the findings (see `--cyclonedx-version`).
+    CyclonedxVex,
+}
+
+/// CycloneDX version of `--format cyclonedx-vex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CdxSpec {
+    /// CycloneDX 1.5.
+    #[value(name = "1.5")]
+    V1_5,
+    /// CycloneDX 1.6.
+    #[value(name = "1.6")]
+    V1_6,
 }
 
 /// Severity threshold for the exit code.
@@ -80,9 +120,22 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     /// Exit with 1 when a vulnerability at or above this severity is found
-    /// (informational advisories — unmaintained, unsound — never fail).
+    /// (informational advisories — unmaintained, unsound — never fail; malicious packages
+    /// fail at every threshold but `never`; VEX-suppressed findings never fail).
     #[arg(long, value_enum, default_value_t = FailOn::Unknown)]
     pub fail_on: FailOn,
+    /// OpenVEX (JSON) or CycloneDX VEX (JSON or XML) document to apply (repeatable): `not_affected` and
+    /// `fixed` statements suppress findings (kept in JSON/SARIF, never fail the scan),
+    /// `affected` and `under_investigation` annotate them.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Also exit with 1 when a (not VEX-suppressed) finding is in CISA's Known Exploited
+    /// Vulnerabilities catalogue (imported with `vulndb import`), whatever its severity.
+    #[arg(long)]
+    pub fail_on_kev: bool,
+    /// CycloneDX version written by `--format cyclonedx-vex`.
+    #[arg(long, value_enum, default_value_t = CdxSpec::V1_6)]
+    pub cyclonedx_version: CdxSpec,
 }
 
 /// Runs an `sbom` action.
@@ -90,7 +143,78 @@ pub fn run(action: SbomAction) -> Result<ExitCode> {
     match action {
         SbomAction::Scan(a) => scan_cmd(a),
         SbomAction::Why(a) => why_cmd(a),
+        SbomAction::Licenses(a) => licenses_cmd(a),
     }
+}
+
+fn licenses_cmd(a: LicensesArgs) -> Result<ExitCode> {
+    use mcpsec_supply::license::{Policy, Verdict, check};
+    let policy = match &a.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    let (invs, read_warnings) = read_inputs(&a.paths)?;
+    let mut report = check(&policy, &invs);
+    report.warnings.splice(0..0, read_warnings);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut out = String::new();
+    match a.format {
+        LicenseFormat::Json => out = serde_json::to_string_pretty(&report)?,
+        LicenseFormat::Table => {
+            let w = report
+                .components
+                .iter()
+                .map(|c| c.package.len() + c.version.len() + 1)
+                .max()
+                .unwrap_or(7)
+                .clamp(7, 50);
+            let _ = writeln!(out, "{:<7} {:<w$} LICENCE / WHY", "VERDICT", "PACKAGE");
+            for c in &report.components {
+                let lic = if c.licenses.is_empty() {
+                    "-".to_string()
+                } else {
+                    c.licenses.join(" AND ")
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<7} {:<w$} {lic}",
+                    c.verdict.as_str().to_uppercase(),
+                    format!("{}@{}", c.package, c.version)
+                );
+                if c.verdict != Verdict::Allow {
+                    let _ = writeln!(out, "{:<7} {:<w$}   {}", "", "", c.reasons.join("; "));
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{} components: {} allowed, {} to review, {} denied ({} without licence data, {} with an unknown licence)",
+                report.components.len(),
+                report.allowed,
+                report.review,
+                report.denied,
+                report.missing,
+                report.unknown
+            );
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
+    }
+    Ok(if report.denied > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn why_cmd(a: WhyArgs) -> Result<ExitCode> {
@@ -138,8 +262,11 @@ fn why_cmd(a: WhyArgs) -> Result<ExitCode> {
 }
 
 fn fails(f: &Finding, t: FailOn) -> bool {
-    if f.informational.is_some() {
+    if f.informational.is_some() || f.suppressed {
         return false;
+    }
+    if f.malicious && t != FailOn::Never {
+        return true;
     }
     match t {
         FailOn::Never => false,
@@ -157,6 +284,26 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     let (invs, read_warnings) = read_inputs(&a.paths)?;
     let mut report = scan(&mut db, invs)?;
     report.warnings.splice(0..0, read_warnings);
+    let mut docs = Vec::new();
+    for p in &a.vex {
+        match mcpsec_supply::vex::load_vex(p) {
+            Ok(d) => {
+                report.warnings.extend(d.warnings.iter().cloned());
+                docs.push(d);
+            }
+            Err(e) => report
+                .warnings
+                .push(format!("VEX {e}; its statements are not applied")),
+        }
+    }
+    if !a.vex.is_empty() {
+        let s = mcpsec_supply::vex::apply(&mut report, &docs);
+        report.risk = mcpsec_supply::risk::assess(&mut report);
+        eprintln!(
+            "vex: {} statement(s) from {} document(s): {} finding(s) suppressed, {} annotated",
+            s.statements, s.documents, s.suppressed, s.annotated
+        );
+    }
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -166,6 +313,32 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
             &report,
             env!("CARGO_PKG_VERSION"),
         ))?,
+        OutputFormat::CyclonedxVex => {
+            let id = ulid::Ulid::new().0.to_be_bytes();
+            let h = hex_of(&id);
+            // RFC 4122 version 4 layout from 128 random-enough bits
+            let serial = format!(
+                "{}-{}-4{}-{:x}{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[13..16],
+                8 | (id[8] & 0x3),
+                &h[17..20],
+                &h[20..32]
+            );
+            let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let ver = match a.cyclonedx_version {
+                CdxSpec::V1_5 => mcpsec_supply::cdx_vex::CdxVersion::V1_5,
+                CdxSpec::V1_6 => mcpsec_supply::cdx_vex::CdxVersion::V1_6,
+            };
+            serde_json::to_string_pretty(&mcpsec_supply::cdx_vex::to_cyclonedx_vex(
+                &report,
+                ver,
+                env!("CARGO_PKG_VERSION"),
+                &serial,
+                &ts,
+            ))?
+        }
         OutputFormat::Table => table(&report),
     };
     if !out.ends_with('\n') {
@@ -180,7 +353,10 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     {
         return Err(e.into());
     }
-    let fail = report.findings.iter().any(|f| fails(f, a.fail_on));
+    let fail = report
+        .findings
+        .iter()
+        .any(|f| fails(f, a.fail_on) || (a.fail_on_kev && f.kev.is_some() && !f.suppressed));
     Ok(if fail {
         ExitCode::from(1)
     } else {
@@ -188,20 +364,32 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     })
 }
 
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 fn sev_cell(f: &Finding) -> String {
     if let Some(i) = &f.informational {
         return format!("warn:{i}");
     }
-    match f.cvss.as_ref().and_then(|c| c.score) {
+    if f.malicious {
+        return "MALICIOUS".into();
+    }
+    let s = match f.cvss.as_ref().and_then(|c| c.score) {
         Some(s) => format!("{} {s:.1}", f.severity.as_str().to_uppercase()),
         None => f.severity.as_str().to_uppercase(),
+    };
+    if f.kev.is_some() {
+        format!("{s} KEV")
+    } else {
+        s
     }
 }
 
 fn table(r: &ScanReport) -> String {
     let mut o = String::new();
     let mut by_file: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
-    for f in &r.findings {
+    for f in r.findings.iter().filter(|f| !f.suppressed) {
         by_file.entry(f.inventory).or_default().push(f);
     }
     for (i, inv) in r.inventories.iter().enumerate() {
@@ -286,6 +474,34 @@ fn table(r: &ScanReport) -> String {
                     }
                 ));
             }
+            if f.risk > 0.0 {
+                extra.push(format!("risk {:.1}", f.risk));
+            }
+            if let Some(k) = &f.kev {
+                extra.push(format!(
+                    "KEV: known exploited (added {}{}{})",
+                    k.date_added,
+                    k.due_date
+                        .as_deref()
+                        .map(|d| format!(", due {d}"))
+                        .unwrap_or_default(),
+                    if k.ransomware.as_deref() == Some("Known") {
+                        ", used by ransomware"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if let Some(e) = &f.epss {
+                extra.push(format!(
+                    "EPSS {:.3} (percentile {:.0})",
+                    e.score,
+                    e.percentile * 100.0
+                ));
+            }
+            if let Some(v) = &f.vex {
+                extra.push(format!("VEX {}: {}", v.status.as_str(), v.source));
+            }
             if f.path.len() > 1 {
                 extra.push(format!("via: {}", f.path.join(" → ")));
             } else if f.direct == Some(true) {
@@ -295,11 +511,33 @@ fn table(r: &ScanReport) -> String {
         }
         let _ = writeln!(o);
     }
+    let suppressed: Vec<&Finding> = r.findings.iter().filter(|f| f.suppressed).collect();
+    if !suppressed.is_empty() {
+        let _ = writeln!(o, "suppressed by VEX:");
+        for f in &suppressed {
+            if let Some(v) = &f.vex {
+                let _ = writeln!(
+                    o,
+                    "  {} {} {}: {}{} ({})",
+                    f.package,
+                    f.version,
+                    f.id,
+                    v.status.as_str(),
+                    v.justification
+                        .as_deref()
+                        .map(|j| format!(", {j}"))
+                        .unwrap_or_default(),
+                    v.source
+                );
+            }
+        }
+        let _ = writeln!(o);
+    }
     // summary with upgrade advice
     let vulns: Vec<&Finding> = r
         .findings
         .iter()
-        .filter(|f| f.informational.is_none())
+        .filter(|f| f.informational.is_none() && !f.suppressed)
         .collect();
     let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
     for f in &vulns {
@@ -308,7 +546,7 @@ fn table(r: &ScanReport) -> String {
     let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
     let _ = writeln!(
         o,
-        "{} vulnerabilities{} in {} components scanned ({} informational warnings); matched in {:.1} ms",
+        "{} vulnerabilities{} in {} components scanned ({} informational warnings, {} suppressed by VEX); matched in {:.1} ms",
         vulns.len(),
         if parts.is_empty() {
             String::new()
@@ -316,9 +554,42 @@ fn table(r: &ScanReport) -> String {
             format!(" ({})", parts.join(", "))
         },
         r.components,
-        r.findings.len() - vulns.len(),
+        r.findings
+            .iter()
+            .filter(|f| f.informational.is_some() && !f.suppressed)
+            .count(),
+        suppressed.len(),
         r.match_ms
     );
+    if !r.risk.components.is_empty() {
+        let top: Vec<String> = r
+            .risk
+            .components
+            .iter()
+            .take(3)
+            .map(|c| format!("{}@{} {:.1}", c.package, c.version, c.risk))
+            .collect();
+        let _ = writeln!(
+            o,
+            "project risk {:.1}/10 ({} component(s) at 7 or more; highest: {})",
+            r.risk.project,
+            r.risk.high_risk_components,
+            top.join(", ")
+        );
+    }
+    if !r.typosquats.is_empty() {
+        let _ = writeln!(
+            o,
+            "names close to popular packages (possible typosquats; check them):"
+        );
+        for t in &r.typosquats {
+            let _ = writeln!(
+                o,
+                "  {} {} ({}) resembles {} ({} edit(s)) in {}",
+                t.package, t.version, t.ecosystem, t.resembles, t.distance, t.file
+            );
+        }
+    }
     let mut upgrades: BTreeMap<(&str, &str), (Option<&str>, bool, usize)> = BTreeMap::new();
     for f in &vulns {
         let e = upgrades

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub enum VulndbAction {
     /// Import advisories: OSV JSON/YAML files, directory trees, OSV zip archives
-    /// (`<ecosystem>/all.zip`), or a RustSec advisory-db checkout.
+    /// (`<ecosystem>/all.zip`), or a RustSec advisory-db checkout; also FIRST's EPSS CSV
+    /// (`*.csv`, `*.csv.gz`) and CISA's KEV catalogue (JSON), each replacing the previous
+    /// import of its kind.
     Import(ImportArgs),
     /// Show sources, counts per ecosystem, newest advisory date and import times.
     Status(StatusArgs),
@@ -62,6 +64,48 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
         if !src.exists() {
             eprintln!("error: {}: no such file or directory", src.display());
             failed = true;
+            continue;
+        }
+        if let Some(kind) = mcpsec_supply::exploit::sniff(src) {
+            use mcpsec_supply::exploit::{Kind, parse_epss, parse_kev, read_text};
+            let name = src.display().to_string();
+            let parsed = read_text(src).and_then(|text| match kind {
+                Kind::Epss => parse_epss(&name, &text).map(|f| (Some(f), None)),
+                Kind::Kev => parse_kev(&name, &text).map(|f| (None, Some(f))),
+            });
+            let r = match parsed {
+                Ok((Some(f), _)) => db.store_epss(&name, &f)?,
+                Ok((_, Some(f))) => db.store_kev(&name, &f)?,
+                Ok((None, None)) => continue,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    failed = true;
+                    continue;
+                }
+            };
+            for w in r.warnings.iter().take(20) {
+                eprintln!("warning: {w}");
+            }
+            if r.warnings.len() > 20 {
+                eprintln!("warning: … and {} more rows skipped", r.warnings.len() - 20);
+            }
+            let what = match kind {
+                Kind::Epss => "EPSS scores",
+                Kind::Kev => "KEV entries",
+            };
+            if !a.json {
+                println!(
+                    "{}: {} {what} imported (replacing earlier ones), {} skipped, {:.2}s",
+                    r.source,
+                    r.stored,
+                    r.warnings.len(),
+                    r.seconds
+                );
+            }
+            out.push(serde_json::json!({
+                "source": r.source, "kind": what, "stored": r.stored,
+                "skipped": r.warnings, "seconds": r.seconds
+            }));
             continue;
         }
         let r = db.import(src)?;
@@ -113,6 +157,7 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
         s.bytes as f64 / 1_048_576.0
     );
     println!("advisories: {} ({} withdrawn)", s.advisories, s.withdrawn);
+    println!("EPSS scores: {}, KEV entries: {}", s.epss, s.kev);
     println!(
         "newest modified: {}",
         s.newest_modified.as_deref().unwrap_or("-")
