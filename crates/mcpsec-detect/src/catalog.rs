@@ -111,6 +111,9 @@ pub struct Catalog {
     api_rules: AtomicBool,
     /// Saved correlation windows of tenants not built since the start.
     saved: Mutex<HashMap<String, SavedWindows>>,
+    /// Held while a tenant's rules are built, so concurrent first uses build them once
+    /// (two builds would split one tenant's correlation windows over two engines).
+    building: Mutex<()>,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -157,6 +160,7 @@ impl Catalog {
             tenants: RwLock::new(HashMap::new()),
             api_rules: AtomicBool::new(api_rules),
             saved: Mutex::new(HashMap::new()),
+            building: Mutex::new(()),
         }
     }
 
@@ -217,11 +221,25 @@ impl Catalog {
         {
             return Ok(r.clone());
         }
-        self.reload_tenant(tenant)
+        let _one = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = self
+            .tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant)
+        {
+            return Ok(r.clone());
+        }
+        self.build_and_swap(tenant)
     }
 
     /// Rebuilds a tenant's rules from the store and swaps them in.
     pub fn reload_tenant(&self, tenant: &TenantId) -> Result<Arc<TenantRules>> {
+        let _one = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        self.build_and_swap(tenant)
+    }
+
+    fn build_and_swap(&self, tenant: &TenantId) -> Result<Arc<TenantRules>> {
         let built = Arc::new(self.build(tenant)?);
         if !built.own.rules().is_empty() {
             self.api_rules.store(true, Ordering::Release);

@@ -171,9 +171,15 @@ impl Detector {
         let mut alerts = Vec::new();
         let mut newest: HashMap<TenantId, (Arc<TenantRules>, i64)> = HashMap::new();
         for f in found {
-            let Some((ev, rules)) = &f.event else {
+            let Some((ev, matched_with)) = &f.event else {
                 continue;
             };
+            // Windows live in the tenant's current engines: a reload while the batch was
+            // matched has moved them there.
+            let rules = self
+                .catalog
+                .rules_for(&ev.tenant)
+                .unwrap_or_else(|_| matched_with.clone());
             let t = ev.time.timestamp_millis();
             for (origin, name) in &f.feeds {
                 for hit in rules
