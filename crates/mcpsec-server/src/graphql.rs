@@ -85,17 +85,7 @@ struct EventPage {
 
 /// The caller, after checking it may read events.
 fn principal<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Principal> {
-    let who = ctx.data::<Principal>()?;
-    let st = ctx.data::<AppState>()?;
-    let attrs = crate::Attributes {
-        transport: "graphql",
-        method: "POST".into(),
-        path: "/graphql".into(),
-        resource_id: None,
-    };
-    st.authorize(who, crate::Action::EventsRead, &attrs)
-        .map_err(|e| async_graphql::Error::new(e.message))?;
-    Ok(who)
+    crate::graphql_alerts::allowed(ctx, crate::Action::EventsRead)
 }
 
 #[Object]

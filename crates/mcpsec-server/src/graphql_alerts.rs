@@ -79,7 +79,10 @@ pub(crate) struct AlertPage {
 }
 
 /// The caller, after checking it may do `action`.
-fn allowed<'a>(ctx: &'a Context<'_>, action: Action) -> async_graphql::Result<&'a Principal> {
+pub(crate) fn allowed<'a>(
+    ctx: &'a Context<'_>,
+    action: Action,
+) -> async_graphql::Result<&'a Principal> {
     let who = ctx.data::<Principal>()?;
     let st = ctx.data::<AppState>()?;
     let attrs = crate::Attributes {

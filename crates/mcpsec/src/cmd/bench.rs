@@ -84,6 +84,27 @@ pub(super) fn free_port() -> Result<u16> {
 /// A `serve` child process, killed when dropped.
 pub(super) struct ServeChild(pub(super) Child);
 
+impl ServeChild {
+    /// Starts `mcpsec serve` on `data` and 127.0.0.1:`port` with the benchmark's admin
+    /// token and the extra environment (configuration overrides).
+    pub(super) fn start(data: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Result<Self> {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["serve", "--data-dir"])
+            .arg(data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("MCPSEC_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Ok(ServeChild(
+            cmd.spawn().context("cannot start mcpsec serve")?,
+        ))
+    }
+}
+
 impl Drop for ServeChild {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -118,18 +139,7 @@ pub fn ingest(a: BenchIngestArgs) -> Result<ExitCode> {
         a.events as f64 / started.elapsed().as_secs_f64()
     };
 
-    let exe = std::env::current_exe()?;
-    let child = Command::new(exe)
-        .args(["serve", "--data-dir"])
-        .arg(&data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("MCPSEC_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start mcpsec serve")?;
-    let _child = ServeChild(child);
+    let _child = ServeChild::start(&data, port, &[])?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -8,7 +8,7 @@ use crate::cli::BenchAlertsArgs;
 use anyhow::{Context as _, Result, bail};
 use futures_util::StreamExt;
 use serde::Serialize;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,18 +72,11 @@ pub fn run(a: BenchAlertsArgs) -> Result<ExitCode> {
     );
     let port = free_port()?;
     let base = format!("127.0.0.1:{port}");
-    let child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--data-dir"])
-        .arg(tmp.path().join("data"))
-        .args(["--listen", &base])
-        .env("MCPSEC_ADMIN_TOKEN", TOKEN)
-        .env("MCPSEC_DETECTION__RULE_PATHS", paths_toml)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start mcpsec serve")?;
-    let _child = ServeChild(child);
+    let _child = ServeChild::start(
+        &tmp.path().join("data"),
+        port,
+        &[("MCPSEC_DETECTION__RULE_PATHS", &paths_toml)],
+    )?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -8,7 +8,7 @@ use super::bench::{ServeChild, TOKEN, bodies, free_port};
 use crate::cli::BenchApiArgs;
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,20 +65,15 @@ pub fn run(a: BenchApiArgs) -> Result<ExitCode> {
     let tmp = tempfile::tempdir()?;
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--data-dir"])
-        .arg(tmp.path().join("data"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("MCPSEC_ADMIN_TOKEN", TOKEN)
-        .env("MCPSEC_RATE_LIMIT__PER_KEY_PER_SEC", "100000")
-        .env("MCPSEC_RATE_LIMIT__PER_TENANT_PER_SEC", "100000")
-        .env("MCPSEC_RATE_LIMIT__BURST", "100000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start mcpsec serve")?;
-    let _child = ServeChild(child);
+    let _child = ServeChild::start(
+        &tmp.path().join("data"),
+        port,
+        &[
+            ("MCPSEC_RATE_LIMIT__PER_KEY_PER_SEC", "100000"),
+            ("MCPSEC_RATE_LIMIT__PER_TENANT_PER_SEC", "100000"),
+            ("MCPSEC_RATE_LIMIT__BURST", "100000"),
+        ],
+    )?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
