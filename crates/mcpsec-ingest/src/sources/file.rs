@@ -155,6 +155,32 @@ struct Tracked {
     line: Vec<u8>,
     /// The line being read is longer than `max_line_bytes`.
     line_cut: bool,
+    /// The file's first bytes as read (up to [`HEAD_BYTES`]): when they change under the
+    /// same inode, the file was truncated and written again, even if it has already
+    /// grown past the position (copytruncate followed by a quick write).
+    head: Vec<u8>,
+}
+
+/// How many leading bytes identify a file's content for copytruncate detection.
+const HEAD_BYTES: usize = 64;
+
+/// Whether the file at `path` no longer starts with `head`.
+async fn head_changed(path: &Path, head: &[u8]) -> bool {
+    if head.is_empty() {
+        return false;
+    }
+    let Ok(mut f) = File::open(path).await else {
+        return false;
+    };
+    let mut now = vec![0u8; head.len()];
+    let mut got = 0;
+    while got < now.len() {
+        match f.read(&mut now[got..]).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got == head.len() && now != head
 }
 
 /// The source stopped: shutdown was requested, or the pipeline is gone.
@@ -229,15 +255,15 @@ impl FileTail {
         let poll = Duration::from_millis(self.cfg.poll_interval_ms);
         let mut current = self.resume().await;
         loop {
+            // Truncation and rotation are checked before reading, so bytes written after
+            // a copytruncate are never read from the old position.
+            if let Err(Stop) = self.check_path(&mut current, &shutdown).await {
+                return;
+            }
             if let Some(t) = current.as_mut()
                 && self.drain(t, &shutdown).await.is_err()
             {
                 return;
-            }
-            match self.check_path(&mut current, &shutdown).await {
-                Err(Stop) => return,
-                Ok(true) => continue,
-                Ok(false) => {}
             }
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
@@ -318,7 +344,7 @@ impl FileTail {
         let id = FileId::of(&meta);
         if let Some(t) = current.as_mut() {
             if t.id == id {
-                if meta.len() < t.read_pos {
+                if meta.len() < t.read_pos || head_changed(&path, &t.head).await {
                     tracing::info!(path = %path.display(), "file truncated (copytruncate?); reading it from the start");
                     if t.file.seek(SeekFrom::Start(0)).await.is_err() {
                         *current = None;
@@ -328,6 +354,7 @@ impl FileTail {
                     t.read_pos = 0;
                     t.line.clear();
                     t.line_cut = false;
+                    t.head.clear();
                     self.store(t).await;
                     return Ok(true);
                 }
@@ -385,6 +412,7 @@ impl FileTail {
                 read_pos: offset,
                 line: Vec::new(),
                 line_cut: false,
+                head: Vec::new(),
             })
         };
         match opened.await {
@@ -418,6 +446,10 @@ impl FileTail {
                 }
             };
             let chunk_start = t.read_pos;
+            if chunk_start < HEAD_BYTES as u64 && t.head.len() as u64 == chunk_start {
+                let take = (HEAD_BYTES - t.head.len()).min(n);
+                t.head.extend_from_slice(&buf[..take]);
+            }
             t.read_pos += n as u64;
             let ctx = Context::new(self.tenant.clone(), self.source.clone());
             let mut from = 0;
@@ -785,12 +817,8 @@ mod tests {
             .expect("open")
             .set_len(0)
             .expect("truncate");
-        // Wait until the truncation is seen (checkpoint back at 0), then write more.
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while f.checkpoint().map(|c| c.offset) != Some(0) && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        // Written at once, before any poll can see the file shorter: the changed first
+        // bytes still tell the file was truncated.
         append(&f.path(), b"after truncate, a longer line\n");
         assert_eq!(
             f.wait_for(3).await,
