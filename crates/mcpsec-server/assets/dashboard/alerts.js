@@ -3,10 +3,10 @@
 // alerts arriving live over the alert WebSocket. Uses the helpers of app.js.
 "use strict";
 
-const AL_PAGE = 50;
 const LEVELS = ["informational", "low", "medium", "high", "critical"];
 const STATUS = { open: "Open", acknowledged: "Acknowledged", closed: "Closed", false_positive: "False positive" };
 const statusLabel = (s) => STATUS[s] || s;
+const pageSize = () => Number($("al-size").value) || 50;
 
 const al = { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, detail: null, unseen: 0, loaded: false };
 
@@ -54,7 +54,7 @@ function renderAlerts() {
 async function loadAlerts() {
   $("al-status-line").textContent = "Loading…";
   try {
-    const page = await api("/api/v1/alerts", { ...alertFilters(), limit: AL_PAGE, offset: al.offset });
+    const page = await api("/api/v1/alerts", { ...alertFilters(), limit: pageSize(), offset: al.offset });
     al.rows = page.alerts; al.total = page.total; al.loaded = true;
     if (al.offset === 0) { al.unseen = 0; newIndicator(); }
     al.current = Math.min(al.current, al.rows.length - 1);
@@ -191,7 +191,7 @@ function focusRow(i) {
 }
 
 function page(delta) {
-  const next = al.offset + delta * AL_PAGE;
+  const next = al.offset + delta * pageSize();
   if (next < 0 || next >= Math.max(al.total, 1)) return;
   al.offset = next; al.current = -1; loadAlerts();
 }
@@ -236,7 +236,7 @@ function arrived(a) {
   const onFirstPage = al.loaded && al.offset === 0 && !$("alerts").hidden;
   if (onFirstPage) {
     al.rows.unshift(a); al.total += 1;
-    if (al.rows.length > AL_PAGE) al.rows.pop();
+    if (al.rows.length > pageSize()) al.rows.pop();
     if (al.current >= 0) al.current += 1;
     renderAlerts();
     const tr = $("al-table").tBodies[0].rows[0];
@@ -279,7 +279,7 @@ const live = {
 
 function alertsInit() {
   $("al-filters").addEventListener("submit", (e) => { e.preventDefault(); al.offset = 0; al.current = -1; loadAlerts(); });
-  for (const id of ["al-level", "al-status", "al-range"]) $(id).addEventListener("change", () => { al.offset = 0; loadAlerts(); });
+  for (const id of ["al-level", "al-status", "al-range", "al-size"]) $(id).addEventListener("change", () => { al.offset = 0; al.current = -1; loadAlerts(); });
   $("al-all").addEventListener("change", selectAll);
   for (const b of $("al-bulk").querySelectorAll("button")) b.addEventListener("click", () => bulk(b.dataset.status));
   $("al-prev").addEventListener("click", () => page(-1));

@@ -275,6 +275,17 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
     assert_eq!(seen["hostile_text_shown"], true, "{seen}");
     assert_eq!(seen["hostile_imgs"], 0, "event markup became HTML: {seen}");
     assert_eq!(seen["no_dialog"], true, "an alert() dialog opened: {seen}");
+    assert_eq!(s(&seen["page1"]), "1–10 of 24");
+    assert!(
+        s(&seen["j_focus"]).contains("LSASS"),
+        "j focuses the first alert: {seen}"
+    );
+    assert_eq!(s(&seen["x_selected"]), "1 selected");
+    assert_eq!(s(&seen["page2"]), "11–20 of 24");
+    assert_eq!(s(&seen["new_button"]), "1 new — show");
+    assert_eq!(seen["page2"], seen["page2_after"], "page 2 stays put");
+    assert_eq!(s(&seen["page_after_new"]), "1–10 of 25");
+    assert_eq!(seen["new_button_after"], false);
     assert_eq!(s(&seen["badge"]), "1 new");
     assert_eq!(seen["badge_after_open"], false);
     assert!(s(&seen["help"]).contains("Keyboard shortcuts"), "{seen}");
