@@ -115,6 +115,14 @@ function facts(dl, pairs) {
 
 const asText = (v) => typeof v === "string" ? v : JSON.stringify(v);
 
+// A correlation's group as label/value pairs: group-by fields one by one ("by IpAddress"),
+// then the aggregated value and the window.
+function groupFacts(g) {
+  return Object.entries(g).flatMap(([k, v]) => v && typeof v === "object" && !Array.isArray(v)
+    ? Object.entries(v).map(([f, x]) => [`${k} ${f}`, asText(x)])
+    : [[k.replace(/_/g, " "), /^window/.test(k) ? time(String(v)) + " UTC" : asText(v)]]);
+}
+
 async function openAlert(id, keepFocus) {
   al.detail = id; mark();
   const box = $("al-detail");
@@ -134,7 +142,7 @@ async function openAlert(id, keepFocus) {
       ? el("div", {}, tags(a.techniques), " ", tags(a.tactics, "tag tactic")) : el("p", { class: "muted" }, "No ATT&CK tags."),
     el("p", { class: "muted" }, "Tags: " + (a.tags.join(", ") || "none")));
     $("ad-group-box").hidden = !a.group;
-    if (a.group) facts($("ad-group"), Object.entries(a.group).map(([k, v]) => [k, asText(v)]));
+    if (a.group) facts($("ad-group"), groupFacts(a.group));
     $("ad-events-h").textContent = `Events (${fmt(a.events.length)} of ${fmt(a.event_count)})`;
     // textContent only: an event is data, whatever markup it holds.
     $("ad-events").replaceChildren(...a.events.map((e) => { const p = el("pre", { class: "event", tabindex: "0" }); p.textContent = JSON.stringify(e, null, 2); return p; }));

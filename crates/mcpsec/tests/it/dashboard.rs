@@ -266,6 +266,19 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
     assert_eq!(seen["low_total"], 16);
     assert_eq!(seen["low_statuses"], serde_json::json!(["closed"]));
 
+    // A correlation shows what it grouped by.
+    assert_eq!(seen["correlation_rows"], 1);
+    let group = s(&seen["correlation_group"]);
+    assert!(
+        group.contains("by IpAddress") && group.contains("203.0.113.45"),
+        "{group}"
+    );
+    assert!(
+        group.contains("value") && group.contains("window start"),
+        "{group}"
+    );
+    assert_eq!(s(&seen["correlation_events_h"]), "Events (1 of 10)");
+
     // Live, and hostile markup shown as text.
     assert!(s(&seen["live_first_row"]).contains("LSASS"), "{seen}");
     assert!(
@@ -286,6 +299,10 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
     assert_eq!(seen["page2"], seen["page2_after"], "page 2 stays put");
     assert_eq!(s(&seen["page_after_new"]), "1–10 of 25");
     assert_eq!(seen["new_button_after"], false);
+    assert!(
+        s(&seen["reconnecting"]).starts_with("Reconnecting in 1 s"),
+        "{seen}"
+    );
     assert_eq!(s(&seen["badge"]), "1 new");
     assert_eq!(seen["badge_after_open"], false);
     assert!(s(&seen["help"]).contains("Keyboard shortcuts"), "{seen}");
