@@ -339,6 +339,15 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
         "LEAK: tenant-b lists the rule"
     );
     assert_eq!(seen["other_rest_rule"], 404);
+    assert_eq!(seen["tenant_a_alert_stored"], true, "{seen}");
+    assert_eq!(
+        seen["other_live_rows"], 0,
+        "LEAK: tenant-b was streamed an alert"
+    );
+    assert_eq!(
+        seen["other_new_shown"], false,
+        "LEAK: tenant-b counted an alert"
+    );
     assert_eq!(seen["other_rest_alert"], 404);
 
     // Accessibility (when axe-core is at hand) and a clean console.
