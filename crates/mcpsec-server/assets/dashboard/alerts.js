@@ -13,6 +13,7 @@ const al = { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, de
 function resetAlerts() {
   Object.assign(al, { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, detail: null, unseen: 0, loaded: false });
   $("al-table").tBodies[0].replaceChildren();
+  $("al-filters").reset(); $("al-size").value = "50"; $("al-custom").hidden = true;
   $("al-detail").hidden = true;
   newIndicator();
 }
@@ -21,8 +22,16 @@ function alertFilters() {
   const [op, lvl] = $("al-level").value.split(":");
   return {
     min_level: op === "min" ? lvl : "", level: op === "eq" ? lvl : "", status: $("al-status").value, rule: $("al-rule").value.trim(),
-    host: $("al-host").value.trim(), from: $("al-range").value,
+    host: $("al-host").value.trim(), ...period(),
   };
+}
+
+// The period: a preset (`now-7d`), or "Between…" two local times sent as UTC.
+function period() {
+  const v = $("al-range").value;
+  if (v !== "custom") return { from: v, to: "" };
+  const utc = (id) => { const t = $(id).value; return t ? new Date(t).toISOString() : ""; };
+  return { from: utc("al-from"), to: utc("al-to") };
 }
 
 const levelBadge = (level) => el("span", { class: "lvl lvl-" + (LEVELS.includes(level) ? level : "unknown") }, level);
@@ -236,6 +245,8 @@ function fits(a) {
   if (f.status && !f.status.split(",").includes(a.status)) return false;
   if (f.rule && f.rule !== a.rule_id) return false;
   if (f.host && f.host !== a.host) return false;
+  if (f.to && new Date(a.event_time) >= new Date(f.to)) return false;
+  if (f.from && !f.from.startsWith("now") && new Date(a.event_time) < new Date(f.from)) return false;
   return true;
 }
 
@@ -287,6 +298,7 @@ const live = {
 
 function alertsInit() {
   $("al-filters").addEventListener("submit", (e) => { e.preventDefault(); al.offset = 0; al.current = -1; loadAlerts(); });
+  $("al-range").addEventListener("change", () => { $("al-custom").hidden = $("al-range").value !== "custom"; });
   for (const id of ["al-level", "al-status", "al-range", "al-size"]) $(id).addEventListener("change", () => { al.offset = 0; al.current = -1; loadAlerts(); });
   $("al-all").addEventListener("change", selectAll);
   for (const b of $("al-bulk").querySelectorAll("button")) b.addEventListener("click", () => bulk(b.dataset.status));

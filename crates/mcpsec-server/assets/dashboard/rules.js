@@ -21,7 +21,7 @@ level: medium
 `;
 
 function resetRules() {
-  ru.loaded = false; ru.editing = null;
+  ru.loaded = false; ru.editing = null; $("ru-filters").reset();
   $("ru-table").tBodies[0].replaceChildren();
   $("ed-yaml").value = ""; editorLines(); clearResults();
   $("ed-versions-box").hidden = true;

@@ -234,6 +234,7 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
     // Queue, filter, detail, single triage checked through the API.
     assert_eq!(s(&seen["queue_status"]), "23 alerts match.");
     assert_eq!(seen["queue_rows"], 23);
+    assert_eq!(s(&seen["future_period"]), "0 alerts match.");
     assert_eq!(seen["critical_rows"], 1);
     assert!(
         s(&seen["detail_title"]).contains("LSASS memory dumped through comsvcs.dll"),
