@@ -8,10 +8,10 @@ const STATUS = { open: "Open", acknowledged: "Acknowledged", closed: "Closed", f
 const statusLabel = (s) => STATUS[s] || s;
 const pageSize = () => Number($("al-size").value) || 50;
 
-const al = { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, detail: null, unseen: 0, loaded: false };
+const al = { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, detail: null, unseen: 0, loaded: false, ruleList: false };
 
 function resetAlerts() {
-  Object.assign(al, { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, detail: null, unseen: 0, loaded: false });
+  Object.assign(al, { offset: 0, total: 0, rows: [], selected: new Set(), current: -1, detail: null, unseen: 0, loaded: false, ruleList: false });
   $("al-table").tBodies[0].replaceChildren();
   $("al-filters").reset(); $("al-size").value = "50"; $("al-custom").hidden = true;
   $("al-detail").hidden = true;
@@ -76,6 +76,8 @@ async function loadAlerts() {
 
 async function alertsView() {
   if (!al.loaded || (al.offset === 0 && al.unseen)) await loadAlerts();
+  if (al.ruleList) return;
+  al.ruleList = true; // once per login: a key that may not read rules is told so once
   try {
     const rules = await api("/api/v1/rules", { limit: 1000 });
     $("al-rules").replaceChildren(...rules.rules.map((r) => el("option", { value: r.id }, r.title)));
