@@ -1,4 +1,5 @@
-//! The web dashboard at `/`: login with an API key, overview, event search. Its assets
+//! The web dashboard at `/`: login with an API key, overview, event search, the alert
+//! queue and the rules page. Its assets
 //! are embedded in the binary and served without authentication (they hold no data);
 //! every figure they show comes from `/api/v1`, which requires a key.
 
@@ -8,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 const INDEX: &str = include_str!("../assets/dashboard/index.html");
 const SCRIPT: &str = include_str!("../assets/dashboard/app.js");
 const STYLE: &str = include_str!("../assets/dashboard/app.css");
+const ALERTS: &str = include_str!("../assets/dashboard/alerts.js");
+const RULES: &str = include_str!("../assets/dashboard/rules.js");
 /// Only this origin's script, style and API; nothing inline, nothing external. `blob:`
 /// lets report downloads (fetched with the key) be saved.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -34,4 +37,12 @@ pub(crate) async fn script() -> Response {
 
 pub(crate) async fn style() -> Response {
     asset(STYLE, "text/css; charset=utf-8")
+}
+
+pub(crate) async fn alerts_script() -> Response {
+    asset(ALERTS, "text/javascript; charset=utf-8")
+}
+
+pub(crate) async fn rules_script() -> Response {
+    asset(RULES, "text/javascript; charset=utf-8")
 }

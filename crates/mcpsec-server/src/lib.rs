@@ -147,6 +147,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(dashboard::index))
         .route("/ui/app.js", get(dashboard::script))
         .route("/ui/app.css", get(dashboard::style))
+        .route("/ui/alerts.js", get(dashboard::alerts_script))
+        .route("/ui/rules.js", get(dashboard::rules_script))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(

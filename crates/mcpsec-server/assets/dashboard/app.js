@@ -1,4 +1,5 @@
-// mcpsec dashboard: login with an API key, overview, event search. No framework, no
+// mcpsec dashboard: login with an API key, overview, event search (alerts.js and
+// rules.js add the alert queue and the rules page). No framework, no
 // external requests; everything goes to this server's /api/v1 with the key as a bearer
 // token. The key lives in sessionStorage (this tab only), the theme in localStorage.
 "use strict";
@@ -11,20 +12,27 @@ const SVG = "http://www.w3.org/2000/svg";
 
 // ---- API -------------------------------------------------------------------------
 
-async function api(path, params, raw) {
+async function api(path, params, raw, init) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params || {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
-  const r = await fetch(url, { headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) } });
+  const headers = { Authorization: "Bearer " + sessionStorage.getItem(KEY) };
+  if (init && init.body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(url, { method: (init && init.method) || "GET", headers,
+    body: init && init.body !== undefined ? JSON.stringify(init.body) : undefined });
   if (r.status === 401) { logout("Your key was refused (expired or revoked?). Log in again."); throw new Error("unauthenticated"); }
   if (!r.ok) {
     let msg = r.status + " " + r.statusText;
     try { const b = await r.json(); msg = (b.error && b.error.message) || msg; } catch (_) { /* not JSON */ }
-    throw new Error(msg);
+    const e = new Error(msg); e.status = r.status; throw e;
   }
-  return raw ? r : r.json();
+  if (raw) return r;
+  return r.status === 204 ? null : r.json();
 }
+
+// A JSON request that changes something: `send("PATCH", path, body)`.
+const send = (method, path, body) => api(path, null, false, { method, body });
 
 // ---- Small DOM helpers ---------------------------------------------------------
 
@@ -44,9 +52,11 @@ function svg(tag, attrs) {
 const fmt = (n) => Number(n).toLocaleString("en");
 const time = (t) => t ? t.replace("T", " ").replace(/\.\d+/, "").replace("Z", "") : "";
 
-function countsTable(table, head, rows) {
+const pairCount = (pairs, name) => (pairs.find(([n]) => n === name) || [name, 0])[1];
+
+function countsTable(table, head, rows, what) {
   table.replaceChildren(
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, head), el("th", { scope: "col", class: "n" }, "Events"))),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, head), el("th", { scope: "col", class: "n" }, what || "Events"))),
     el("tbody", {}, ...(rows.length ? rows.map((c) => el("tr", {}, el("td", {}, c.name), el("td", { class: "n" }, fmt(c.count))))
       : [el("tr", {}, el("td", { colspan: "2", class: "muted" }, "None in this period."))])));
 }
@@ -81,13 +91,14 @@ function chart(box, buckets, label) {
 
 // ---- Views ---------------------------------------------------------------------
 
-const VIEWS = ["login", "overview", "search"];
+const VIEWS = ["login", "overview", "search", "alerts", "rules"];
+const PAGES = VIEWS.slice(1);
 
 function show(view) {
   for (const v of VIEWS) $(v).hidden = v !== view;
   const logged = view !== "login";
-  $("nav").hidden = !logged; $("logout").hidden = !logged;
-  for (const v of ["overview", "search"]) {
+  $("nav").hidden = !logged; $("logout").hidden = !logged; $("help-open").hidden = !logged;
+  for (const v of PAGES) {
     const a = $("nav-" + v);
     if (v === view) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
@@ -96,9 +107,13 @@ function show(view) {
 
 function route() {
   if (!sessionStorage.getItem(KEY)) { show("login"); $("key").focus(); return; }
-  const view = location.hash === "#/search" ? "search" : "overview";
+  const view = PAGES.find((p) => location.hash === "#/" + p) || "overview";
   show(view);
-  if (view === "overview") overview(); else { $("q").focus(); if (!searched) search(); }
+  live.start();
+  if (view === "overview") overview();
+  else if (view === "search") { $("q").focus(); if (!searched) search(); }
+  else if (view === "alerts") alertsView();
+  else rulesView();
 }
 
 async function login(ev) {
@@ -115,12 +130,14 @@ async function login(ev) {
     return;
   }
   $("key").value = "";
-  if (location.hash !== "#/overview" && location.hash !== "#/search") location.hash = "#/overview"; else route();
+  if (!PAGES.some((p) => location.hash === "#/" + p)) location.hash = "#/overview"; else route();
 }
 
 function logout(message) {
   sessionStorage.removeItem(KEY);
   searched = false;
+  live.stop();
+  resetAlerts(); resetRules();
   show("login");
   $("login-error").textContent = typeof message === "string" ? message : "";
   $("key").focus();
@@ -130,13 +147,18 @@ async function overview() {
   const from = $("ov-range").value;
   $("ov-status").textContent = "Loading…";
   try {
-    const [r, stats] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats")]);
+    const [r, stats, sum] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats"),
+      api("/api/v1/alerts/summary", { from, top: 10 })]);
     const e = r.events;
     $("who").textContent = "Tenant " + r.tenant;
     $("ov-cards").replaceChildren(...[
       [fmt(e.total), "events"], [fmt(e.distinct_hosts) + (e.hosts_capped ? "+" : ""), "hosts"],
-      [fmt(e.by_source.length), "source kinds"], [fmt(r.alerts.total), "alerts"],
+      [fmt(e.by_source.length), "source kinds"], [fmt(sum.total), "alerts"],
+      [fmt(pairCount(sum.by_status, "open")), "open alerts"],
     ].map(([n, what]) => el("li", {}, el("strong", {}, n), what)));
+    countsTable($("ov-alevel"), "Level", sum.by_level.map(([name, count]) => ({ name, count })), "Alerts");
+    countsTable($("ov-astatus"), "Status", sum.by_status.map(([name, count]) => ({ name: statusLabel(name), count })), "Alerts");
+    countsTable($("ov-arules"), "Rule", sum.top_rules.map(([, name, count]) => ({ name, count })), "Alerts");
     chart($("ov-chart"), e.histogram.buckets, "Events over time");
     countsTable($("ov-sources"), "Source", e.top_sources);
     countsTable($("ov-hosts"), "Host", e.top_hosts);
@@ -225,13 +247,24 @@ function toggleTheme() {
   applyTheme(t);
 }
 
+function help(open) {
+  const d = $("help");
+  if (open && !d.open) d.showModal(); else if (!open && d.open) d.close();
+}
+
 function keys(ev) {
   const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName);
   if (ev.key === "Escape" && typing) { ev.target.blur(); return; }
-  if (typing || ev.ctrlKey || ev.metaKey || ev.altKey || !sessionStorage.getItem(KEY)) return;
+  if (typing || ev.ctrlKey || ev.metaKey || ev.altKey || !sessionStorage.getItem(KEY) || $("help").open) return;
+  const view = PAGES.find((p) => !$(p).hidden);
   if (ev.key === "/") { ev.preventDefault(); if (location.hash !== "#/search") location.hash = "#/search"; $("q").focus(); }
+  else if (ev.key === "?") { ev.preventDefault(); help(true); }
   else if (ev.key === "o") location.hash = "#/overview";
   else if (ev.key === "s") location.hash = "#/search";
+  else if (ev.key === "a") location.hash = "#/alerts";
+  else if (ev.key === "r") location.hash = "#/rules";
+  else if (view === "alerts") alertKeys(ev);
+  else if (view === "rules") ruleKeys(ev);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -245,6 +278,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("search-form").addEventListener("submit", (e) => search(e, false));
   $("s-range").addEventListener("change", () => search(null, false));
   $("s-more").addEventListener("click", () => search(null, true));
+  $("help-open").addEventListener("click", () => help(true));
+  $("help-close").addEventListener("click", () => help(false));
+  alertsInit(); rulesInit();
   document.addEventListener("keydown", keys);
   window.addEventListener("hashchange", route);
   route();

@@ -1,10 +1,20 @@
 //! The dashboard end to end: headless Chromium (Debian `chromium` + `chromium-driver`,
 //! driven by Selenium from `tests/fixtures/dashboard_e2e.py`) against a real
-//! `serve --demo`. Screenshots land in `<target>/test-artifacts/dashboard/`.
+//! `serve --demo`. Screenshots land in `<target>/test-artifacts/dashboard/`. The alert
+//! queue and rules pages have their own run (`tests/fixtures/dashboard_alerts_e2e.py`),
+//! which also runs axe-core when `AXE_CORE_JS` names its `axe.min.js`.
 
 use crate::common::*;
 use std::path::PathBuf;
 use std::process::Command;
+
+/// One browser at a time: two headless Chromiums beside the rest of the suite load a
+/// small machine enough to slow every server's detector.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_browser() -> std::sync::MutexGuard<'static, ()> {
+    BROWSER.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// `<target>/test-artifacts/<name>`: the test binary lives in `<target>/<profile>/deps/`.
 fn artifacts(name: &str) -> PathBuf {
@@ -27,6 +37,8 @@ fn dashboard_is_public_and_its_assets_are_strict() {
         ("/", "text/html"),
         ("/ui/app.js", "text/javascript"),
         ("/ui/app.css", "text/css"),
+        ("/ui/alerts.js", "text/javascript"),
+        ("/ui/rules.js", "text/javascript"),
     ] {
         let r = client().get(server.url(path)).send().expect("get");
         assert_eq!(r.status().as_u16(), 200, "{path} needs no key");
@@ -61,6 +73,7 @@ fn dashboard_is_public_and_its_assets_are_strict() {
 
 #[test]
 fn headless_chromium_logs_in_opens_the_overview_and_searches() {
+    let _browser = one_browser();
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     let server = Server::start_with(&data, &["--demo"], &[]);
@@ -151,6 +164,217 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
     assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
     for s in seen["screenshots"].as_array().expect("screenshots") {
         let path = s.as_str().expect("path");
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "screenshot {path} is empty");
+    }
+}
+
+fn s(v: &serde_json::Value) -> String {
+    v.as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| v.to_string())
+}
+
+#[test]
+fn headless_chromium_triages_alerts_live_and_manages_rules() {
+    let _browser = one_browser();
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start_with(&data, &["--demo"], &[]);
+    assert!(
+        server.wait_for("\"Failed password\"", 1) >= 1,
+        "demo data indexed"
+    );
+    let key = tenant_key(&data, "default", "analyst");
+    let other = tenant_key(&data, "tenant-b", "analyst");
+    // The demo rules raise 23 alerts once the detector has caught up (slow when the
+    // whole suite shares the machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let n = client()
+            .get(server.url("/api/v1/alerts/summary"))
+            .bearer_auth(&key)
+            .send()
+            .and_then(|r| r.json::<serde_json::Value>())
+            .map(|v| v["total"].as_u64().unwrap_or(0))
+            .unwrap_or(0);
+        if n >= 23 || std::time::Instant::now() > deadline {
+            assert_eq!(n, 23, "demo alerts after 120 s");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let shots = artifacts("dashboard");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dashboard_alerts_e2e.py"
+    );
+    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&server.base)
+        .arg(&key)
+        .arg(&shots)
+        .arg(&other)
+        .output()
+        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
+    std::fs::write(shots.join("alerts-run.json"), seen.to_string()).expect("save what was seen");
+
+    // Overview: alert counts from /alerts/summary.
+    let levels = s(&seen["overview_alert_levels"]);
+    assert!(
+        levels.contains("critical 1") && levels.contains("low 16"),
+        "{levels}"
+    );
+    assert!(
+        s(&seen["overview_top_rules"]).contains("Account discovery with whoami"),
+        "{seen}"
+    );
+    assert!(
+        seen["overview_cards"].to_string().contains("23 alerts"),
+        "{seen}"
+    );
+
+    // Queue, filter, detail, single triage checked through the API.
+    assert_eq!(s(&seen["queue_status"]), "23 alerts match.");
+    assert_eq!(seen["queue_rows"], 23);
+    assert_eq!(s(&seen["future_period"]), "0 alerts match.");
+    assert_eq!(seen["critical_rows"], 1);
+    assert!(
+        s(&seen["detail_title"]).contains("LSASS memory dumped through comsvcs.dll"),
+        "{seen}"
+    );
+    assert!(s(&seen["detail_attack"]).contains("T1003.001"), "{seen}");
+    assert_eq!(seen["detail_events"], 1);
+    assert_eq!(
+        seen["detail_focus"], "ad-title",
+        "focus moves to the opened alert"
+    );
+    assert_eq!(seen["ack_rest"]["status"], "acknowledged");
+    let by = s(&seen["ack_rest"]["status_by"]);
+    assert!(!by.is_empty() && by != "null", "status_by recorded: {seen}");
+    assert!(
+        s(&seen["detail_history"]).contains(&by),
+        "the history names who: {seen}"
+    );
+    assert_eq!(seen["ack_history"][0]["comment"], "isolating WS042");
+    assert_eq!(seen["ack_history"][0]["to"], "acknowledged");
+
+    // Bulk close of the 16 low alerts.
+    assert_eq!(seen["low_rows"], 16);
+    assert_eq!(s(&seen["selected"]), "16 selected");
+    assert_eq!(s(&seen["bulk_status"]), "16 alerts set to Closed.");
+    assert_eq!(
+        seen["rows_after_bulk"], 0,
+        "closed alerts leave the active queue"
+    );
+    assert_eq!(seen["low_total"], 16);
+    assert_eq!(seen["low_statuses"], serde_json::json!(["closed"]));
+
+    // A correlation shows what it grouped by.
+    assert_eq!(seen["correlation_rows"], 1);
+    let group = s(&seen["correlation_group"]);
+    assert!(
+        group.contains("by IpAddress") && group.contains("203.0.113.45"),
+        "{group}"
+    );
+    assert!(
+        group.contains("value") && group.contains("window start"),
+        "{group}"
+    );
+    assert_eq!(s(&seen["correlation_events_h"]), "Events (1 of 10)");
+
+    // Live, and hostile markup shown as text.
+    assert!(s(&seen["live_first_row"]).contains("LSASS"), "{seen}");
+    assert!(
+        s(&seen["live_status"]).starts_with("New critical alert"),
+        "{seen}"
+    );
+    assert_eq!(seen["hostile_text_shown"], true, "{seen}");
+    assert_eq!(seen["hostile_imgs"], 0, "event markup became HTML: {seen}");
+    assert_eq!(seen["no_dialog"], true, "an alert() dialog opened: {seen}");
+    assert_eq!(s(&seen["page1"]), "1–10 of 24");
+    assert!(
+        s(&seen["j_focus"]).contains("LSASS"),
+        "j focuses the first alert: {seen}"
+    );
+    assert_eq!(s(&seen["x_selected"]), "1 selected");
+    assert_eq!(s(&seen["page2"]), "11–20 of 24");
+    assert_eq!(s(&seen["new_button"]), "1 new — show");
+    assert_eq!(seen["page2"], seen["page2_after"], "page 2 stays put");
+    assert_eq!(s(&seen["page_after_new"]), "1–10 of 25");
+    assert_eq!(seen["new_button_after"], false);
+    assert!(
+        s(&seen["reconnecting"]).starts_with("Reconnecting in 1 s"),
+        "{seen}"
+    );
+    assert_eq!(s(&seen["badge"]), "1 new");
+    assert_eq!(seen["badge_after_open"], false);
+    assert!(s(&seen["help"]).contains("Keyboard shortcuts"), "{seen}");
+
+    // Rules: validate, backtest, deploy, conflict, switch.
+    assert!(seen["rules_rows"].as_u64().unwrap_or(0) >= 8, "{seen}");
+    let errors = s(&seen["validate_errors"]);
+    assert!(
+        errors.contains("Line "),
+        "validation errors carry a line: {errors}"
+    );
+    assert_eq!(
+        s(&seen["line_numbers"]),
+        "10",
+        "the editor numbers its lines (9 and the empty last one)"
+    );
+    assert!(s(&seen["backtest"]).contains("matched"), "{seen}");
+    assert!(seen["backtest_events"].as_u64().unwrap_or(0) >= 1, "{seen}");
+    assert!(s(&seen["deploy"]).contains("version 1"), "{seen}");
+    assert_eq!(seen["versions_rows"], 1);
+    assert_eq!(
+        seen["deployed_rest"],
+        serde_json::json!({"version": 1, "enabled": true})
+    );
+    assert_eq!(seen["other_put"], 200);
+    assert!(s(&seen["conflict"]).contains("Conflict (409)"), "{seen}");
+    assert_eq!(seen["disabled_rest"], false);
+
+    // Tenant isolation.
+    assert_eq!(s(&seen["other_queue"]), "0 alerts match.");
+    assert_eq!(seen["other_rows"], 0);
+    assert_eq!(
+        seen["other_has_rule"], false,
+        "LEAK: tenant-b lists the rule"
+    );
+    assert_eq!(seen["other_rest_rule"], 404);
+    assert_eq!(seen["tenant_a_alert_stored"], true, "{seen}");
+    assert_eq!(
+        seen["other_live_rows"], 0,
+        "LEAK: tenant-b was streamed an alert"
+    );
+    assert_eq!(
+        seen["other_new_shown"], false,
+        "LEAK: tenant-b counted an alert"
+    );
+    assert_eq!(seen["other_rest_alert"], 404);
+
+    // Accessibility (when axe-core is at hand) and a clean console.
+    for (page, result) in seen["axe"].as_object().expect("axe") {
+        if let Some(violations) = result.as_array() {
+            let bad: Vec<_> = violations
+                .iter()
+                .filter(|v| v["impact"] == "critical" || v["impact"] == "serious")
+                .collect();
+            assert!(bad.is_empty(), "axe-core on {page}: {bad:?}");
+        }
+    }
+    assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
+    for shot in seen["screenshots"].as_array().expect("screenshots") {
+        let path = shot.as_str().expect("path");
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         assert!(len > 1000, "screenshot {path} is empty");
     }
