@@ -25,6 +25,8 @@ pub struct Principal {
     pub tenant: TenantId,
     /// The key's role.
     pub role: String,
+    /// Actions (or `area.*`) the key is limited to on top of its role; empty: no limit.
+    pub scopes: Vec<String>,
 }
 
 /// Hex SHA-256 of a token, as stored.
@@ -137,6 +139,7 @@ async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiE
             key_id: k.id,
             tenant: k.tenant,
             role: k.role,
+            scopes: k.scopes,
         }
     });
     state.keys.put(hash, principal.clone());

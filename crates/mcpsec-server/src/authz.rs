@@ -3,7 +3,7 @@
 //! it **and**, if a policy is configured, `data.mcpsec.allow` is true for the input
 //!
 //! ```json
-//! {"subject": {"id": "...", "role": "analyst", "tenant": "acme"},
+//! {"subject": {"id": "...", "role": "analyst", "tenant": "acme", "scopes": []},
 //!  "action": "events.read",
 //!  "resource": {"kind": "events", "id": null},
 //!  "tenant": "acme",
@@ -143,11 +143,21 @@ impl Authorizer {
                 format!("role {} may not {}", who.role, action.as_str()),
             ));
         }
+        if !who.scopes.is_empty() && !grants(&who.scopes, action.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "this key's scopes ({}) do not include {}",
+                    who.scopes.join(", "),
+                    action.as_str()
+                ),
+            ));
+        }
         let Some(engine) = &self.policy else {
             return Ok(());
         };
         let input = serde_json::json!({
-            "subject": {"id": who.key_id, "role": who.role, "tenant": who.tenant.as_str()},
+            "subject": {"id": who.key_id, "role": who.role, "tenant": who.tenant.as_str(), "scopes": who.scopes},
             "action": action.as_str(),
             "resource": {"kind": action.as_str().split('.').next().unwrap_or(""), "id": attrs.resource_id},
             "tenant": who.tenant.as_str(),
@@ -190,7 +200,28 @@ mod tests {
             key_id: "k".into(),
             tenant: TenantId::new(tenant).expect("t"),
             role: role.into(),
+            scopes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_scoped_key_gets_no_more_than_its_scopes_and_its_role() {
+        let a = Authorizer::new(Default::default(), None).expect("authz");
+        let mut ingest_only = who("analyst", "acme");
+        ingest_only.scopes = vec!["events.write".into()];
+        let attrs = Attributes::default();
+        assert!(a.check(&ingest_only, Action::EventsWrite, &attrs).is_ok());
+        let e = a
+            .check(&ingest_only, Action::EventsRead, &attrs)
+            .expect_err("search is outside the scope");
+        assert!(e.message.contains("scope"), "{}", e.message);
+        let mut wide = who("viewer", "acme");
+        wide.scopes = vec!["alerts.*".into()];
+        assert!(a.check(&wide, Action::AlertsRead, &attrs).is_ok());
+        assert!(
+            a.check(&wide, Action::AlertsWrite, &attrs).is_err(),
+            "a scope never widens the role"
+        );
     }
 
     #[test]

@@ -209,6 +209,7 @@ impl OidcVerifier {
             key_id: format!("oidc:{}", sub.chars().take(128).collect::<String>()),
             tenant,
             role,
+            scopes: Vec::new(),
         })
     }
 }

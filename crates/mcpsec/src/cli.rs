@@ -343,6 +343,10 @@ pub enum KeyAction {
         /// Expire after this long (`30d`, `12h`); never when absent.
         #[arg(long, value_name = "DURATION")]
         expires_in: Option<String>,
+        /// Limit the key to these actions on top of its role (comma-separated, e.g.
+        /// `events.write` for a log shipper, `alerts.*`); all the role allows when absent.
+        #[arg(long, value_delimiter = ',', value_name = "ACTION")]
+        scope: Vec<String>,
         /// Where the data lives.
         #[command(flatten)]
         store: StoreArgs,

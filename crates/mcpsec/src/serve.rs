@@ -53,6 +53,7 @@ fn admin_key(id: &str, token: &str) -> ApiKey {
         expires_at: None,
         revoked_at: None,
         last_used_at: None,
+        scopes: Vec::new(),
     }
 }
 

@@ -41,6 +41,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Last successful use.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Actions (or `area.*`) the key is limited to on top of its role; empty: no limit.
+    pub scopes: Vec<String>,
 }
 
 impl ApiKey {

@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_detection",
         include_str!("../../migrations/0003_detection.sql"),
     ),
+    (
+        "0004_key_scopes",
+        include_str!("../../migrations/0004_key_scopes.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is
@@ -127,6 +131,12 @@ fn row_to_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKey, String)> {
             expires_at: parse_ts(r.get(6)?),
             revoked_at: parse_ts(r.get(7)?),
             last_used_at: parse_ts(r.get(8)?),
+            scopes: r
+                .get::<_, String>(9)?
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         },
         tenant,
     ))
@@ -175,11 +185,11 @@ impl StateStore for SqliteState {
 
     fn put_api_key(&self, key: &ApiKey) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO api_keys(id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO api_keys(id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at, scopes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(id) DO UPDATE SET tenant = excluded.tenant, name = excluded.name,
                role = excluded.role, key_hash = excluded.key_hash, expires_at = excluded.expires_at,
-               revoked_at = excluded.revoked_at",
+               revoked_at = excluded.revoked_at, scopes = excluded.scopes",
             params![
                 key.id,
                 key.tenant.as_str(),
@@ -190,6 +200,7 @@ impl StateStore for SqliteState {
                 key.expires_at.as_ref().map(ts),
                 key.revoked_at.as_ref().map(ts),
                 key.last_used_at.as_ref().map(ts),
+                key.scopes.join(","),
             ],
         )?;
         Ok(())
@@ -199,7 +210,7 @@ impl StateStore for SqliteState {
         let found = self
             .conn()
             .query_row(
-                "SELECT id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at
+                "SELECT id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at, scopes
                  FROM api_keys WHERE key_hash = ?1",
                 [key_hash],
                 row_to_key,
@@ -229,7 +240,7 @@ impl StateStore for SqliteState {
     fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at
+            "SELECT id, tenant, name, role, key_hash, created_at, expires_at, revoked_at, last_used_at, scopes
              FROM api_keys WHERE tenant = ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt
@@ -392,6 +403,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             last_used_at: None,
+            scopes: Vec::new(),
         }
     }
 

@@ -100,6 +100,7 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
                     role,
                     name: label,
                     expires_in,
+                    scope,
                     store,
                 },
         } => {
@@ -114,6 +115,19 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
                     "invalid role {role:?}: use lowercase letters, digits, '_' or '-' (built in: {})",
                     BUILT_IN_ROLES.join(", ")
                 );
+            }
+            for s in &scope {
+                let area = s.strip_suffix(".*").unwrap_or(s);
+                let ok = !area.is_empty()
+                    && area.len() <= 64
+                    && area
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_');
+                if !ok {
+                    bail!(
+                        "invalid scope {s:?}: use an action such as events.write, or an area such as alerts.*"
+                    );
+                }
             }
             let state = open_state(&store)?;
             if !state.tenant_exists(&t)? {
@@ -135,6 +149,7 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
                 expires_at,
                 revoked_at: None,
                 last_used_at: None,
+                scopes: scope,
             };
             state.put_api_key(&key)?;
             audit(
@@ -159,8 +174,8 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
         } => {
             let t = tenant(&name)?;
             println!(
-                "{:<26}  {:<10}  {:<12}  {:<25}  {:<25}  status",
-                "id", "role", "name", "created", "last used"
+                "{:<26}  {:<10}  {:<12}  {:<25}  {:<25}  {:<8}  scopes",
+                "id", "role", "name", "created", "last used", "status"
             );
             for k in open_state(&store)?.list_api_keys(&t)? {
                 let status = if k.revoked_at.is_some() {
@@ -174,8 +189,13 @@ pub fn run(what: AdminWhat) -> Result<ExitCode> {
                     t.map(|t| mcpsec_core::to_rfc3339(&t))
                         .unwrap_or_else(|| "-".into())
                 };
+                let scopes = if k.scopes.is_empty() {
+                    "(role)".to_owned()
+                } else {
+                    k.scopes.join(",")
+                };
                 println!(
-                    "{:<26}  {:<10}  {:<12}  {:<25}  {:<25}  {status}",
+                    "{:<26}  {:<10}  {:<12}  {:<25}  {:<25}  {status:<8}  {scopes}",
                     k.id,
                     k.role,
                     k.name,

@@ -92,3 +92,54 @@ fn roles_and_a_rego_policy_decide_over_rest_graphql_and_grpc() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_scoped_key_does_only_what_its_scopes_allow() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    assert!(admin(&data, &["tenant", "create", "acme"]).status.success());
+    let bad = admin(
+        &data,
+        &[
+            "key", "create", "--tenant", "acme", "--role", "analyst", "--scope", "Events!",
+        ],
+    );
+    assert!(!bad.status.success(), "an invalid scope is refused");
+    let out = admin(
+        &data,
+        &[
+            "key",
+            "create",
+            "--tenant",
+            "acme",
+            "--role",
+            "analyst",
+            "--scope",
+            "events.write",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shipper = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let r = client()
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(&shipper)
+        .body("{\"m\":1}\n")
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 200, "the scope allows ingest");
+    let r = client()
+        .get(server.url("/api/v1/events"))
+        .bearer_auth(&shipper)
+        .send()
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 403, "but not search");
+    let body = r.text().unwrap_or_default();
+    assert!(body.contains("scopes"), "{body}");
+    let listed = admin(&data, &["key", "list", "--tenant", "acme"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("events.write"));
+}
