@@ -4,14 +4,13 @@ use crate::{DetectError, Result};
 use chrono::{DateTime, Utc};
 use mcpsec_core::TenantId;
 use mcpsec_sigma::{FieldMapping, RuleSetBuilder};
-use mcpsec_store::{SearchIndex, SearchRequest, SortOrder};
+use mcpsec_store::{SearchIndex, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Most events a backtest reads.
 pub const MAX_BACKTEST_EVENTS: usize = 1_000_000;
-const PAGE: usize = 2000;
 
 /// What to test.
 #[derive(Debug, Clone)]
@@ -95,49 +94,39 @@ pub fn backtest(
     } else {
         req.query.clone()
     };
-    let mut offset = 0;
-    loop {
-        let page = index.search(
-            tenant,
-            &SearchRequest {
-                query: query.clone(),
-                from: req.from,
-                to: req.to,
-                limit: PAGE.min(max_events - offset),
-                offset,
-                order: SortOrder::SeqAsc,
-            },
-        )?;
-        let n = page.events.len();
-        for ev in page.events {
-            out.scanned += 1;
-            let mut matched = Vec::new();
-            set.for_each_match(&ev.fields, |r| {
-                let h = hits.entry(r.name().to_owned()).or_insert_with(|| RuleHits {
-                    rule_id: r.name().to_owned(),
-                    title: r.meta.title.clone(),
-                    level: r.meta.level.clone(),
-                    matches: 0,
-                });
-                h.matches += 1;
-                matched.push(r.name().to_owned());
+    // The index walk is streamed in bounded memory; reaching `max_events` stops it with
+    // a marker error that is not a failure.
+    const ENOUGH: &str = "backtest: enough events read";
+    let walked = index.for_each_event(tenant, &query, req.from, req.to, &mut |ev| {
+        if out.scanned as usize >= max_events {
+            out.truncated = true;
+            return Err(StoreError::Invalid(ENOUGH.into()));
+        }
+        out.scanned += 1;
+        let mut matched = Vec::new();
+        set.for_each_match(&ev.fields, |r| {
+            let h = hits.entry(r.name().to_owned()).or_insert_with(|| RuleHits {
+                rule_id: r.name().to_owned(),
+                title: r.meta.title.clone(),
+                level: r.meta.level.clone(),
+                matches: 0,
             });
-            if !matched.is_empty() {
-                out.matched += 1;
-                if out.events.len() < req.max_matches {
-                    out.events
-                        .push(serde_json::json!({ "rules": matched, "event": ev }));
-                }
+            h.matches += 1;
+            matched.push(r.name().to_owned());
+        });
+        if !matched.is_empty() {
+            out.matched += 1;
+            if out.events.len() < req.max_matches {
+                out.events
+                    .push(serde_json::json!({ "rules": matched, "event": ev }));
             }
         }
-        offset += n;
-        if n == 0 || offset as u64 >= page.total {
-            break;
-        }
-        if offset >= max_events {
-            out.truncated = true;
-            break;
-        }
+        Ok(())
+    });
+    match walked {
+        Ok(_) => {}
+        Err(StoreError::Invalid(m)) if m == ENOUGH => {}
+        Err(e) => return Err(e.into()),
     }
     out.rules = hits.into_values().collect();
     out.took_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;

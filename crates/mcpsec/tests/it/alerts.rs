@@ -228,6 +228,19 @@ fn rules_deploy_version_and_backtest_without_restart() {
         bt["events"][0]["event"]["fields"]["message"],
         "old evil-tool run"
     );
+    let (st, capped) = call(
+        reqwest::Method::POST,
+        &s,
+        &key,
+        "/api/v1/rules/backtest",
+        Some(json!({"yaml": rule_yaml("Evil", "evil-tool"), "max_events": 1})),
+    );
+    assert_eq!(st, 200, "{capped}");
+    assert_eq!(
+        (capped["scanned"].as_u64(), capped["truncated"].as_bool()),
+        (Some(1), Some(true)),
+        "{capped}"
+    );
 
     // Deploy: events arriving afterwards raise alerts; the other tenant is unaffected.
     let (st, created) = call(
