@@ -4,7 +4,9 @@ use crate::convert::status;
 use crate::pb;
 use crate::service::caller;
 use mcpsec_server::{Action, AppState};
-use mcpsec_store::{AlertFilter, AlertStatus, MAX_ALERT_PAGE, level_rank};
+use mcpsec_store::{
+    AlertFilter, AlertStatus, LEVEL_NAMES, MAX_ALERT_PAGE, level_rank, parse_level,
+};
 use std::pin::Pin;
 use tokio_stream::Stream;
 use tokio_stream::StreamExt;
@@ -28,13 +30,11 @@ impl AlertApi {
 }
 
 fn min_level(s: &str) -> Result<u8, Status> {
-    match s {
-        "" => Ok(0),
-        l if level_rank(l) > 0 || l.eq_ignore_ascii_case("informational") => Ok(level_rank(l)),
-        l => Err(Status::invalid_argument(format!(
-            "unknown level {l:?}: use informational, low, medium, high or critical"
-        ))),
+    if s.is_empty() {
+        return Ok(0);
     }
+    parse_level(s)
+        .ok_or_else(|| Status::invalid_argument(format!("unknown level {s:?}: use {LEVEL_NAMES}")))
 }
 
 /// The protobuf form of an alert.

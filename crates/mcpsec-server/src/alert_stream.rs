@@ -9,7 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use mcpsec_core::{ErrorCode, TenantId};
-use mcpsec_store::{Alert, level_rank};
+use mcpsec_store::{Alert, LEVEL_NAMES, level_rank, parse_level};
 use serde::Deserialize;
 use std::sync::Arc;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -48,12 +48,9 @@ pub(crate) async fn open(
     })?;
     let min = match p.min_level.as_deref() {
         None => 0,
-        Some(l) if level_rank(l) > 0 || l.eq_ignore_ascii_case("informational") => level_rank(l),
-        Some(l) => {
-            return Err(ApiError::bad_request(format!(
-                "unknown level {l:?}: use informational, low, medium, high or critical"
-            )));
-        }
+        Some(l) => parse_level(l).ok_or_else(|| {
+            ApiError::bad_request(format!("unknown level {l:?}: use {LEVEL_NAMES}"))
+        })?,
     };
     let rx = detector.subscribe();
     metrics::gauge!("mcpsec_alert_stream_clients").increment(1.0);

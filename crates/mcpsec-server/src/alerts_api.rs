@@ -8,7 +8,8 @@ use axum::{Extension, Json};
 use chrono::Utc;
 use mcpsec_core::ErrorCode;
 use mcpsec_store::{
-    Alert, AlertChange, AlertFilter, AlertStatus, AlertSummary, MAX_ALERT_PAGE, level_rank,
+    Alert, AlertChange, AlertFilter, AlertStatus, AlertSummary, LEVEL_NAMES, MAX_ALERT_PAGE,
+    parse_level,
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,13 +118,12 @@ fn list_of<T>(
 }
 
 fn level(s: &str) -> Result<String, ApiError> {
-    let l = s.to_ascii_lowercase();
-    if level_rank(&l) == 0 && l != "informational" {
+    if parse_level(s).is_none() {
         return Err(ApiError::bad_request(format!(
-            "unknown level {s:?}: use informational, low, medium, high or critical"
+            "unknown level {s:?}: use {LEVEL_NAMES}"
         )));
     }
-    Ok(l)
+    Ok(s.to_ascii_lowercase())
 }
 
 fn status(s: &str) -> Result<AlertStatus, ApiError> {

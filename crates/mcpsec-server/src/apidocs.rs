@@ -1,8 +1,7 @@
 //! `/api/docs`: an interactive page over the OpenAPI document, with its assets embedded
 //! in the binary (works offline, makes no external requests).
 
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 const INDEX: &str = include_str!("../assets/apidocs/index.html");
 const SCRIPT: &str = include_str!("../assets/apidocs/app.js");
@@ -11,15 +10,7 @@ const STYLE: &str = include_str!("../assets/apidocs/app.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    r
+    crate::assets::embedded(body, content_type, CSP)
 }
 
 pub(crate) async fn index() -> Response {

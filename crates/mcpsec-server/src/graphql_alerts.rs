@@ -4,7 +4,7 @@
 use crate::{Action, AppState, Principal};
 use async_graphql::{Context, Json as GqlJson, Object, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt};
-use mcpsec_store::{AlertFilter, AlertStatus, MAX_ALERT_PAGE, level_rank};
+use mcpsec_store::{AlertFilter, AlertStatus, MAX_ALERT_PAGE, level_rank, parse_level};
 
 /// An alert.
 #[derive(SimpleObject)]
@@ -238,10 +238,7 @@ impl SubscriptionRoot {
             .ok_or("detection is not running on this server")?;
         let min = match min_level.as_deref() {
             None => 0,
-            Some(l) if level_rank(l) > 0 || l.eq_ignore_ascii_case("informational") => {
-                level_rank(l)
-            }
-            Some(l) => return Err(format!("unknown level {l:?}").into()),
+            Some(l) => parse_level(l).ok_or_else(|| format!("unknown level {l:?}"))?,
         };
         let rx = tokio_stream::wrappers::BroadcastStream::new(detector.subscribe());
         let tenant = who.tenant;

@@ -9,6 +9,7 @@
 mod alert_stream;
 mod alerts_api;
 mod apidocs;
+mod assets;
 mod audit_api;
 mod auth;
 mod authz;

@@ -76,6 +76,15 @@ pub fn level_rank(level: &str) -> u8 {
     }
 }
 
+/// The rank of a Sigma level name (any case), or `None` for a name that is not a level.
+pub fn parse_level(level: &str) -> Option<u8> {
+    let rank = level_rank(level);
+    (rank > 0 || level.eq_ignore_ascii_case("informational")).then_some(rank)
+}
+
+/// What callers are told when a level name is unknown.
+pub const LEVEL_NAMES: &str = "informational, low, medium, high or critical";
+
 /// One alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {

@@ -9,7 +9,7 @@ mod sqlite_rules;
 
 pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
-    DetectionOffset, level_rank,
+    DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
 };
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
