@@ -84,6 +84,17 @@ impl TenantRules {
         out
     }
 
+    /// Calls `f` with every deployed rule (file rules the tenant did not switch off or
+    /// replace, then its own).
+    pub fn each_rule<'s>(&'s self, mut f: impl FnMut(&'s CompiledRule)) {
+        for r in self.files.set.rules() {
+            if !self.hidden.contains(r.name()) {
+                f(r);
+            }
+        }
+        self.own.rules().iter().for_each(f);
+    }
+
     /// Number of rules running.
     pub fn len(&self) -> usize {
         let files = self

@@ -2,6 +2,7 @@
 //! spreadsheet filter on `section` picks one out.
 
 use crate::model::{Count, ReportData};
+use crate::sections::{key_figures, tables};
 use std::fmt::Write as _;
 
 /// Quotes a field when it holds a separator, a quote or a line break, and defuses
@@ -47,6 +48,34 @@ pub(crate) fn render(r: &ReportData) -> String {
     row(&mut out, "period", "to", time(p.to));
     row(&mut out, "period", "first_event", time(p.first_event));
     row(&mut out, "period", "last_event", time(p.last_event));
+    if !crate::needs_events(&r.kind) {
+        for (name, value) in key_figures(r) {
+            row(&mut out, "figures", &name, field(&value));
+        }
+        // Wide tables give one row per cell: section `<table>: <column>`, name the
+        // row's first cell.
+        for t in tables(r) {
+            for cells in &t.rows {
+                let name = cells.first().map(String::as_str).unwrap_or_default();
+                for (c, value) in cells.iter().enumerate().skip(1) {
+                    let col = t.columns.get(c).map(String::as_str).unwrap_or_default();
+                    let section = if t.columns.len() == 2 {
+                        t.title.clone()
+                    } else {
+                        format!("{}: {col}", t.title)
+                    };
+                    let plain = value.replace(',', "");
+                    let numeric = t.numeric.get(c).copied().unwrap_or(false);
+                    if numeric && plain.parse::<f64>().is_ok() {
+                        row(&mut out, &section, name, plain);
+                    } else {
+                        row(&mut out, &section, name, field(value));
+                    }
+                }
+            }
+        }
+        return out;
+    }
     let e = &r.events;
     row(&mut out, "totals", "events", e.total);
     row(&mut out, "totals", "distinct_hosts", e.distinct_hosts);

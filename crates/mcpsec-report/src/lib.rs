@@ -23,6 +23,7 @@ mod csv;
 mod error;
 mod model;
 mod pdf;
+mod sections;
 mod summary;
 mod templates;
 #[cfg(test)]
@@ -34,20 +35,32 @@ pub use error::ReportError;
 pub use model::{
     AlertSummary, Bucket, Count, EventSummary, Histogram, Period, REPORT_SCHEMA_VERSION, ReportData,
 };
+pub use sections::{
+    Coverage, CoverageBuilder, Table, TacticColumn, TechniqueCell, Timing, Triage, WaitingAlert,
+    human_duration, key_figures, tables, tactic_name,
+};
 pub use summary::{AlertTally, SummaryBuilder, TOP_N, host_of};
 pub use templates::Templates;
 
 use std::str::FromStr;
 
 /// The report kinds built in.
-pub const KINDS: &[&str] = &["executive"];
+pub const KINDS: &[&str] = &["executive", "triage", "coverage"];
 
 /// The title of a report kind.
 pub fn title(kind: &str) -> &str {
     match kind {
         "executive" => "Executive summary",
+        "triage" => "Alert triage",
+        "coverage" => "Detection coverage",
         other => other,
     }
+}
+
+/// Whether a kind shows the period's event figures (walking every event); the others
+/// are built from the alert store and the deployed rules alone.
+pub fn needs_events(kind: &str) -> bool {
+    kind == "executive"
 }
 
 /// An output format.

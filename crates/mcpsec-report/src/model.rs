@@ -26,6 +26,12 @@ pub struct ReportData {
     pub events: EventSummary,
     /// Alert figures (empty until alerts are stored).
     pub alerts: AlertSummary,
+    /// How alerts were handled (the `triage` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triage: Option<crate::sections::Triage>,
+    /// What the deployed rules cover (the `coverage` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::sections::Coverage>,
 }
 
 /// The period a report covers.

@@ -9,6 +9,7 @@
 
 use crate::chart::{self, Anchor, Chart, Shape};
 use crate::model::{Count, ReportData};
+use crate::sections::{Table, key_figures, tables};
 use crate::templates::thousands;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
@@ -171,6 +172,48 @@ impl Layout {
         self.y -= 6.0;
     }
 
+    /// A table of any width: the first column takes what the others leave; numeric
+    /// columns are right-aligned.
+    fn grid(&mut self, t: &Table) {
+        if t.rows.is_empty() {
+            self.para(&t.empty, BODY, false, MUTED);
+            return;
+        }
+        let n = t.columns.len().max(1);
+        let total = PAGE_W - 2.0 * MARGIN;
+        let other = if n > 1 {
+            ((total * 0.55) / (n - 1) as f32).min(90.0)
+        } else {
+            0.0
+        };
+        let first = total - other * (n - 1) as f32;
+        let size = if n > 3 { 9.0 } else { BODY };
+        let line = size * 1.6;
+        let row_out = |l: &mut Layout, cells: &[String], bold: bool| {
+            l.need(line);
+            let mut x = MARGIN;
+            for (i, cell) in cells.iter().enumerate() {
+                let w = if i == 0 { first } else { other };
+                // Helvetica averages about half an em per character.
+                let fit = chart::shorten(cell, ((w - 6.0) / (size * 0.5)).max(4.0) as usize);
+                let right = t.numeric.get(i).copied().unwrap_or(false) && i > 0;
+                let at = if right {
+                    x + w - text_width(&fit, size, bold)
+                } else {
+                    x
+                };
+                l.put(at, l.y, size, bold, INK, &fit);
+                x += w;
+            }
+            l.y -= line;
+        };
+        row_out(self, &t.columns, true);
+        for r in &t.rows {
+            row_out(self, r, false);
+        }
+        self.y -= 6.0;
+    }
+
     fn counts(&mut self, head: (&str, &str), items: &[Count]) {
         let rows: Vec<(String, String)> = items
             .iter()
@@ -251,6 +294,15 @@ pub(crate) fn render(r: &ReportData) -> Vec<u8> {
         MUTED,
     );
     l.heading("Key figures");
+    if !crate::needs_events(&r.kind) {
+        l.table(("Figure", "Value"), &key_figures(r));
+        for t in tables(r) {
+            l.heading(&t.title);
+            l.grid(&t);
+        }
+        l.new_page();
+        return assemble(r, l.pages);
+    }
     let hosts = format!(
         "{}{}",
         thousands(e.distinct_hosts),

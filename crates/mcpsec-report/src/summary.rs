@@ -276,6 +276,8 @@ impl SummaryBuilder {
             period: self.period,
             events,
             alerts,
+            triage: None,
+            coverage: None,
         }
     }
 }

@@ -14,7 +14,23 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/executive.html"),
     ),
     ("executive.md", include_str!("../templates/executive.md")),
+    ("tables.html", include_str!("../templates/tables.html")),
+    ("tables.md", include_str!("../templates/tables.md")),
 ];
+
+/// The embedded template for `name` (`<kind>.<ext>`): its own, else the generic
+/// `tables.<ext>` that lays out any report made of key figures and tables.
+fn builtin(name: &str) -> Option<&'static str> {
+    let find = |n: &str| EMBEDDED.iter().find(|(e, _)| *e == n).map(|(_, s)| *s);
+    find(name).or_else(|| {
+        let (kind, ext) = name.rsplit_once('.')?;
+        if crate::KINDS.contains(&kind) {
+            find(&format!("tables.{ext}"))
+        } else {
+            None
+        }
+    })
+}
 
 /// Steps a template may run before it is stopped, so that a tenant's template with a
 /// runaway loop cannot hold a worker.
@@ -43,10 +59,7 @@ impl Templates {
     /// The text of template `name` for `tenant`, and where it was found (`embedded` or
     /// a path).
     pub fn source(&self, tenant: &str, name: &str) -> Result<(String, String), ReportError> {
-        let builtin = EMBEDDED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| *s)
+        let builtin = builtin(name)
             .ok_or_else(|| ReportError::Invalid(format!("no template named {name:?}")))?;
         if let Some(dir) = &self.dir {
             for path in candidates(dir, tenant, name) {
@@ -86,6 +99,8 @@ impl Templates {
             r => Value::from_serialize(data),
             period_label => data.period.label(),
             generated => data.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            figures => crate::sections::key_figures(data),
+            tables => crate::sections::tables(data),
             charts => context! {
                 histogram => svg(chart::histogram(&e.histogram, 680.0, 180.0)),
                 sources => svg(chart::bars("Events by source", &e.by_source, 680.0)),

@@ -122,3 +122,86 @@ fn formats_parse_from_names() {
     }
     assert!("docx".parse::<Format>().is_err());
 }
+
+/// A triage and a coverage report over the same (hostile-named) alerts.
+fn triage_and_coverage() -> Vec<ReportData> {
+    use crate::{CoverageBuilder, Timing, Triage, WaitingAlert};
+    let at = Utc.timestamp_opt(1_700_100_000, 0).single().expect("t");
+    let mut tally = AlertTally::default();
+    tally.add("high", "=cmd|' /C calc'!A0");
+    tally.add("high", "<script>alert(1)</script>");
+    let alerts = tally.finish();
+    let mut triage = SummaryBuilder::new(None, None).finish(
+        "triage",
+        crate::title("triage"),
+        "acme",
+        alerts.clone(),
+        at,
+    );
+    triage.triage = Some(Triage {
+        by_status: vec![crate::Count {
+            name: "open".into(),
+            count: 2,
+        }],
+        time_to_answer: Timing {
+            count: 1,
+            mean_seconds: Some(3725.0),
+            median_seconds: Some(3725.0),
+            p90_seconds: Some(3725.0),
+        },
+        oldest_open: vec![WaitingAlert {
+            id: "01J".into(),
+            rule: "<script>alert(1)</script>".into(),
+            level: "high".into(),
+            host: Some("web|1".into()),
+            created_at: at,
+        }],
+        ..Triage::default()
+    });
+    let mut coverage = SummaryBuilder::new(None, None).finish(
+        "coverage",
+        crate::title("coverage"),
+        "acme",
+        alerts,
+        at,
+    );
+    let mut b = CoverageBuilder::new(&["execution", "credential-access"]);
+    b.add_rule(&["T1059.001".into()], &["execution".into()]);
+    b.add_rule(&["T1003".into()], &["credential-access".into()]);
+    coverage.coverage = Some(b.finish(&[("T1059.001".into(), 7)]));
+    vec![triage, coverage]
+}
+
+#[test]
+fn triage_and_coverage_render_in_every_format() {
+    for r in triage_and_coverage() {
+        let html = text(&r, Format::Html);
+        assert!(!html.contains("<script>"), "{}: data is escaped", r.kind);
+        for external in ["https://", "src=\"", "href=", "url(", "@import"] {
+            assert!(!html.contains(external), "external reference {external:?}");
+        }
+        let md = text(&r, Format::Markdown);
+        let csv = text(&r, Format::Csv);
+        assert!(!csv.contains("\n=cmd"), "formulas defused");
+        let pdf = render(&r, Format::Pdf, &Templates::embedded()).expect("pdf");
+        assert!(pdf.starts_with(b"%PDF-"));
+        let xlsx = render(&r, Format::Xlsx, &Templates::embedded()).expect("xlsx");
+        assert!(xlsx.starts_with(b"PK"));
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(&r, Format::Json, &Templates::embedded()).expect("j"))
+                .expect("json");
+        if r.kind == "triage" {
+            assert!(html.contains("1 h 2 min"), "MTTA shown");
+            assert!(md.contains("| Time to answer (MTTA) | 1 | 1 h 2 min |"));
+            assert!(md.contains("web\\|1"), "pipes escaped in Markdown");
+            assert!(csv.contains("Response times: Mean,Time to answer (MTTA),1 h 2 min"));
+            assert_eq!(json["triage"]["time_to_answer"]["mean_seconds"], 3725.0);
+        } else {
+            assert!(html.contains("class=\"matrix\""), "heat map drawn");
+            assert!(html.contains("<strong>T1059</strong> · 1 rule · 7 alerts"));
+            assert!(md.contains("| Execution | T1059 | 1 | 7 |"));
+            assert!(csv.contains("Techniques: Alerts,Execution,7"));
+            assert_eq!(json["coverage"]["techniques_fired"], 1);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use crate::error::ReportError;
 use crate::model::{Count, ReportData};
+use crate::sections::{Table, key_figures, tables};
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
 fn err(e: XlsxError) -> ReportError {
@@ -73,8 +74,73 @@ fn summary(ws: &mut Worksheet, r: &ReportData) -> Result<(), XlsxError> {
     Ok(())
 }
 
+/// A sheet from a [`Table`]; numeric columns hold numbers where the cell is one.
+fn table_sheet(wb: &mut Workbook, name: &str, t: &Table) -> Result<(), XlsxError> {
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet().set_name(name)?;
+    for (c, head) in t.columns.iter().enumerate() {
+        let c = c as u16;
+        ws.write_string_with_format(0, c, head, &bold)?;
+        ws.set_column_width(c, if c == 0 { 44 } else { 16 })?;
+    }
+    if t.rows.is_empty() {
+        ws.write_string(1, 0, &t.empty)?;
+    }
+    for (r, row) in t.rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let numeric = t.numeric.get(c).copied().unwrap_or(false);
+            match cell.replace(',', "").parse::<f64>() {
+                Ok(n) if numeric => ws.write_number(r, c as u16, n)?,
+                _ => ws.write_string(r, c as u16, cell)?,
+            };
+        }
+    }
+    Ok(())
+}
+
+/// A workbook of a report made of key figures and tables (triage, coverage).
+fn render_tables(r: &ReportData) -> Result<Vec<u8>, ReportError> {
+    let mut wb = Workbook::new();
+    {
+        let bold = Format::new().set_bold();
+        let ws = wb.add_worksheet().set_name("Summary").map_err(err)?;
+        ws.set_column_width(0, 28).map_err(err)?;
+        ws.set_column_width(1, 40).map_err(err)?;
+        ws.write_string_with_format(0, 0, &r.title, &bold)
+            .map_err(err)?;
+        let head = [
+            ("Tenant".to_owned(), r.tenant.clone()),
+            ("Period".to_owned(), r.period.label()),
+            (
+                "Generated".to_owned(),
+                r.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        ];
+        for (i, (k, v)) in head.iter().chain(key_figures(r).iter()).enumerate() {
+            let row = i as u32 + 2;
+            ws.write_string_with_format(row, 0, k, &bold).map_err(err)?;
+            ws.write_string(row, 1, v).map_err(err)?;
+        }
+    }
+    for t in tables(r) {
+        // Sheet names: at most 31 characters, none of []:*?/\.
+        let name: String = t
+            .title
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        table_sheet(&mut wb, &name, &t).map_err(err)?;
+    }
+    wb.save_to_buffer().map_err(err)
+}
+
 /// The report as an XLSX workbook.
 pub(crate) fn render(r: &ReportData) -> Result<Vec<u8>, ReportError> {
+    if !crate::needs_events(&r.kind) {
+        return render_tables(r);
+    }
     let mut wb = Workbook::new();
     summary(wb.add_worksheet().set_name("Summary").map_err(err)?, r).map_err(err)?;
     let e = &r.events;

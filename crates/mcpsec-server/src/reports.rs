@@ -75,7 +75,7 @@ pub(crate) struct ReportParams {
 /// A report over the caller's tenant, in any format. Alerts are empty until alerts are
 /// stored ("no alerts in this period").
 #[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports",
-    params(("kind" = String, Path, description = "Report kind: executive"), ReportParams),
+    params(("kind" = String, Path, description = "Report kind: executive, triage or coverage"), ReportParams),
     responses(
         (status = 200, description = "The report (JSON, or a document with Content-Disposition)", body = Object),
         (status = 400, description = "Unknown kind or format, bad time", body = crate::error::ErrorBody),
@@ -125,9 +125,20 @@ pub(crate) async fn generate(
     };
     let tenant = who.tenant.clone();
     let state = st.state.clone();
+    let detector = st.detector.clone();
     let bytes = tokio::task::spawn_blocking(move || {
-        let alerts = report_alerts(state.as_ref(), &tenant, from, to)?;
-        let data = build_report(index.as_ref(), &kind, &tenant, from, to, alerts, Utc::now())?;
+        let rules = match &detector {
+            Some(d) if kind == "coverage" => {
+                Some(d.catalog().rules_for(&tenant).map_err(ApiError::internal)?)
+            }
+            _ => None,
+        };
+        let src = crate::ReportSources {
+            index: Some(index.as_ref()),
+            state: state.as_ref(),
+            rules: rules.as_deref(),
+        };
+        let data = crate::report_data(&src, &kind, &tenant, from, to, Utc::now())?;
         mcpsec_report::render(&data, format, &templates).map_err(ApiError::internal)
     })
     .await

@@ -51,5 +51,7 @@ pub use correlation::{CorrelationRule, CorrelationType};
 pub use error::{Location, Result, SigmaError};
 pub use mapping::FieldMapping;
 pub use parse::parse_documents;
-pub use rule::{FilterRule, LogSource, RuleMeta, SigmaDocument, SigmaRule, SigmaValue};
+pub use rule::{
+    ATTACK_TACTICS, FilterRule, LogSource, RuleMeta, SigmaDocument, SigmaRule, SigmaValue,
+};
 pub use ruleset::{BuildReport, CompiledRule, RuleSet, RuleSetBuilder};

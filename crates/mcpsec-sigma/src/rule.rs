@@ -82,7 +82,8 @@ pub struct Attack {
     pub other: Vec<String>,
 }
 
-const TACTICS: &[&str] = &[
+/// The ATT&CK Enterprise tactics by short name, in kill-chain order.
+pub const ATTACK_TACTICS: &[&str] = &[
     "reconnaissance",
     "resource-development",
     "initial-access",
@@ -119,7 +120,7 @@ impl Attack {
                 } else {
                     a.other.push(id);
                 }
-            } else if TACTICS.contains(&norm.as_str()) {
+            } else if ATTACK_TACTICS.contains(&norm.as_str()) {
                 a.tactics.push(norm);
             }
         }

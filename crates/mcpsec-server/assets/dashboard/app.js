@@ -172,9 +172,10 @@ async function overview() {
 
 async function download(format) {
   try {
-    const r = await api("/api/v1/reports/executive", { format, from: $("ov-range").value }, true);
+    const kind = $("ov-kind").value;
+    const r = await api(`/api/v1/reports/${kind}`, { format, from: $("ov-range").value }, true);
     const url = URL.createObjectURL(await r.blob());
-    const a = el("a", { href: url, download: `mcpsec-executive.${format}` });
+    const a = el("a", { href: url, download: `mcpsec-${kind}.${format}` });
     document.body.append(a); a.click(); a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (err) {

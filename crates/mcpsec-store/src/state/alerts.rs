@@ -241,4 +241,13 @@ pub trait AlertStore: Send + Sync {
         to: Option<DateTime<Utc>>,
         top: usize,
     ) -> Result<AlertSummary>;
+    /// Response times, false positives, the `oldest` alerts still open and the ATT&CK
+    /// techniques and tactics that fired, over alerts whose event lies in the period.
+    fn alert_triage(
+        &self,
+        tenant: &TenantId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        oldest: usize,
+    ) -> Result<super::AlertTriage>;
 }

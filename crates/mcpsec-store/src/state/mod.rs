@@ -6,6 +6,8 @@ mod rules;
 mod sqlite;
 mod sqlite_alerts;
 mod sqlite_rules;
+mod sqlite_triage;
+mod triage;
 
 pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
@@ -14,6 +16,7 @@ pub use alerts::{
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
 pub use sqlite_alerts::MAX_ALERT_PAGE;
+pub use triage::{AlertTriage, Durations, OpenAlert};
 
 use crate::Result;
 use chrono::{DateTime, Utc};

@@ -57,7 +57,7 @@ fn row_to_alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
 }
 
 /// `WHERE` clause and its parameters for a filter.
-fn where_clause(tenant: &TenantId, f: &AlertFilter) -> (String, Vec<Sql>) {
+pub(super) fn where_clause(tenant: &TenantId, f: &AlertFilter) -> (String, Vec<Sql>) {
     let mut sql = String::from("tenant = ?");
     let mut args: Vec<Sql> = vec![Sql::Text(tenant.as_str().to_owned())];
     let mut any_of = |sql: &mut String, col: &str, vals: Vec<String>| {
@@ -333,14 +333,30 @@ impl AlertStore for SqliteState {
             top_hosts,
         })
     }
+
+    fn alert_triage(
+        &self,
+        tenant: &TenantId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        oldest: usize,
+    ) -> Result<super::AlertTriage> {
+        super::sqlite_triage::alert_triage(self, tenant, from, to, oldest)
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn alert(tenant: &str, id: &str, level: &str, minute: u32, host: &str) -> Alert {
+    pub(in crate::state) fn alert(
+        tenant: &str,
+        id: &str,
+        level: &str,
+        minute: u32,
+        host: &str,
+    ) -> Alert {
         let t = DateTime::parse_from_rfc3339(&format!("2026-11-26T10:{minute:02}:00Z"))
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();

@@ -8,21 +8,26 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use mcpsec_core::TenantId;
+use mcpsec_detect::{Catalog, CatalogOptions, TenantRules};
 use mcpsec_report::{AlertSummary, Format, KINDS, ReportData, SummaryBuilder, Templates};
-use mcpsec_store::{DataDir, SqliteState, StateStore, StoreError, TantivyIndex};
+use mcpsec_server::ReportSources;
+use mcpsec_store::{DataDir, SearchIndex, SqliteState, StateStore, StoreError, TantivyIndex};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// `mcpsec report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportAction {
-    /// Generate a report (kinds: executive). Reads the data dir of a running or stopped
-    /// `serve` without locking it.
+    /// Generate a report (kinds: executive, triage, coverage). Reads the data dir of a
+    /// running or stopped `serve` without locking it.
     Generate {
         /// Report kind: `executive` (events by source and format, over time, top hosts
-        /// and sources, alerts).
+        /// and sources, alerts), `triage` (alerts by status, level, rule and host,
+        /// MTTA/MTTR, open alerts waiting longest) or `coverage` (an ATT&CK matrix of
+        /// the deployed rules and the techniques that fired).
         #[arg(value_name = "KIND")]
         kind: String,
         /// Start of the period (RFC 3339, epoch seconds, `now-7d`); default: the first
@@ -84,7 +89,7 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
     let cfg = load_config(&store)?;
     let data = DataDir::new(&cfg.data_dir);
     let started = Instant::now();
-    let report = gather(&data, &kind, &tenant, from, to, now)?;
+    let report = gather(&cfg, &data, &kind, &tenant, from, to, now)?;
     let templates = match &cfg.report.templates_dir {
         Some(dir) => Templates::with_overrides(dir),
         None => Templates::embedded(),
@@ -130,6 +135,7 @@ fn choose_format(flag: Option<&str>, output: Option<&Path>) -> Result<Format> {
 /// its alerts. Refuses tenants the data dir does not know, so a typo does not yield an
 /// empty report that looks like a quiet week.
 pub fn gather(
+    cfg: &crate::config::Config,
     data: &DataDir,
     kind: &str,
     tenant: &TenantId,
@@ -151,38 +157,67 @@ pub fn gather(
             data.root().display()
         );
     }
-    let alerts = gather_alerts(&state, tenant, from, to)?;
-    match TantivyIndex::open_read_only(&data.index()) {
-        Ok(index) => mcpsec_server::build_report(&index, kind, tenant, from, to, alerts, now)
-            .context("cannot read the search index"),
+    let index = match TantivyIndex::open_read_only(&data.index()) {
+        Ok(index) => Some(index),
         // Nothing indexed yet: a report with no events says so.
-        Err(StoreError::NotFound(_)) => Ok(SummaryBuilder::new(from, to).finish(
-            kind,
-            mcpsec_report::title(kind),
-            tenant.as_str(),
-            alerts,
-            now,
-        )),
-        Err(e) => Err(e).context("cannot open the search index read-only"),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(e).context("cannot open the search index read-only"),
+    };
+    if state.schema_version().unwrap_or(0) < 3 {
+        // A data dir from before alerts were stored (opened read-only, so not migrated).
+        if kind != "executive" {
+            bail!(
+                "this data dir stores no alerts yet: start `mcpsec serve` on it once to upgrade it"
+            );
+        }
+        let alerts = AlertSummary::default();
+        return match &index {
+            Some(index) => mcpsec_server::build_report(index, kind, tenant, from, to, alerts, now)
+                .context("cannot read the search index"),
+            None => Ok(SummaryBuilder::new(from, to).finish(
+                kind,
+                mcpsec_report::title(kind),
+                tenant.as_str(),
+                alerts,
+                now,
+            )),
+        };
     }
+    let state: Arc<dyn StateStore> = Arc::new(state);
+    let rules = if kind == "coverage" {
+        Some(deployed_rules(cfg, &state, tenant)?)
+    } else {
+        None
+    };
+    let src = ReportSources {
+        index: index.as_ref().map(|i| i as &dyn SearchIndex),
+        state: state.as_ref(),
+        rules: rules.as_deref(),
+    };
+    mcpsec_server::report_data(&src, kind, tenant, from, to, now)
+        .context("cannot gather the report data")
 }
 
-/// The alert figures of the period, from the state database. A data dir from before
-/// alerts were stored has no alert table: its reports say "no alerts in this period".
-fn gather_alerts(
-    state: &SqliteState,
+/// The rules the tenant runs under this configuration: the files of `[detection]
+/// rule_paths` (the demo's built-in rules are not files and are not counted) and the
+/// rules deployed through the API, minus those switched off.
+fn deployed_rules(
+    cfg: &crate::config::Config,
+    state: &Arc<dyn StateStore>,
     tenant: &TenantId,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<AlertSummary> {
-    match mcpsec_server::report_alerts(state, tenant, from, to) {
-        Ok(a) => Ok(a),
-        Err(e) if state.schema_version().unwrap_or(0) < 3 => {
-            tracing::warn!(error = %e, "this data dir stores no alerts yet");
-            Ok(AlertSummary::default())
-        }
-        Err(e) => Err(e).context("cannot read the alerts"),
-    }
+) -> Result<Arc<TenantRules>> {
+    let mapping = crate::cmd::hunt::load_mapping(cfg.detection.mapping.as_deref())?;
+    let catalog = Catalog::new(
+        state.clone(),
+        CatalogOptions {
+            rule_paths: cfg.detection.rule_paths.clone(),
+            embedded: Vec::new(),
+            mapping,
+        },
+    );
+    catalog
+        .rules_for(tenant)
+        .context("cannot load the deployed rules")
 }
 
 /// Writes next to the target and renames, so a reader never sees half a report.

@@ -127,7 +127,107 @@ fn every_format_of_a_running_serves_data_reads_back() {
         !stdout.contains("DC01.corp.example"),
         "period respected: {stdout}"
     );
+    triage_and_coverage(&server, &data, &out);
     drop(server);
+}
+
+/// The triage report counts an answered alert and lists the open ones; the coverage
+/// report places the demo rules' techniques on the ATT&CK matrix; both read back.
+fn triage_and_coverage(server: &Server, data: &Path, out: &Path) {
+    let get = |path: &str| {
+        client()
+            .get(server.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .expect("get")
+    };
+    let crit = get("/api/v1/alerts?level=critical")
+        .json::<serde_json::Value>()
+        .expect("alerts");
+    let id = crit["alerts"][0]["id"].as_str().expect("id").to_owned();
+    let r = client()
+        .patch(server.url(&format!("/api/v1/alerts/{id}")))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"status": "acknowledged"}))
+        .send()
+        .expect("patch");
+    assert_eq!(r.status(), 200);
+
+    let triage: serde_json::Value = get("/api/v1/reports/triage").json().expect("triage");
+    assert_eq!(triage["kind"], "triage");
+    assert_eq!(triage["alerts"]["total"], 23, "{triage}");
+    assert_eq!(triage["triage"]["time_to_answer"]["count"], 1, "{triage}");
+    assert_eq!(
+        triage["triage"]["oldest_open"].as_array().map(Vec::len),
+        Some(10)
+    );
+    assert!(
+        triage["triage"]["by_status"]
+            .as_array()
+            .expect("statuses")
+            .contains(&serde_json::json!({"name": "open", "count": 22})),
+        "{triage}"
+    );
+    assert!(triage.get("coverage").is_none(), "only its own part");
+
+    let coverage: serde_json::Value = get("/api/v1/reports/coverage").json().expect("coverage");
+    let c = &coverage["coverage"];
+    assert!(c["rules"].as_u64() >= Some(8), "{coverage}");
+    assert!(c["techniques_covered"].as_u64() >= Some(3), "{coverage}");
+    let cred = c["tactics"]
+        .as_array()
+        .expect("tactics")
+        .iter()
+        .find(|t| t["id"] == "credential-access")
+        .expect("a credential-access column");
+    assert!(
+        cred["techniques"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .any(|t| t["id"] == "T1003" && t["alerts"].as_u64() >= Some(1)),
+        "LSASS dump fired: {cred}"
+    );
+
+    let pdf = get("/api/v1/reports/triage?format=pdf")
+        .bytes()
+        .expect("pdf");
+    let path = out.join("triage.pdf");
+    std::fs::write(&path, &pdf).expect("write");
+    let text = tool(Command::new("pdftotext").arg(&path).arg("-"));
+    for needle in [
+        "Alert triage",
+        "Time to answer (MTTA)",
+        "Open alerts waiting longest",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    let html = get("/api/v1/reports/coverage?format=html")
+        .text()
+        .expect("html");
+    assert!(html.contains("class=\"matrix\"") && html.contains("Credential Access"));
+
+    // The CLI reads the same store; its coverage counts only rules from files and the
+    // API (the demo's built-in rules are not files), its triage matches the server's.
+    let xlsx = out.join("triage.xlsx");
+    Command::new(bin())
+        .args(["report", "generate", "triage", "--data-dir"])
+        .arg(data)
+        .arg("--output")
+        .arg(&xlsx)
+        .output()
+        .map(|o| ok(&o))
+        .expect("cli triage");
+    let sheets = tool(Command::new("python3").args([
+        "-c",
+        "import sys, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); print(wb.sheetnames); \
+         print([r for r in wb['Response times'].iter_rows(values_only=True)][1][:2])",
+        xlsx.to_str().expect("utf-8"),
+    ]));
+    assert!(
+        sheets.contains("'Alerts by status'") && sheets.contains("('Time to answer (MTTA)', 1)"),
+        "{sheets}"
+    );
 }
 
 #[test]
