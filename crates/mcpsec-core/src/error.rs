@@ -22,6 +22,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request conflicts with the current state (e.g. a stale version).
     Conflict,
+    /// The thing existed but is no longer available (an expired or revoked link).
+    Gone,
     /// The server is saturated; the client should retry later.
     Overloaded,
     /// The server is shutting down or not ready yet.
@@ -39,6 +41,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::Gone => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Overloaded => 429,
             ErrorCode::Unavailable => 503,

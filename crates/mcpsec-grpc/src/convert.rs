@@ -28,6 +28,7 @@ pub(crate) fn status(e: mcpsec_server::ApiError) -> Status {
         ErrorCode::Forbidden => Status::permission_denied(msg),
         ErrorCode::NotFound => Status::not_found(msg),
         ErrorCode::Conflict => Status::aborted(msg),
+        ErrorCode::Gone => Status::not_found(msg),
         ErrorCode::PayloadTooLarge | ErrorCode::Overloaded => Status::resource_exhausted(msg),
         ErrorCode::Unavailable => Status::unavailable(msg),
         ErrorCode::Internal => Status::internal(msg),

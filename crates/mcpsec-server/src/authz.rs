@@ -32,6 +32,10 @@ pub enum Action {
     RulesRead,
     /// Create, change, delete, switch and reload rules.
     RulesWrite,
+    /// List report jobs and download finished reports.
+    ReportsRead,
+    /// Queue and delete report jobs; make and revoke share links.
+    ReportsWrite,
 }
 
 impl Action {
@@ -45,6 +49,8 @@ impl Action {
             Action::AlertsWrite => "alerts.write",
             Action::RulesRead => "rules.read",
             Action::RulesWrite => "rules.write",
+            Action::ReportsRead => "reports.read",
+            Action::ReportsWrite => "reports.write",
         }
     }
 }
@@ -56,14 +62,26 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
         ("admin".to_string(), r(&["*"])),
         (
             "analyst".to_string(),
-            r(&["events.read", "events.write", "alerts.*", "rules.*"]),
+            r(&[
+                "events.read",
+                "events.write",
+                "alerts.*",
+                "rules.*",
+                "reports.*",
+            ]),
         ),
         (
             "responder".to_string(),
-            r(&["events.read", "alerts.*", "playbooks.*"]),
+            r(&["events.read", "alerts.*", "playbooks.*", "reports.read"]),
         ),
-        ("viewer".to_string(), r(&["events.read", "alerts.read"])),
-        ("auditor".to_string(), r(&["events.read", "audit.read"])),
+        (
+            "viewer".to_string(),
+            r(&["events.read", "alerts.read", "reports.read"]),
+        ),
+        (
+            "auditor".to_string(),
+            r(&["events.read", "audit.read", "reports.read"]),
+        ),
     ])
 }
 

@@ -27,6 +27,8 @@ mod metrics_http;
 mod oidc;
 mod openapi;
 mod report_data;
+mod report_jobs;
+mod report_share;
 mod reports;
 mod rules_api;
 mod state;
@@ -43,7 +45,7 @@ pub use metrics_http::install_metrics;
 pub use oidc::{OidcConfig, OidcError, OidcVerifier};
 pub use openapi::ApiDoc;
 pub use report_data::{ReportSources, report_data};
-pub use reports::{build_report, report_alerts};
+pub use reports::{Progress, build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};
 pub use timeparse::parse_time_param;
 
@@ -86,6 +88,21 @@ pub fn router(state: AppState) -> Router {
         .route("/events/histogram", get(reports::histogram))
         .route("/events/{id}", get(events::get_one))
         .route("/reports/{kind}", get(reports::generate))
+        .route("/reports", get(report_jobs::list).post(report_jobs::create))
+        .route(
+            "/reports/jobs/{id}",
+            get(report_jobs::get_one).delete(report_jobs::delete),
+        )
+        .route("/reports/jobs/{id}/file", get(report_jobs::download))
+        .route(
+            "/reports/jobs/{id}/share",
+            axum::routing::post(report_share::create),
+        )
+        .route("/reports/jobs/{id}/shares", get(report_share::list))
+        .route(
+            "/reports/shares/{id}",
+            axum::routing::delete(report_share::revoke),
+        )
         .route("/stats", get(health::stats))
         .route("/audit", get(audit_api::list))
         .route("/alerts", get(alerts_api::list))
@@ -148,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs/app.js", get(apidocs::script))
         .route("/api/docs/app.css", get(apidocs::style))
         .route("/", get(dashboard::index))
+        .route("/share/reports/{token}", get(report_share::open))
         .route("/ui/app.js", get(dashboard::script))
         .route("/ui/app.css", get(dashboard::style))
         .route("/ui/alerts.js", get(dashboard::alerts_script))

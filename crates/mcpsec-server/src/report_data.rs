@@ -3,7 +3,7 @@
 //! deployed rules (coverage). Shared by `GET /api/v1/reports/{kind}` and
 //! `mcpsec report generate`.
 
-use crate::reports::{build_report, report_alerts};
+use crate::reports::{Progress, build_report_with_progress, report_alerts};
 use chrono::{DateTime, Utc};
 use mcpsec_core::TenantId;
 use mcpsec_detect::TenantRules;
@@ -23,6 +23,8 @@ pub struct ReportSources<'a> {
     pub state: &'a dyn StateStore,
     /// The tenant's deployed rules (needed by `coverage`; `None`: no rules deployed).
     pub rules: Option<&'a TenantRules>,
+    /// Told `(done, total)` while the events are read.
+    pub progress: Option<Progress<'a>>,
 }
 
 /// The data of a report of `kind` over the tenant's period.
@@ -37,7 +39,7 @@ pub fn report_data(
     let alerts = report_alerts(src.state, tenant, from, to)?;
     let mut data = match src.index {
         Some(index) if mcpsec_report::needs_events(kind) => {
-            build_report(index, kind, tenant, from, to, alerts, now)?
+            build_report_with_progress(index, kind, tenant, from, to, alerts, now, src.progress)?
         }
         _ => SummaryBuilder::new(from, to).finish(
             kind,

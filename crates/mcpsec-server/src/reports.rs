@@ -25,9 +25,38 @@ pub fn build_report(
     alerts: AlertSummary,
     now: DateTime<Utc>,
 ) -> Result<ReportData, StoreError> {
+    build_report_with_progress(index, kind, tenant, from, to, alerts, now, None)
+}
+
+/// Reports progress as `(events read, events in the period)`.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// [`build_report`], telling `progress` every few thousand events.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_report_with_progress(
+    index: &dyn SearchIndex,
+    kind: &str,
+    tenant: &TenantId,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    alerts: AlertSummary,
+    now: DateTime<Utc>,
+    progress: Option<Progress<'_>>,
+) -> Result<ReportData, StoreError> {
     let mut summary = SummaryBuilder::new(from, to);
+    let total = match progress {
+        Some(_) => count(index, tenant, "*", from, to, SortOrder::Desc)?.0,
+        None => 0,
+    };
+    let mut read = 0u64;
     index.for_each_event(tenant, "*", from, to, &mut |ev| {
         summary.add(&ev);
+        read += 1;
+        if let Some(p) = progress
+            && read.is_multiple_of(4096)
+        {
+            p(read, total);
+        }
         Ok(())
     })?;
     Ok(summary.finish(
@@ -137,6 +166,7 @@ pub(crate) async fn generate(
             index: Some(index.as_ref()),
             state: state.as_ref(),
             rules: rules.as_deref(),
+            progress: None,
         };
         let data = crate::report_data(&src, &kind, &tenant, from, to, Utc::now())?;
         mcpsec_report::render(&data, format, &templates).map_err(ApiError::internal)

@@ -76,6 +76,10 @@ pub struct AppState {
     pub(crate) graphql: crate::graphql::McpsecSchema,
     /// The detection consumer (alerts, deployed rules); `None` where detection is off.
     pub detector: Option<Arc<mcpsec_detect::Detector>>,
+    /// Progress of report jobs being rendered, and the worker permits.
+    pub(crate) report_jobs: Arc<crate::report_jobs::JobBoard>,
+    /// The share-link signing key, once loaded.
+    pub(crate) share_key: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
 }
 
 impl AppState {
@@ -159,6 +163,8 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),
             detector: None,
+            report_jobs: crate::report_jobs::JobBoard::new(),
+            share_key: Arc::default(),
         }
     }
 

@@ -363,6 +363,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         Some(d) => app_state.with_detector(d.clone()),
         None => app_state,
     };
+    app_state.resume_report_jobs();
     let ready = app_state.ready.clone();
     let app = mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state));
     let listener = tokio::net::TcpListener::bind(cfg.listen)

@@ -2,9 +2,11 @@
 //! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
 
 mod alerts;
+mod reports;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
+mod sqlite_reports;
 mod sqlite_rules;
 mod sqlite_triage;
 mod triage;
@@ -13,6 +15,7 @@ pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
 };
+pub use reports::{ReportJob, ReportJobStatus, ReportShare, ReportStore};
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
 pub use sqlite_alerts::MAX_ALERT_PAGE;
@@ -56,7 +59,7 @@ impl ApiKey {
 }
 
 /// Transactional state shared by every component (alerts and rules included).
-pub trait StateStore: AlertStore + RuleStore + Send + Sync + 'static {
+pub trait StateStore: AlertStore + RuleStore + ReportStore + Send + Sync + 'static {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;
     /// Stores a checkpoint durably.

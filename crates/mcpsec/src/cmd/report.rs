@@ -193,6 +193,7 @@ pub fn gather(
         index: index.as_ref().map(|i| i as &dyn SearchIndex),
         state: state.as_ref(),
         rules: rules.as_deref(),
+        progress: None,
     };
     mcpsec_server::report_data(&src, kind, tenant, from, to, now)
         .context("cannot gather the report data")

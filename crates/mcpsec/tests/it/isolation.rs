@@ -78,6 +78,39 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .to_owned();
     assert_eq!(server.wait_count_as(a, &secret, 21), 21);
 
+    // Tenant A makes a report and shares it.
+    let job: serde_json::Value = client()
+        .post(server.url("/api/v1/reports"))
+        .bearer_auth(a)
+        .json(&serde_json::json!({"kind": "executive", "format": "json"}))
+        .send()
+        .expect("report")
+        .json()
+        .expect("json");
+    let job_id = job["id"].as_str().expect("job id").to_owned();
+    let job_of_a = || -> serde_json::Value {
+        client()
+            .get(server.url(&format!("/api/v1/reports/jobs/{job_id}")))
+            .bearer_auth(a)
+            .send()
+            .expect("job")
+            .json()
+            .expect("json")
+    };
+    while job_of_a()["status"] != "done" {
+        assert!(std::time::Instant::now() < deadline, "A's report");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let share: serde_json::Value = client()
+        .post(server.url(&format!("/api/v1/reports/jobs/{job_id}/share")))
+        .bearer_auth(a)
+        .json(&serde_json::json!({}))
+        .send()
+        .expect("share")
+        .json()
+        .expect("json");
+    let share_id = share["id"].as_str().expect("share id").to_owned();
+
     let doc: serde_json::Value = client()
         .get(server.url("/api/v1/openapi.json"))
         .send()
@@ -87,7 +120,11 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
     let paths = doc["paths"].as_object().expect("paths");
     let mut walked = 0;
     for (path, ops) in paths {
-        let id = if path.contains("/alerts/") {
+        let id = if path.contains("/reports/jobs/") {
+            job_id.as_str()
+        } else if path.contains("/reports/shares/") {
+            share_id.as_str()
+        } else if path.contains("/alerts/") {
             alert_id.as_str()
         } else if path.contains("/rules/") {
             rule_id
@@ -96,7 +133,9 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         };
         let url = server.url(&path.replace("{id}", id).replace("{kind}", "executive"));
         // Bodies that would succeed on B's own data, so only the tenant scope refuses.
-        let json_body = if path.contains("/alerts") {
+        let json_body = if path.contains("/reports") {
+            serde_json::json!({"kind": "executive", "format": "json"})
+        } else if path.contains("/alerts") {
             serde_json::json!({"status": "closed", "ids": [alert_id], "comment": "B was here"})
         } else {
             serde_json::json!({"yaml": rule, "version": 1, "enabled": false})
@@ -106,7 +145,14 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
                 "get" => client()
                     .get(&url)
                     .query(&[("q", secret.as_str()), ("limit", "10000")]),
-                "post" if path.contains("/alerts") || path.contains("/rules") => {
+                "post" if path.ends_with("/share") => {
+                    client().post(&url).json(&serde_json::json!({}))
+                }
+                "post"
+                    if path.contains("/alerts")
+                        || path.contains("/rules")
+                        || path.contains("/reports") =>
+                {
                     client().post(&url).json(&json_body)
                 }
                 "post" => client()
@@ -128,6 +174,11 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
             assert!(
                 !text.contains(&a_id) || path.contains("{id}") && status == 404,
                 "LEAK of A's event id via {method} {path}"
+            );
+            assert!(
+                !text.contains(&job_id) && !text.contains(&share_id)
+                    || path.contains("{id}") && status == 404,
+                "LEAK of A's report via {method} {path}: {text}"
             );
             walked += 1;
         }
@@ -152,6 +203,18 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         "B changed A's rule: {rule_now}"
     );
     assert_eq!(rule_now["rule"]["enabled"], true);
+    assert_eq!(job_of_a()["status"], "done", "B deleted A's report");
+    let shares: serde_json::Value = client()
+        .get(server.url(&format!("/api/v1/reports/jobs/{job_id}/shares")))
+        .bearer_auth(a)
+        .send()
+        .expect("shares")
+        .json()
+        .expect("json");
+    assert!(
+        shares["shares"][0]["revoked_at"].is_null(),
+        "B revoked A's link: {shares}"
+    );
     // GraphQL with B's key over A's id and query.
     let q = format!("{{ events(query: \"{secret}\") {{ total }} event(id: \"{a_id}\") {{ id }} }}");
     let r: serde_json::Value = client()

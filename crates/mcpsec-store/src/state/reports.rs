@@ -1,0 +1,129 @@
+//! Reports made in the background: jobs with their outcome, the finished documents, and
+//! share links.
+
+use crate::Result;
+use chrono::{DateTime, Utc};
+use mcpsec_core::TenantId;
+use serde::Serialize;
+
+/// Where a report job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportJobStatus {
+    /// Waiting for a worker (also after a restart interrupted it).
+    Queued,
+    /// Being generated.
+    Running,
+    /// Finished; the document can be downloaded.
+    Done,
+    /// Failed; `error` says why.
+    Failed,
+}
+
+impl ReportJobStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportJobStatus::Queued => "queued",
+            ReportJobStatus::Running => "running",
+            ReportJobStatus::Done => "done",
+            ReportJobStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => ReportJobStatus::Queued,
+            "running" => ReportJobStatus::Running,
+            "done" => ReportJobStatus::Done,
+            "failed" => ReportJobStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A report requested from the API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportJob {
+    /// ULID.
+    pub id: String,
+    /// Owner.
+    pub tenant: TenantId,
+    /// Report kind (`executive`, `triage`, `coverage`).
+    pub kind: String,
+    /// Output format (`pdf`, `xlsx`...).
+    pub format: String,
+    /// Start of the period, when given.
+    pub from: Option<DateTime<Utc>>,
+    /// End of the period, when given.
+    pub to: Option<DateTime<Utc>>,
+    /// Where it stands.
+    pub status: ReportJobStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Who asked (key id or OIDC subject).
+    pub requested_by: String,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When it finished (done or failed).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Size of the document in bytes.
+    pub size: Option<u64>,
+    /// Hex SHA-256 of the document.
+    pub sha256: Option<String>,
+}
+
+/// A link that lets someone without an API key download one report until it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportShare {
+    /// ULID, also part of the signed token.
+    pub id: String,
+    /// Owner.
+    pub tenant: TenantId,
+    /// The shared report.
+    pub job_id: String,
+    /// Who made the link.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// After this the link is refused.
+    pub expires_at: DateTime<Utc>,
+    /// Set when revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Storage of report jobs, documents and share links. Every call is scoped to a tenant
+/// except the two a restart and an unauthenticated share link need.
+pub trait ReportStore: Send + Sync {
+    /// Records a new job (status `queued`).
+    fn add_report_job(&self, job: &ReportJob) -> Result<()>;
+    /// Moves a job to `running`, `done` (with its document) or `failed` (with the error),
+    /// in one transaction with the document.
+    fn finish_report_job(
+        &self,
+        id: &str,
+        status: ReportJobStatus,
+        error: Option<&str>,
+        document: Option<&[u8]>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// One job of the tenant.
+    fn report_job(&self, tenant: &TenantId, id: &str) -> Result<Option<ReportJob>>;
+    /// The tenant's jobs, newest first.
+    fn list_report_jobs(&self, tenant: &TenantId, limit: usize) -> Result<Vec<ReportJob>>;
+    /// The document of a finished job of the tenant.
+    fn report_document(&self, tenant: &TenantId, id: &str) -> Result<Option<Vec<u8>>>;
+    /// Deletes a job, its document and its share links; `false` when there was none.
+    fn delete_report_job(&self, tenant: &TenantId, id: &str) -> Result<bool>;
+    /// Jobs of every tenant left `queued` or `running` (by a restart), oldest first.
+    fn unfinished_report_jobs(&self) -> Result<Vec<ReportJob>>;
+    /// Records a share link.
+    fn add_report_share(&self, share: &ReportShare) -> Result<()>;
+    /// A share link by id, whatever its tenant (the signed token names it).
+    fn report_share(&self, id: &str) -> Result<Option<ReportShare>>;
+    /// The share links of one job of the tenant.
+    fn list_report_shares(&self, tenant: &TenantId, job_id: &str) -> Result<Vec<ReportShare>>;
+    /// Revokes a link of the tenant; `false` when there was no such live link.
+    fn revoke_report_share(&self, tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Result<bool>;
+}
