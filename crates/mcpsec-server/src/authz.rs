@@ -39,6 +39,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in the order `GET /api/v1/me` lists them.
+    pub const ALL: &[Action] = &[
+        Action::EventsRead,
+        Action::EventsWrite,
+        Action::AuditRead,
+        Action::AlertsRead,
+        Action::AlertsWrite,
+        Action::RulesRead,
+        Action::RulesWrite,
+        Action::ReportsRead,
+        Action::ReportsWrite,
+    ];
+
     /// The name used in role tables and policies.
     pub fn as_str(self) -> &'static str {
         match self {

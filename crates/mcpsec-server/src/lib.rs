@@ -23,6 +23,7 @@ mod limits;
 pub mod live;
 mod mcp;
 mod mcp_alerts;
+mod me;
 mod metrics_http;
 mod oidc;
 mod openapi;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(report_share::revoke),
         )
         .route("/stats", get(health::stats))
+        .route("/me", get(me::me))
         .route("/audit", get(audit_api::list))
         .route("/alerts", get(alerts_api::list))
         .route("/alerts/summary", get(alerts_api::summary))
@@ -170,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/app.css", get(dashboard::style))
         .route("/ui/alerts.js", get(dashboard::alerts_script))
         .route("/ui/rules.js", get(dashboard::rules_script))
+        .route("/ui/reports.js", get(dashboard::reports_script))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,5 +1,5 @@
-// mcpsec dashboard: login with an API key, overview, event search (alerts.js and
-// rules.js add the alert queue and the rules page). No framework, no
+// mcpsec dashboard: login with an API key, overview, event search (alerts.js,
+// rules.js and reports.js add the alert queue, the rules and the reports pages). No framework, no
 // external requests; everything goes to this server's /api/v1 with the key as a bearer
 // token. The key lives in sessionStorage (this tab only), the theme in localStorage.
 "use strict";
@@ -29,6 +29,22 @@ async function api(path, params, raw, init) {
   }
   if (raw) return r;
   return r.status === 204 ? null : r.json();
+}
+
+// What the key may do (`GET /api/v1/me`); controls marked `data-needs="action"` show
+// only when it is granted. Unknown until loaded: nothing that changes data shows.
+let caps = null;
+const can = (action) => Boolean(caps && caps.has(action));
+
+function applyCaps() {
+  for (const e of document.querySelectorAll("[data-needs]")) e.hidden = !can(e.dataset.needs);
+}
+
+async function loadCaps() {
+  const me = await api("/api/v1/me");
+  caps = new Set(me.actions);
+  $("who").textContent = `Tenant ${me.tenant} · ${me.role}`;
+  applyCaps();
 }
 
 // A JSON request that changes something: `send("PATCH", path, body)`.
@@ -91,7 +107,7 @@ function chart(box, buckets, label) {
 
 // ---- Views ---------------------------------------------------------------------
 
-const VIEWS = ["login", "overview", "search", "alerts", "rules"];
+const VIEWS = ["login", "overview", "search", "alerts", "rules", "reports"];
 const PAGES = VIEWS.slice(1);
 
 function show(view) {
@@ -110,9 +126,11 @@ function route() {
   const view = PAGES.find((p) => location.hash === "#/" + p) || "overview";
   show(view);
   live.start();
+  if (!caps) loadCaps().catch(() => {});
   if (view === "overview") overview();
   else if (view === "search") { $("q").focus(); if (!searched) search(); }
   else if (view === "alerts") alertsView();
+  else if (view === "reports") reportsView();
   else rulesView();
 }
 
@@ -122,7 +140,7 @@ async function login(ev) {
   $("login-error").textContent = "";
   sessionStorage.setItem(KEY, key);
   try {
-    await api("/api/v1/stats");
+    await loadCaps();
   } catch (e) {
     sessionStorage.removeItem(KEY);
     $("login-error").textContent = e.message === "unauthenticated" ? "That key was not accepted." : "Cannot log in: " + e.message;
@@ -135,9 +153,9 @@ async function login(ev) {
 
 function logout(message) {
   sessionStorage.removeItem(KEY);
-  searched = false;
+  searched = false; caps = null; applyCaps();
   live.stop();
-  resetAlerts(); resetRules();
+  resetAlerts(); resetRules(); resetReports();
   show("login");
   $("login-error").textContent = typeof message === "string" ? message : "";
   $("key").focus();
@@ -150,7 +168,6 @@ async function overview() {
     const [r, stats, sum] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats"),
       api("/api/v1/alerts/summary", { from, top: 10 })]);
     const e = r.events;
-    $("who").textContent = "Tenant " + r.tenant;
     $("ov-cards").replaceChildren(...[
       [fmt(e.total), "events"], [fmt(e.distinct_hosts) + (e.hosts_capped ? "+" : ""), "hosts"],
       [fmt(e.by_source.length), "source kinds"], [fmt(sum.total), "alerts"],
@@ -264,6 +281,7 @@ function keys(ev) {
   else if (ev.key === "s") location.hash = "#/search";
   else if (ev.key === "a") location.hash = "#/alerts";
   else if (ev.key === "r") location.hash = "#/rules";
+  else if (ev.key === "p") location.hash = "#/reports";
   else if (view === "alerts") alertKeys(ev);
   else if (view === "rules") ruleKeys(ev);
 }
@@ -281,7 +299,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("s-more").addEventListener("click", () => search(null, true));
   $("help-open").addEventListener("click", () => help(true));
   $("help-close").addEventListener("click", () => help(false));
-  alertsInit(); rulesInit();
+  alertsInit(); rulesInit(); reportsInit();
   document.addEventListener("keydown", keys);
   window.addEventListener("hashchange", route);
   route();

@@ -48,6 +48,7 @@ async function loadRules(ev) {
 function ruleRow(r) {
   const sw = el("input", { type: "checkbox", role: "switch", "aria-label": "Enabled: " + r.title });
   sw.checked = r.enabled;
+  sw.disabled = !can("rules.write");
   sw.addEventListener("change", () => toggle(r, sw));
   const title = r.source === "api"
     ? el("button", { type: "button", class: "link", "data-id": r.id }, r.title)

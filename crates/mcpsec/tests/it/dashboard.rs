@@ -39,6 +39,7 @@ fn dashboard_is_public_and_its_assets_are_strict() {
         ("/ui/app.css", "text/css"),
         ("/ui/alerts.js", "text/javascript"),
         ("/ui/rules.js", "text/javascript"),
+        ("/ui/reports.js", "text/javascript"),
     ] {
         let r = client().get(server.url(path)).send().expect("get");
         assert_eq!(r.status().as_u16(), 200, "{path} needs no key");
@@ -145,12 +146,14 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
         "{seen}"
     );
     assert_eq!(seen["theme"], "dark");
+    assert_eq!(seen["viewer_report_form"], false, "{seen}");
+    assert!(s(&seen["viewer_who"]).contains("viewer"), "{seen}");
     let other_cards = seen["other_cards"].to_string();
     assert!(
         other_cards.contains("0 events"),
         "tenant-b's overview: {seen}"
     );
-    assert_eq!(seen["other_who"], "Tenant tenant-b");
+    assert_eq!(seen["other_who"], "Tenant tenant-b · viewer");
     assert!(
         !seen["other_hosts"].as_str().unwrap_or("").contains("DC01"),
         "LEAK of the demo tenant's hosts into tenant-b's overview: {seen}"
@@ -293,6 +296,18 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
 
     // Live, and hostile markup shown as text.
     assert!(s(&seen["live_first_row"]).contains("LSASS"), "{seen}");
+    let row = seen["report_row"].as_str().unwrap_or_default();
+    assert!(row.contains("triage") && row.contains("done"), "{seen}");
+    assert!(
+        seen["share_link"]
+            .as_str()
+            .is_some_and(|l| l.contains("/share/reports/")),
+        "{seen}"
+    );
+    assert!(
+        s(&seen["shared_text_start"]).starts_with("# Alert triage\n\nTenant **default**"),
+        "the link works without a key: {seen}"
+    );
     assert!(
         s(&seen["live_status"]).starts_with("New critical alert"),
         "{seen}"
