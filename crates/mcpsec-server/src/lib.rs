@@ -28,7 +28,9 @@ mod metrics_http;
 mod oidc;
 mod openapi;
 mod report_data;
+mod report_deliver;
 mod report_jobs;
+mod report_schedules;
 mod report_share;
 mod reports;
 mod rules_api;
@@ -46,6 +48,8 @@ pub use metrics_http::install_metrics;
 pub use oidc::{OidcConfig, OidcError, OidcVerifier};
 pub use openapi::ApiDoc;
 pub use report_data::{ReportSources, report_data};
+pub use report_deliver::signature as webhook_signature;
+pub use report_schedules::next_run;
 pub use reports::{Progress, build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};
 pub use timeparse::parse_time_param;
@@ -90,6 +94,18 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}", get(events::get_one))
         .route("/reports/{kind}", get(reports::generate))
         .route("/reports", get(report_jobs::list).post(report_jobs::create))
+        .route(
+            "/reports/schedules",
+            get(report_schedules::list).post(report_schedules::create),
+        )
+        .route(
+            "/reports/schedules/{id}",
+            axum::routing::delete(report_schedules::delete),
+        )
+        .route(
+            "/reports/schedules/{id}/run",
+            axum::routing::post(report_schedules::run_now),
+        )
         .route(
             "/reports/jobs/{id}",
             get(report_jobs::get_one).delete(report_jobs::delete),

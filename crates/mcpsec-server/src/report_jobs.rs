@@ -221,9 +221,27 @@ pub(crate) async fn create(
     Ok((StatusCode::ACCEPTED, body).into_response())
 }
 
+/// Where a scheduled report's document goes once done.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    /// The schedule (its `last_error` records a failed delivery).
+    pub(crate) schedule: String,
+    /// Webhook URL.
+    pub(crate) url: String,
+    /// Environment variable holding the HMAC key.
+    pub(crate) secret_env: Option<String>,
+}
+
 /// Runs a job in the background: renders, then stores the document (or the error).
 pub(crate) fn spawn(st: AppState, job: ReportJob) {
+    spawn_with(st, job, None);
+}
+
+/// [`spawn`], then delivers the finished document when `after` says where.
+pub(crate) fn spawn_with(st: AppState, job: ReportJob, after: Option<Delivery>) {
     tokio::spawn(async move {
+        let format = job.format.clone();
+        let kind = job.kind.clone();
         let board = st.report_jobs.clone();
         let Ok(_permit) = board.permits.acquire().await else {
             return;
@@ -240,35 +258,58 @@ pub(crate) fn spawn(st: AppState, job: ReportJob) {
         let rendered = tokio::task::spawn_blocking(move || render(&worker, &job)).await;
         let store = st.state.clone();
         let finished = id.clone();
+        let mut document = None;
         let outcome = tokio::task::spawn_blocking(move || match rendered {
-            Ok(Ok(bytes)) => store.finish_report_job(
-                &finished,
-                ReportJobStatus::Done,
-                None,
-                Some(&bytes),
-                Utc::now(),
-            ),
-            Ok(Err(e)) => store.finish_report_job(
-                &finished,
-                ReportJobStatus::Failed,
-                Some(&e),
-                None,
-                Utc::now(),
-            ),
-            Err(e) => store.finish_report_job(
-                &finished,
-                ReportJobStatus::Failed,
-                Some(&format!("the report worker stopped: {e}")),
-                None,
-                Utc::now(),
-            ),
+            Ok(Ok(bytes)) => store
+                .finish_report_job(
+                    &finished,
+                    ReportJobStatus::Done,
+                    None,
+                    Some(&bytes),
+                    Utc::now(),
+                )
+                .map(|()| Some(bytes)),
+            Ok(Err(e)) => store
+                .finish_report_job(
+                    &finished,
+                    ReportJobStatus::Failed,
+                    Some(&e),
+                    None,
+                    Utc::now(),
+                )
+                .map(|()| None),
+            Err(e) => store
+                .finish_report_job(
+                    &finished,
+                    ReportJobStatus::Failed,
+                    Some(&format!("the report worker stopped: {e}")),
+                    None,
+                    Utc::now(),
+                )
+                .map(|()| None),
         })
         .await;
-        if let Ok(Err(e)) = outcome {
-            tracing::error!(job = %id, error = %e, "cannot store a finished report");
+        match outcome {
+            Ok(Ok(d)) => document = d,
+            Ok(Err(e)) => tracing::error!(job = %id, error = %e, "cannot store a finished report"),
+            Err(e) => tracing::error!(job = %id, error = %e, "report store task failed"),
         }
         board.clear(&id);
         metrics::counter!("mcpsec_reports_generated_total").increment(1);
+        if let Some(to) = after {
+            let error = match document {
+                Some(bytes) => crate::report_deliver::webhook(&to, &id, &kind, &format, bytes)
+                    .await
+                    .err(),
+                None => Some("the report failed; nothing was delivered".to_owned()),
+            };
+            let store = st.state.clone();
+            let schedule = to.schedule.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                store.set_report_schedule_error(&schedule, error.as_deref())
+            })
+            .await;
+        }
     });
 }
 

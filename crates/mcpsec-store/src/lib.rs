@@ -47,6 +47,6 @@ pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport}
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     AlertTriage, ApiKey, DetectionOffset, Durations, LEVEL_NAMES, MAX_ALERT_PAGE, OpenAlert,
-    ReportJob, ReportJobStatus, ReportShare, ReportStore, RuleStore, RuleVersion, RuleWrite,
-    SqliteState, StateStore, StoredRule, level_rank, parse_level,
+    ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, RuleStore, RuleVersion,
+    RuleWrite, ScheduleStore, SqliteState, StateStore, StoredRule, level_rank, parse_level,
 };

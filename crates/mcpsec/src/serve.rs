@@ -364,6 +364,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         None => app_state,
     };
     app_state.resume_report_jobs();
+    app_state.start_report_scheduler();
     let ready = app_state.ready.clone();
     let app = mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state));
     let listener = tokio::net::TcpListener::bind(cfg.listen)

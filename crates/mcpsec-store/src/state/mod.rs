@@ -8,6 +8,7 @@ mod sqlite;
 mod sqlite_alerts;
 mod sqlite_reports;
 mod sqlite_rules;
+mod sqlite_schedules;
 mod sqlite_triage;
 mod triage;
 
@@ -15,7 +16,9 @@ pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
 };
-pub use reports::{ReportJob, ReportJobStatus, ReportShare, ReportStore};
+pub use reports::{
+    ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, ScheduleStore,
+};
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
 pub use sqlite_alerts::MAX_ALERT_PAGE;
@@ -59,7 +62,9 @@ impl ApiKey {
 }
 
 /// Transactional state shared by every component (alerts and rules included).
-pub trait StateStore: AlertStore + RuleStore + ReportStore + Send + Sync + 'static {
+pub trait StateStore:
+    AlertStore + RuleStore + ReportStore + ScheduleStore + Send + Sync + 'static
+{
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;
     /// Stores a checkpoint durably.

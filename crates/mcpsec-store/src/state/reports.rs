@@ -127,3 +127,65 @@ pub trait ReportStore: Send + Sync {
     /// Revokes a link of the tenant; `false` when there was no such live link.
     fn revoke_report_share(&self, tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Result<bool>;
 }
+
+/// A report made on a schedule and delivered somewhere.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportSchedule {
+    /// ULID.
+    pub id: String,
+    /// Owner.
+    pub tenant: TenantId,
+    /// A label for people.
+    pub name: String,
+    /// Report kind.
+    pub kind: String,
+    /// Output format.
+    pub format: String,
+    /// Cron expression (5 or 6 fields, or an alias such as `@daily`).
+    pub cron: String,
+    /// IANA time zone the expression is read in (`Europe/Paris`, `UTC`).
+    pub timezone: String,
+    /// Each report covers this many seconds up to its run time.
+    pub period_secs: u64,
+    /// Where the document goes, as JSON (`{"webhook": {...}}` or `{}` to keep it only).
+    pub delivery: serde_json::Value,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// The next time it is due.
+    pub next_run: DateTime<Utc>,
+    /// When it last ran.
+    pub last_run: Option<DateTime<Utc>>,
+    /// The report job of its last run.
+    pub last_job: Option<String>,
+    /// Why the last run or delivery failed.
+    pub last_error: Option<String>,
+}
+
+/// Storage of report schedules.
+pub trait ScheduleStore: Send + Sync {
+    /// Records a schedule.
+    fn add_report_schedule(&self, s: &ReportSchedule) -> Result<()>;
+    /// One schedule of the tenant.
+    fn report_schedule(&self, tenant: &TenantId, id: &str) -> Result<Option<ReportSchedule>>;
+    /// The tenant's schedules by name.
+    fn list_report_schedules(&self, tenant: &TenantId) -> Result<Vec<ReportSchedule>>;
+    /// Deletes one; `false` when there was none.
+    fn delete_report_schedule(&self, tenant: &TenantId, id: &str) -> Result<bool>;
+    /// Enabled schedules of every tenant due at `now`, oldest due first.
+    fn due_report_schedules(&self, now: DateTime<Utc>) -> Result<Vec<ReportSchedule>>;
+    /// Records a run: its time, job and the next due time (before the report is made,
+    /// so a crash skips a run rather than repeating it).
+    fn mark_report_schedule_run(
+        &self,
+        id: &str,
+        ran: DateTime<Utc>,
+        job: &str,
+        next: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Records the outcome of the last run's delivery (`None`: it worked).
+    fn set_report_schedule_error(&self, id: &str, error: Option<&str>) -> Result<()>;
+}

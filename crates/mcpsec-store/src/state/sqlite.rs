@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_reports",
         include_str!("../../migrations/0008_reports.sql"),
     ),
+    (
+        "0009_report_schedules",
+        include_str!("../../migrations/0009_report_schedules.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is

@@ -335,3 +335,207 @@ fn a_job_left_queued_by_a_restart_is_finished_at_the_next_start() {
         .expect("text");
     assert!(md.starts_with("# Alert triage"), "{md}");
 }
+
+/// One HTTP request as the test webhook saw it.
+struct Received {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+}
+
+/// A webhook on 127.0.0.1 that answers 503 to the first request and 200 to the rest,
+/// passing every request it reads to the test.
+fn webhook() -> (String, std::sync::mpsc::Receiver<Received>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/hooks/reports",
+        listener.local_addr().expect("addr")
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let status = if n == 0 {
+                "503 Service Unavailable"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            if tx.send(Received { head, body }).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn schedules_deliver_signed_reports_to_a_webhook_and_stay_with_their_tenant() {
+    use hmac::{Hmac, Mac};
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start_with(
+        &data,
+        &["--demo"],
+        &[("MCPSEC_WEBHOOK_KEY", "hook-secret-0123")],
+    );
+    assert!(server.wait_for("*", 47) >= 47, "demo data indexed");
+    let other = tenant_key(&data, "other", "admin");
+    let (url, received) = webhook();
+    let post = |body: Value| {
+        call(
+            &server,
+            TOKEN,
+            reqwest::Method::POST,
+            "/api/v1/reports/schedules",
+            Some(body),
+        )
+    };
+    let base = json!({"name": "Every second", "kind": "triage", "format": "md", "cron": "* * * * * *",
+        "timezone": "Europe/Paris", "period_hours": 8784,
+        "deliver": {"webhook": {"url": url, "secret_env": "MCPSEC_WEBHOOK_KEY"}}});
+    for (field, value) in [
+        ("cron", json!("every monday")),
+        ("timezone", json!("Mars/Olympus")),
+        ("kind", json!("weekly")),
+        ("period_hours", json!(0)),
+        ("name", json!("")),
+        ("deliver", json!({"webhook": {"url": "file:///etc/passwd"}})),
+        (
+            "deliver",
+            json!({"webhook": {"url": url, "secret_env": "HOME"}}),
+        ),
+    ] {
+        let mut bad = base.clone();
+        bad[field] = value;
+        let (st, body) = post(bad);
+        assert_eq!(st, 400, "{field}: {body}");
+    }
+    let (st, schedule) = post(base);
+    assert_eq!(st, 201, "{schedule}");
+    let id = schedule["id"].as_str().expect("id").to_owned();
+
+    // The scheduler (not a manual run) makes the report; the first delivery attempt
+    // meets a 503 and is retried with the same idempotency key.
+    let first = received
+        .recv_timeout(Duration::from_secs(60))
+        .expect("first attempt");
+    let second = received
+        .recv_timeout(Duration::from_secs(30))
+        .expect("retry");
+    assert!(
+        first.head.starts_with("POST /hooks/reports HTTP/1.1"),
+        "{}",
+        first.head
+    );
+    assert_eq!(
+        first.header("idempotency-key"),
+        second.header("idempotency-key")
+    );
+    assert_eq!(
+        second.header("x-mcpsec-schedule").as_deref(),
+        Some(id.as_str())
+    );
+    assert_eq!(second.header("x-mcpsec-report").as_deref(), Some("triage"));
+    assert!(
+        second
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/markdown"))
+    );
+    let body = String::from_utf8(second.body.clone()).expect("utf-8");
+    assert!(body.starts_with("# Alert triage"), "{body}");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"hook-secret-0123").expect("key");
+    mac.update(&second.body);
+    let want = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(second.header("x-mcpsec-signature"), Some(want));
+    assert!(
+        !server.log_text().contains("hook-secret-0123"),
+        "the key is never logged"
+    );
+
+    // The run is recorded; the job is in the history like any other report.
+    let (_, list) = call(
+        &server,
+        TOKEN,
+        reqwest::Method::GET,
+        "/api/v1/reports/schedules",
+        None,
+    );
+    let job = list["schedules"][0]["last_job"]
+        .as_str()
+        .expect("last job")
+        .to_owned();
+    let done = wait_done(&server, TOKEN, &job);
+    assert_eq!(done["requested_by"], format!("schedule:{id}"));
+
+    // Another tenant neither sees nor deletes nor runs it.
+    let (_, theirs) = call(
+        &server,
+        &other,
+        reqwest::Method::GET,
+        "/api/v1/reports/schedules",
+        None,
+    );
+    assert_eq!(theirs["schedules"], json!([]));
+    let path = format!("/api/v1/reports/schedules/{id}");
+    assert_eq!(
+        call(&server, &other, reqwest::Method::DELETE, &path, None).0,
+        404
+    );
+    assert_eq!(
+        call(
+            &server,
+            &other,
+            reqwest::Method::POST,
+            &format!("{path}/run"),
+            None
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call(&server, TOKEN, reqwest::Method::DELETE, &path, None).0,
+        204
+    );
+    let (_, mine) = call(
+        &server,
+        TOKEN,
+        reqwest::Method::GET,
+        "/api/v1/reports/schedules",
+        None,
+    );
+    assert_eq!(mine["schedules"], json!([]));
+}
