@@ -2,14 +2,20 @@
 //! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
 
 mod alerts;
+mod playbooks;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
+mod sqlite_playbooks;
 mod sqlite_rules;
 
 pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
+};
+pub use playbooks::{
+    ApprovalDecision, ApprovalRecord, PlaybookStore, PlaybookVersion, RunFilter, RunRecord,
+    StepRunRecord, StoredPlaybook,
 };
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
@@ -53,7 +59,7 @@ impl ApiKey {
 }
 
 /// Transactional state shared by every component (alerts and rules included).
-pub trait StateStore: AlertStore + RuleStore + Send + Sync + 'static {
+pub trait StateStore: AlertStore + RuleStore + PlaybookStore + Send + Sync + 'static {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;
     /// Stores a checkpoint durably.

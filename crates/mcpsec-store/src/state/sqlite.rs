@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_key_scopes",
         include_str!("../../migrations/0004_key_scopes.sql"),
     ),
+    (
+        "0006_playbooks",
+        include_str!("../../migrations/0006_playbooks.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is
