@@ -185,3 +185,62 @@ impl Effects for Recorder {
         &self.services
     }
 }
+
+/// What a simulated run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulation {
+    /// The run's final status.
+    pub status: String,
+    /// Every step record (inputs, outputs, skips, failures).
+    pub steps: Vec<mcpsec_store::StepRunRecord>,
+    /// Every effect, labelled with its step.
+    pub effects: Vec<SimEffect>,
+}
+
+/// One recorded effect of a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimEffect {
+    /// The step (`<step>/<compensation>` for compensations).
+    pub step: String,
+    /// The effect.
+    #[serde(flatten)]
+    pub effect: Recorded,
+}
+
+/// Runs a playbook against an alert with every effect recorded; nothing is sent.
+pub async fn simulate(
+    yaml: &str,
+    alert: serde_json::Value,
+    services: Services,
+) -> Result<Simulation, crate::EngineError> {
+    let store: std::sync::Arc<dyn mcpsec_store::StateStore> =
+        std::sync::Arc::new(mcpsec_store::SqliteState::in_memory()?);
+    let rec = std::sync::Arc::new(Recorder::new(services));
+    let engine = crate::Engine::simulator(store.clone(), crate::Registry::builtin(), rec.clone());
+    let tenant = alert
+        .get("tenant")
+        .and_then(|t| t.as_str())
+        .and_then(|t| mcpsec_core::TenantId::new(t).ok())
+        .unwrap_or_else(mcpsec_core::TenantId::default_tenant);
+    let run = engine.start(crate::StartRun {
+        tenant,
+        yaml: yaml.to_owned(),
+        version: 0,
+        alert: Some(alert),
+        trigger: "simulation".into(),
+        actor: "simulator".into(),
+        input: serde_json::json!({}),
+    })?;
+    let status = engine.drive(&run.id).await?;
+    let steps = store.step_runs(&run.id)?;
+    let effects = rec
+        .take()
+        .into_iter()
+        .map(|(step, effect)| SimEffect { step, effect })
+        .collect();
+    Ok(Simulation {
+        status,
+        steps,
+        effects,
+    })
+}

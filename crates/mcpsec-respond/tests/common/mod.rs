@@ -91,8 +91,8 @@ pub async fn mock(handler: impl Fn(&Req) -> (u16, String) + Send + Sync + 'stati
                         headers,
                         body: String::from_utf8(body).unwrap(),
                     };
+                    reqs.lock().unwrap().push(req.clone());
                     let (status, text) = handler(&req);
-                    reqs.lock().unwrap().push(req);
                     let resp = format!(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}",
                         text.len()
