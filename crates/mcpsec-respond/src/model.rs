@@ -24,9 +24,9 @@ pub struct Playbook {
     pub steps: Vec<Step>,
 }
 
-/// What starts a run.
+/// What starts a run. Written as `- manual`, `- webhook` or `- alert: {filter}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "TriggerRepr", into = "TriggerRepr")]
 pub enum Trigger {
     /// A new alert matching the filter.
     Alert(AlertFilter),
@@ -34,6 +34,37 @@ pub enum Trigger {
     Manual,
     /// An HTTP call to the playbook's webhook.
     Webhook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum TriggerRepr {
+    Word(String),
+    Alert { alert: AlertFilter },
+}
+
+impl TryFrom<TriggerRepr> for Trigger {
+    type Error = String;
+    fn try_from(r: TriggerRepr) -> Result<Self, String> {
+        match r {
+            TriggerRepr::Word(w) if w == "manual" => Ok(Trigger::Manual),
+            TriggerRepr::Word(w) if w == "webhook" => Ok(Trigger::Webhook),
+            TriggerRepr::Word(w) => Err(format!(
+                "unknown trigger '{w}' (manual, webhook, or alert: {{filter}})"
+            )),
+            TriggerRepr::Alert { alert } => Ok(Trigger::Alert(alert)),
+        }
+    }
+}
+
+impl From<Trigger> for TriggerRepr {
+    fn from(t: Trigger) -> Self {
+        match t {
+            Trigger::Alert(alert) => TriggerRepr::Alert { alert },
+            Trigger::Manual => TriggerRepr::Word("manual".into()),
+            Trigger::Webhook => TriggerRepr::Word("webhook".into()),
+        }
+    }
 }
 
 /// Which alerts start a run; every given field must match (empty lists do not filter).
