@@ -130,6 +130,14 @@ impl Engine {
         e
     }
 
+    /// Whether a drive of this run is under way in this process.
+    pub fn is_active(&self, run_id: &str) -> bool {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(run_id)
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn StateStore> {
         &self.store
@@ -230,9 +238,6 @@ impl Engine {
                 return Ok("failed".into());
             }
         };
-        if run.status == "waiting" {
-            self.store.update_run(run_id, "running", None, None)?;
-        }
         loop {
             let records = self.step_states(run_id)?;
             let mut ready = Vec::new();

@@ -19,6 +19,7 @@
 //! | [`live`] / [`simulate`] | real and recorded effects |
 //! | [`cacao`] | CACAO v2 import |
 //! | [`trigger`] | which playbooks an alert starts |
+//! | [`service`] | the responder inside `serve` |
 
 pub mod action;
 pub mod actions;
@@ -28,6 +29,7 @@ pub mod engine;
 pub mod live;
 pub mod model;
 pub mod secrets;
+pub mod service;
 pub mod simulate;
 pub mod template;
 pub mod trigger;
@@ -38,4 +40,5 @@ pub use actions::Registry;
 pub use config::{RespondConfig, Services, VaultConfig};
 pub use engine::{Decider, Engine, EngineError, StartRun};
 pub use model::Playbook;
+pub use service::{FilePlaybook, PlaybookInfo, Responder};
 pub use validate::{Diagnostic, Invalid, parse_playbook};

@@ -32,6 +32,14 @@ pub enum Action {
     RulesRead,
     /// Create, change, delete, switch and reload rules.
     RulesWrite,
+    /// List and read playbooks, runs and approval requests.
+    PlaybooksRead,
+    /// Deploy and change playbooks.
+    PlaybooksWrite,
+    /// Start a playbook by hand.
+    PlaybooksRun,
+    /// Approve or reject a step waiting for approval.
+    ApprovalsDecide,
 }
 
 impl Action {
@@ -45,6 +53,10 @@ impl Action {
             Action::AlertsWrite => "alerts.write",
             Action::RulesRead => "rules.read",
             Action::RulesWrite => "rules.write",
+            Action::PlaybooksRead => "playbooks.read",
+            Action::PlaybooksWrite => "playbooks.write",
+            Action::PlaybooksRun => "playbooks.run",
+            Action::ApprovalsDecide => "approvals.decide",
         }
     }
 }
@@ -56,11 +68,17 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
         ("admin".to_string(), r(&["*"])),
         (
             "analyst".to_string(),
-            r(&["events.read", "events.write", "alerts.*", "rules.*"]),
+            r(&[
+                "events.read",
+                "events.write",
+                "alerts.*",
+                "rules.*",
+                "playbooks.read",
+            ]),
         ),
         (
             "responder".to_string(),
-            r(&["events.read", "alerts.*", "playbooks.*"]),
+            r(&["events.read", "alerts.*", "playbooks.*", "approvals.*"]),
         ),
         ("viewer".to_string(), r(&["events.read", "alerts.read"])),
         ("auditor".to_string(), r(&["events.read", "audit.read"])),

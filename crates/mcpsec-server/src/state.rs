@@ -76,6 +76,8 @@ pub struct AppState {
     pub(crate) graphql: crate::graphql::McpsecSchema,
     /// The detection consumer (alerts, deployed rules); `None` where detection is off.
     pub detector: Option<Arc<mcpsec_detect::Detector>>,
+    /// The response orchestrator (playbooks, runs, approvals); `None` where it is off.
+    pub responder: Option<Arc<mcpsec_respond::Responder>>,
 }
 
 impl AppState {
@@ -159,12 +161,19 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),
             detector: None,
+            responder: None,
         }
     }
 
     /// Attaches the detection consumer (enables the alert and rule APIs' live parts).
     pub fn with_detector(mut self, detector: Arc<mcpsec_detect::Detector>) -> Self {
         self.detector = Some(detector);
+        self
+    }
+
+    /// Attaches the response orchestrator (enables the playbook, run and approval APIs).
+    pub fn with_responder(mut self, responder: Arc<mcpsec_respond::Responder>) -> Self {
+        self.responder = Some(responder);
         self
     }
 

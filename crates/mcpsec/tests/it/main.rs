@@ -14,6 +14,7 @@ mod grpc;
 mod hunt;
 mod isolation;
 mod oidc;
+mod playbooks;
 mod reports;
 mod sources;
 mod stream;
