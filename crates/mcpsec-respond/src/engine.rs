@@ -795,7 +795,7 @@ impl Engine {
                 "the approval's deadline has passed".into(),
             ));
         }
-        let named = rec.approvers.iter().any(|a| *a == who.actor);
+        let named = rec.approvers.contains(&who.actor);
         let by_role = rec
             .role
             .as_ref()

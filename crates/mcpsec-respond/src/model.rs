@@ -262,7 +262,7 @@ impl Playbook {
 
     /// Whether a manual start is allowed (manual trigger, or no trigger at all).
     pub fn allows_manual(&self) -> bool {
-        self.triggers.is_empty() || self.triggers.iter().any(|t| *t == Trigger::Manual)
+        self.triggers.is_empty() || self.triggers.contains(&Trigger::Manual)
     }
 }
 

@@ -121,11 +121,8 @@ impl SecretStore {
             sources.insert(name.clone(), src);
         }
         if let Some(v) = &vault {
-            match SecretSource::parse(&v.token)? {
-                SecretSource::Vault { .. } => {
-                    return Err("the Vault token must come from env: or file:".into());
-                }
-                _ => {}
+            if let SecretSource::Vault { .. } = SecretSource::parse(&v.token)? {
+                return Err("the Vault token must come from env: or file:".into());
             }
             if !(v.address.starts_with("http://") || v.address.starts_with("https://")) {
                 return Err(format!("vault address '{}' is not a URL", v.address));

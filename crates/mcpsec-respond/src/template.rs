@@ -18,11 +18,10 @@ pub struct TemplateError(pub String);
 
 fn err(e: minijinja::Error) -> TemplateError {
     let mut msg = e.to_string();
-    if let Some(d) = e.detail() {
-        if !msg.contains(d) {
+    if let Some(d) = e.detail()
+        && !msg.contains(d) {
             msg = format!("{msg}: {d}");
         }
-    }
     TemplateError(msg)
 }
 

@@ -25,24 +25,22 @@ impl Action for UpdateAlert {
         if !inputs.contains_key("status") && !inputs.contains_key("note") {
             return Err("needs 'status' or 'note'".into());
         }
-        if let Some(s) = inputs.get("status").and_then(crate::action::literal) {
-            if AlertStatus::parse(s).is_none() {
+        if let Some(s) = inputs.get("status").and_then(crate::action::literal)
+            && AlertStatus::parse(s).is_none() {
                 return Err(format!(
                     "status '{s}' is not open, acknowledged, closed or false_positive"
                 ));
             }
-        }
         Ok(())
     }
     fn run<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, Result<Value, ActionError>> {
         Box::pin(async move {
             let alert = call.alert_or("alert")?;
             let status = call.opt_str("status")?;
-            if let Some(s) = status {
-                if AlertStatus::parse(s).is_none() {
+            if let Some(s) = status
+                && AlertStatus::parse(s).is_none() {
                     return Err(ActionError::Input(format!("status '{s}' is not a status")));
                 }
-            }
             let note = call
                 .opt_str("note")?
                 .map(|n| n.chars().take(4000).collect());
