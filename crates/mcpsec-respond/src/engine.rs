@@ -399,8 +399,11 @@ impl Engine {
             match self.approval_gate(run, pb, step, a)? {
                 Gate::Open(approvers) => rec.actor = approvers,
                 Gate::Wait => {
-                    rec.status = "waiting".into();
-                    self.store.put_step_run(&rec)?;
+                    // Written once; later ticks find it waiting and write nothing.
+                    if prev.is_none_or(|p| p.status != "waiting") {
+                        rec.status = "waiting".into();
+                        self.store.put_step_run(&rec)?;
+                    }
                     return Ok(Outcome::Waiting);
                 }
                 Gate::Closed(why) => {

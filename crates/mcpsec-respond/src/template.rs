@@ -19,9 +19,10 @@ pub struct TemplateError(pub String);
 fn err(e: minijinja::Error) -> TemplateError {
     let mut msg = e.to_string();
     if let Some(d) = e.detail()
-        && !msg.contains(d) {
-            msg = format!("{msg}: {d}");
-        }
+        && !msg.contains(d)
+    {
+        msg = format!("{msg}: {d}");
+    }
     TemplateError(msg)
 }
 

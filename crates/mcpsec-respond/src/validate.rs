@@ -193,9 +193,10 @@ fn ancestors(pb: &Playbook, index_of: &HashMap<&str, usize>, i: usize) -> HashSe
     let mut todo = pb.needs_of(i);
     while let Some(n) = todo.pop() {
         if seen.insert(n.clone())
-            && let Some(&j) = index_of.get(n.as_str()) {
-                todo.extend(pb.needs_of(j));
-            }
+            && let Some(&j) = index_of.get(n.as_str())
+        {
+            todo.extend(pb.needs_of(j));
+        }
     }
     seen
 }
@@ -313,12 +314,13 @@ fn check_step(
             c.err(Some(&s.id), "approval lists an approver twice");
         }
         if let Some(m) = a.min
-            && (m == 0 || m as usize > a.approvers.len().max(1)) {
-                c.err(
-                    Some(&s.id),
-                    format!("approval.min {m} must be 1 to the number of approvers"),
-                );
-            }
+            && (m == 0 || m as usize > a.approvers.len().max(1))
+        {
+            c.err(
+                Some(&s.id),
+                format!("approval.min {m} must be 1 to the number of approvers"),
+            );
+        }
         match (a.on_expiry, &a.escalate_to) {
             (crate::model::Expiry::Escalate, None) => {
                 c.err(Some(&s.id), "on_expiry: escalate needs escalate_to")

@@ -26,11 +26,12 @@ impl Action for UpdateAlert {
             return Err("needs 'status' or 'note'".into());
         }
         if let Some(s) = inputs.get("status").and_then(crate::action::literal)
-            && AlertStatus::parse(s).is_none() {
-                return Err(format!(
-                    "status '{s}' is not open, acknowledged, closed or false_positive"
-                ));
-            }
+            && AlertStatus::parse(s).is_none()
+        {
+            return Err(format!(
+                "status '{s}' is not open, acknowledged, closed or false_positive"
+            ));
+        }
         Ok(())
     }
     fn run<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, Result<Value, ActionError>> {
@@ -38,9 +39,10 @@ impl Action for UpdateAlert {
             let alert = call.alert_or("alert")?;
             let status = call.opt_str("status")?;
             if let Some(s) = status
-                && AlertStatus::parse(s).is_none() {
-                    return Err(ActionError::Input(format!("status '{s}' is not a status")));
-                }
+                && AlertStatus::parse(s).is_none()
+            {
+                return Err(ActionError::Input(format!("status '{s}' is not a status")));
+            }
             let note = call
                 .opt_str("note")?
                 .map(|n| n.chars().take(4000).collect());

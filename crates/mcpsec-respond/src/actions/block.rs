@@ -251,9 +251,10 @@ impl Action for BlockDomain {
     }
     fn check(&self, inputs: &Map<String, Value>) -> Result<(), String> {
         if let Some(d) = inputs.get("domain").and_then(crate::action::literal)
-            && !valid_domain(d) {
-                return Err(format!("'{d}' is not a valid domain name"));
-            }
+            && !valid_domain(d)
+        {
+            return Err(format!("'{d}' is not a valid domain name"));
+        }
         Ok(())
     }
     fn run<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, Result<Value, ActionError>> {

@@ -57,13 +57,15 @@ impl Action for Webhook {
     }
     fn check(&self, inputs: &Map<String, Value>) -> Result<(), String> {
         if let Some(m) = inputs.get("method").and_then(crate::action::literal)
-            && !METHODS.contains(&m.to_ascii_uppercase().as_str()) {
-                return Err(format!("method '{m}' is not one of {}", METHODS.join(", ")));
-            }
+            && !METHODS.contains(&m.to_ascii_uppercase().as_str())
+        {
+            return Err(format!("method '{m}' is not one of {}", METHODS.join(", ")));
+        }
         if let Some(u) = inputs.get("url").and_then(crate::action::literal)
-            && !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(format!("url '{u}' must start with http:// or https://"));
-            }
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(format!("url '{u}' must start with http:// or https://"));
+        }
         Ok(())
     }
     fn run<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, Result<Value, ActionError>> {

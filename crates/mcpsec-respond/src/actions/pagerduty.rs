@@ -53,12 +53,13 @@ impl Action for Event {
             }
         }
         if let Some(s) = inputs.get("severity").and_then(crate::action::literal)
-            && !SEVERITIES.contains(&s) {
-                return Err(format!(
-                    "severity '{s}' is not one of {}",
-                    SEVERITIES.join(", ")
-                ));
-            }
+            && !SEVERITIES.contains(&s)
+        {
+            return Err(format!(
+                "severity '{s}' is not one of {}",
+                SEVERITIES.join(", ")
+            ));
+        }
         Ok(())
     }
     fn run<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, Result<Value, ActionError>> {
