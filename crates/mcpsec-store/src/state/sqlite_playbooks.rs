@@ -418,3 +418,73 @@ impl PlaybookStore for SqliteState {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteState;
+
+    fn t(n: &str) -> TenantId {
+        TenantId::new(n).unwrap_or_else(|_| TenantId::default_tenant())
+    }
+
+    #[test]
+    fn versions_grow_only_on_change_and_runs_stay_in_their_tenant() -> Result<()> {
+        let s = SqliteState::in_memory()?;
+        let (a, b) = (t("a"), t("b"));
+        let now = Utc::now();
+        assert_eq!(s.put_playbook(&a, "p", "P", "x: 1", "k", now)?, 1);
+        assert_eq!(s.put_playbook(&a, "p", "P", "x: 1", "k", now)?, 1);
+        assert_eq!(s.put_playbook(&a, "p", "P", "x: 2", "k", now)?, 2);
+        assert_eq!(s.playbook_versions(&a, "p")?.len(), 2);
+        assert!(s.get_playbook(&b, "p")?.is_none());
+        assert!(s.list_playbooks(&b)?.is_empty());
+        assert!(s.set_playbook_enabled(&a, "p", false, "k", now)?);
+        assert!(!s.set_playbook_enabled(&b, "p", false, "k", now)?);
+        assert!(s.enabled_playbooks()?.is_empty());
+        let run = RunRecord {
+            id: "r1".into(),
+            tenant: a.clone(),
+            playbook_id: "p".into(),
+            playbook_version: 2,
+            playbook_yaml: "x: 2".into(),
+            alert_id: Some("al".into()),
+            trigger: "manual".into(),
+            actor: "k".into(),
+            status: "running".into(),
+            context: serde_json::json!({"alert": null}),
+            error: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        };
+        s.create_run(&run)?;
+        assert!(s.get_run(Some(&b), "r1")?.is_none());
+        assert_eq!(
+            s.get_run(Some(&a), "r1")?.map(|r| r.playbook_yaml),
+            Some("x: 2".into())
+        );
+        assert_eq!(s.unfinished_runs()?.len(), 1);
+        s.update_run("r1", "succeeded", None, Some(now))?;
+        assert!(s.unfinished_runs()?.is_empty());
+        let filter = RunFilter {
+            alert_id: Some("al".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(s.list_runs(&a, &filter)?.len(), 1);
+        assert!(s.list_runs(&b, &filter)?.is_empty());
+        let d = ApprovalDecision {
+            run_id: "r1".into(),
+            step_id: "s".into(),
+            actor: "alice".into(),
+            role: "responder".into(),
+            approve: true,
+            comment: None,
+            at: now,
+        };
+        assert!(s.add_decision(&d)?);
+        assert!(!s.add_decision(&d)?, "one decision per person");
+        assert_eq!(s.decisions("r1", "s")?.len(), 1);
+        Ok(())
+    }
+}
