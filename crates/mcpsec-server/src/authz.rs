@@ -36,6 +36,14 @@ pub enum Action {
     ReportsRead,
     /// Queue and delete report jobs; make and revoke share links.
     ReportsWrite,
+    /// List and read playbooks, runs and approval requests.
+    PlaybooksRead,
+    /// Deploy and change playbooks.
+    PlaybooksWrite,
+    /// Start a playbook by hand.
+    PlaybooksRun,
+    /// Approve or reject a step waiting for approval.
+    ApprovalsDecide,
 }
 
 impl Action {
@@ -50,6 +58,10 @@ impl Action {
         Action::RulesWrite,
         Action::ReportsRead,
         Action::ReportsWrite,
+        Action::PlaybooksRead,
+        Action::PlaybooksWrite,
+        Action::PlaybooksRun,
+        Action::ApprovalsDecide,
     ];
 
     /// The name used in role tables and policies.
@@ -64,6 +76,10 @@ impl Action {
             Action::RulesWrite => "rules.write",
             Action::ReportsRead => "reports.read",
             Action::ReportsWrite => "reports.write",
+            Action::PlaybooksRead => "playbooks.read",
+            Action::PlaybooksWrite => "playbooks.write",
+            Action::PlaybooksRun => "playbooks.run",
+            Action::ApprovalsDecide => "approvals.decide",
         }
     }
 }
@@ -81,11 +97,18 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "alerts.*",
                 "rules.*",
                 "reports.*",
+                "playbooks.read",
             ]),
         ),
         (
             "responder".to_string(),
-            r(&["events.read", "alerts.*", "playbooks.*", "reports.read"]),
+            r(&[
+                "events.read",
+                "alerts.*",
+                "playbooks.*",
+                "approvals.*",
+                "reports.read",
+            ]),
         ),
         (
             "viewer".to_string(),

@@ -27,6 +27,7 @@ mod me;
 mod metrics_http;
 mod oidc;
 mod openapi;
+mod playbooks_api;
 mod report_data;
 mod report_deliver;
 mod report_jobs;
@@ -146,6 +147,26 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/rules/{id}/disable",
             axum::routing::post(rules_api::disable),
+        )
+        .route(
+            "/playbooks",
+            get(playbooks_api::list).post(playbooks_api::create),
+        )
+        .route("/playbooks/{id}", get(playbooks_api::get_one))
+        .route(
+            "/playbooks/{id}/run",
+            axum::routing::post(playbooks_api::run),
+        )
+        .route("/runs", get(playbooks_api::runs))
+        .route("/runs/{id}", get(playbooks_api::run_one))
+        .route("/approvals", get(playbooks_api::approvals))
+        .route(
+            "/runs/{id}/steps/{step}/approve",
+            axum::routing::post(playbooks_api::approve),
+        )
+        .route(
+            "/runs/{id}/steps/{step}/reject",
+            axum::routing::post(playbooks_api::reject),
         )
         .route("/stream", get(stream::open))
         .route_layer(middleware::from_fn_with_state(

@@ -50,6 +50,15 @@ use utoipa::{Modify, OpenApi};
         crate::rules_api::disable,
         crate::rules_api::validate,
         crate::rules_api::backtest,
+        crate::playbooks_api::list,
+        crate::playbooks_api::create,
+        crate::playbooks_api::get_one,
+        crate::playbooks_api::run,
+        crate::playbooks_api::runs,
+        crate::playbooks_api::run_one,
+        crate::playbooks_api::approvals,
+        crate::playbooks_api::approve,
+        crate::playbooks_api::reject,
     ),
     components(schemas(
         crate::events::IngestResponse,
@@ -81,11 +90,21 @@ use utoipa::{Modify, OpenApi};
         crate::rules_api::BacktestBody,
         crate::rules_api::Deployed,
         crate::rules_api::Versions,
+        crate::playbooks_api::PlaybookList,
+        crate::playbooks_api::PlaybookDetail,
+        crate::playbooks_api::PlaybookBody,
+        crate::playbooks_api::DeployedPlaybook,
+        crate::playbooks_api::RunBody,
+        crate::playbooks_api::Started,
+        crate::playbooks_api::RunList,
+        crate::playbooks_api::RunDetail,
+        crate::playbooks_api::ApprovalList,
+        crate::playbooks_api::DecisionBody,
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
     )),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"))
+    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"), (name = "playbooks", description = "Response playbooks, runs and approvals"))
 )]
 pub struct ApiDoc;
 

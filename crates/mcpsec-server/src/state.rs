@@ -80,6 +80,8 @@ pub struct AppState {
     pub(crate) report_jobs: Arc<crate::report_jobs::JobBoard>,
     /// The share-link signing key, once loaded.
     pub(crate) share_key: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    /// The response orchestrator (playbooks, runs, approvals); `None` where it is off.
+    pub responder: Option<Arc<mcpsec_respond::Responder>>,
 }
 
 impl AppState {
@@ -165,12 +167,19 @@ impl AppState {
             detector: None,
             report_jobs: crate::report_jobs::JobBoard::new(),
             share_key: Arc::default(),
+            responder: None,
         }
     }
 
     /// Attaches the detection consumer (enables the alert and rule APIs' live parts).
     pub fn with_detector(mut self, detector: Arc<mcpsec_detect::Detector>) -> Self {
         self.detector = Some(detector);
+        self
+    }
+
+    /// Attaches the response orchestrator (enables the playbook, run and approval APIs).
+    pub fn with_responder(mut self, responder: Arc<mcpsec_respond::Responder>) -> Self {
+        self.responder = Some(responder);
         self
     }
 

@@ -46,7 +46,9 @@ pub use object::{LocalObjectStore, ObjectStore, validate_key};
 pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport};
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
-    AlertTriage, ApiKey, DetectionOffset, Durations, LEVEL_NAMES, MAX_ALERT_PAGE, OpenAlert,
-    ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, RuleStore, RuleVersion,
-    RuleWrite, ScheduleStore, SqliteState, StateStore, StoredRule, level_rank, parse_level,
+    AlertTriage, ApiKey, ApprovalDecision, ApprovalRecord, DetectionOffset, Durations, LEVEL_NAMES,
+    MAX_ALERT_PAGE, OpenAlert, PlaybookStore, PlaybookVersion, ReportJob, ReportJobStatus,
+    ReportSchedule, ReportShare, ReportStore, RuleStore, RuleVersion, RuleWrite, RunFilter,
+    RunRecord, ScheduleStore, SqliteState, StateStore, StepRunRecord, StoredPlaybook, StoredRule,
+    level_rank, parse_level,
 };

@@ -70,6 +70,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::rules::RulesAction,
     },
+    /// Response playbooks: validate, import from CACAO v2, simulate against an alert,
+    /// list actions, approve or reject waiting steps.
+    Playbook {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cmd::playbook::PlaybookAction,
+    },
     /// Reports over a tenant's events (executive summary) as HTML, PDF, CSV, JSON,
     /// Markdown or XLSX; works on the data dir of a running or stopped `serve`.
     Report {

@@ -47,6 +47,8 @@ pub struct Config {
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
     pub files: Vec<FileSourceConfig>,
+    /// Response playbooks: files, secrets, service endpoints.
+    pub respond: mcpsec_respond::RespondConfig,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             report: ReportConfig::default(),
             syslog: None,
             files: Vec::new(),
+            respond: mcpsec_respond::RespondConfig::default(),
         }
     }
 }
@@ -439,6 +442,16 @@ impl Config {
                 bail!("detection.rule_paths: {} does not exist", p.display());
             }
         }
+        for p in &self.respond.playbook_paths {
+            if !p.exists() {
+                bail!("respond.playbook_paths: {} does not exist", p.display());
+            }
+        }
+        mcpsec_respond::secrets::SecretStore::new(
+            &self.respond.secrets,
+            self.respond.vault.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("respond.secrets: {e}"))?;
         if self.retention.interval_secs == 0 {
             bail!("retention.interval_secs must be above 0");
         }

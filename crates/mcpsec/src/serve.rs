@@ -216,6 +216,44 @@ fn spawn_rule_reloader(
     Ok(())
 }
 
+/// The response orchestrator: playbooks from files and the API, triggered by new alerts;
+/// unfinished runs resume on its first tick.
+fn start_responder(
+    cfg: &Config,
+    state: &Arc<dyn mcpsec_store::StateStore>,
+    alerts: Option<tokio::sync::broadcast::Receiver<Arc<mcpsec_store::Alert>>>,
+    stop: watch::Receiver<bool>,
+) -> Result<(Arc<mcpsec_respond::Responder>, tokio::task::JoinHandle<()>)> {
+    let registry = mcpsec_respond::Registry::builtin();
+    let (files, errors) =
+        mcpsec_respond::service::load_files(&cfg.respond.playbook_paths, &registry);
+    for e in &errors {
+        tracing::error!(error = %e, "playbook not loaded");
+    }
+    let secrets =
+        mcpsec_respond::secrets::SecretStore::new(&cfg.respond.secrets, cfg.respond.vault.clone())
+            .map_err(|e| anyhow::anyhow!("respond.secrets: {e}"))?;
+    let effects = mcpsec_respond::live::LiveEffects::new(
+        cfg.respond.services.clone(),
+        Arc::new(secrets),
+        Some(state.clone()),
+    )
+    .map_err(|e| anyhow::anyhow!("respond: {e}"))?;
+    let engine = Arc::new(mcpsec_respond::Engine::new(
+        state.clone(),
+        registry,
+        Arc::new(effects),
+    ));
+    tracing::info!(
+        playbook_files = files.len(),
+        failed = errors.len(),
+        "response orchestration running"
+    );
+    let responder = mcpsec_respond::Responder::new(engine, files);
+    let task = tokio::spawn(responder.clone().run(alerts, Duration::from_secs(1), stop));
+    Ok((responder, task))
+}
+
 async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let Stores {
         data,
@@ -256,6 +294,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         tracing::info!("detection is off (detection.enabled = false)");
         None
     };
+    // Subscribed before detection starts, so no alert slips past the playbook triggers.
+    let alert_rx = detector.as_ref().map(|d| d.subscribe());
     let detector_task = detector
         .as_ref()
         .map(|d| tokio::spawn(d.clone().run(stop_rx.clone())));
@@ -363,6 +403,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         Some(d) => app_state.with_detector(d.clone()),
         None => app_state,
     };
+    let (responder, responder_task) = start_responder(&cfg, &state, alert_rx, stop_rx.clone())?;
+    let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();
     app_state.start_report_scheduler();
     let ready = app_state.ready.clone();
@@ -409,6 +451,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     if let Some(t) = retention_task {
         let _ = t.await;
     }
+    let _ = responder_task.await;
     auditor.record(&lifecycle("serve.stop", &cfg))?;
     auditor.checkpoint_now()?;
     tracing::info!(

@@ -2,10 +2,12 @@
 //! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
 
 mod alerts;
+mod playbooks;
 mod reports;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
+mod sqlite_playbooks;
 mod sqlite_reports;
 mod sqlite_rules;
 mod sqlite_schedules;
@@ -15,6 +17,10 @@ mod triage;
 pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
+};
+pub use playbooks::{
+    ApprovalDecision, ApprovalRecord, PlaybookStore, PlaybookVersion, RunFilter, RunRecord,
+    StepRunRecord, StoredPlaybook,
 };
 pub use reports::{
     ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, ScheduleStore,
@@ -63,7 +69,7 @@ impl ApiKey {
 
 /// Transactional state shared by every component (alerts and rules included).
 pub trait StateStore:
-    AlertStore + RuleStore + ReportStore + ScheduleStore + Send + Sync + 'static
+    AlertStore + RuleStore + PlaybookStore + ReportStore + ScheduleStore + Send + Sync + 'static
 {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0004_key_scopes.sql"),
     ),
     (
+        "0006_playbooks",
+        include_str!("../../migrations/0006_playbooks.sql"),
+    ),
+    (
         "0008_reports",
         include_str!("../../migrations/0008_reports.sql"),
     ),

@@ -9,6 +9,7 @@ mod bench_alerts;
 mod bench_api;
 pub mod hunt;
 mod ingest;
+pub mod playbook;
 mod replay;
 pub mod report;
 pub mod rules;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Vulndb { action } => vulndb::run(action),
         Command::Sbom { action } => sbom::run(action),
         Command::Report { action } => report::run(action),
+        Command::Playbook { action } => playbook::run(action),
     }
 }
 

@@ -14,6 +14,7 @@ mod grpc;
 mod hunt;
 mod isolation;
 mod oidc;
+mod playbooks;
 mod report_jobs;
 mod reports;
 mod sources;

@@ -1,0 +1,300 @@
+//! The responder inside `serve`: deployed playbooks (files and API), alert triggers,
+//! manual starts, and the loop that resumes runs and settles approvals.
+
+use crate::engine::{Engine, EngineError, StartRun};
+use crate::model::Playbook;
+use crate::validate::parse_playbook;
+use mcpsec_core::TenantId;
+use mcpsec_store::{Alert, RunRecord};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// A playbook loaded from a file (deployed for every tenant its triggers allow).
+#[derive(Debug, Clone)]
+pub struct FilePlaybook {
+    /// The parsed playbook.
+    pub playbook: Playbook,
+    /// Its text.
+    pub yaml: String,
+    /// Where it came from.
+    pub path: PathBuf,
+}
+
+impl FilePlaybook {
+    /// Whether the playbook serves this tenant (its alert triggers' tenant lists).
+    pub fn serves(&self, tenant: &TenantId) -> bool {
+        let lists: Vec<&Vec<String>> = self
+            .playbook
+            .triggers
+            .iter()
+            .filter_map(|t| match t {
+                crate::model::Trigger::Alert(f) => Some(&f.tenants),
+                _ => None,
+            })
+            .collect();
+        lists.is_empty()
+            || lists.iter().any(|l| l.is_empty())
+            || lists.iter().any(|l| l.iter().any(|t| t == tenant.as_str()))
+    }
+}
+
+/// A playbook as the API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaybookInfo {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `file` or `api`.
+    pub source: &'static str,
+    /// Version (0 for files).
+    pub version: u32,
+    /// Whether its triggers are live.
+    pub enabled: bool,
+    /// The text.
+    pub yaml: String,
+    /// The file (file playbooks).
+    pub file: Option<String>,
+}
+
+/// Loads `*.yml` / `*.yaml` playbooks from files and directories; returns what loaded
+/// and one message per file that did not.
+pub fn load_files(
+    paths: &[PathBuf],
+    registry: &crate::Registry,
+) -> (Vec<FilePlaybook>, Vec<String>) {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            entries.retain(|e| e.extension().is_some_and(|x| x == "yml" || x == "yaml"));
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut out: Vec<FilePlaybook> = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match read_one(&f, registry) {
+            Ok(pb) if out.iter().any(|o| o.playbook.id == pb.playbook.id) => errors.push(format!(
+                "{}: playbook id {} is used twice",
+                f.display(),
+                pb.playbook.id
+            )),
+            Ok(pb) => out.push(pb),
+            Err(e) => errors.push(format!("{}: {e}", f.display())),
+        }
+    }
+    (out, errors)
+}
+
+fn read_one(path: &Path, registry: &crate::Registry) -> Result<FilePlaybook, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > crate::validate::MAX_PLAYBOOK_BYTES as u64 {
+        return Err("larger than 1 MiB".into());
+    }
+    let yaml = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let playbook = parse_playbook(&yaml, registry).map_err(|e| e.to_string())?;
+    Ok(FilePlaybook {
+        playbook,
+        yaml,
+        path: path.to_owned(),
+    })
+}
+
+/// Playbooks, triggers and run driving for `serve`.
+pub struct Responder {
+    engine: Arc<Engine>,
+    files: RwLock<Arc<Vec<FilePlaybook>>>,
+}
+
+impl Responder {
+    /// A responder over an engine with the playbooks loaded from files.
+    pub fn new(engine: Arc<Engine>, files: Vec<FilePlaybook>) -> Arc<Self> {
+        Arc::new(Responder {
+            engine,
+            files: RwLock::new(Arc::new(files)),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    fn files(&self) -> Arc<Vec<FilePlaybook>> {
+        self.files.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the file playbooks (reload).
+    pub fn set_files(&self, files: Vec<FilePlaybook>) {
+        *self.files.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(files);
+    }
+
+    /// The tenant's playbooks: deployed through the API, then files serving it.
+    pub fn list(&self, tenant: &TenantId) -> Result<Vec<PlaybookInfo>, EngineError> {
+        let mut out: Vec<PlaybookInfo> = self
+            .engine
+            .store()
+            .list_playbooks(tenant)?
+            .into_iter()
+            .map(|p| PlaybookInfo {
+                id: p.id,
+                name: p.name,
+                source: "api",
+                version: p.version,
+                enabled: p.enabled,
+                yaml: p.yaml,
+                file: None,
+            })
+            .collect();
+        for f in self.files().iter().filter(|f| f.serves(tenant)) {
+            if out.iter().any(|o| o.id == f.playbook.id) {
+                continue;
+            }
+            out.push(PlaybookInfo {
+                id: f.playbook.id.clone(),
+                name: f.playbook.name.clone(),
+                source: "file",
+                version: 0,
+                enabled: true,
+                yaml: f.yaml.clone(),
+                file: Some(f.path.display().to_string()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// One of the tenant's playbooks.
+    pub fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<PlaybookInfo>, EngineError> {
+        Ok(self.list(tenant)?.into_iter().find(|p| p.id == id))
+    }
+
+    /// Starts a run and drives it in the background.
+    pub fn start(self: &Arc<Self>, req: StartRun) -> Result<RunRecord, EngineError> {
+        let run = self.engine.start(req)?;
+        self.spawn_drive(run.id.clone());
+        Ok(run)
+    }
+
+    /// Drives a run in the background (after a decision, or to resume).
+    pub fn spawn_drive(self: &Arc<Self>, run_id: String) {
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            if let Err(e) = engine.drive(&run_id).await {
+                tracing::error!(run = %run_id, error = %e, "playbook run failed to advance");
+            }
+        });
+    }
+
+    /// Starts every enabled playbook whose triggers match a new alert.
+    pub fn on_alert(self: &Arc<Self>, alert: &Alert) {
+        let alert_json = serde_json::to_value(alert).unwrap_or(Value::Null);
+        let mut candidates: Vec<(String, u32)> = Vec::new();
+        match self.engine.store().list_playbooks(&alert.tenant) {
+            Ok(list) => {
+                for p in list.into_iter().filter(|p| p.enabled) {
+                    match parse_playbook(&p.yaml, self.engine.registry()) {
+                        Ok(pb) if crate::trigger::starts(&pb, alert) => {
+                            candidates.push((p.yaml, p.version))
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(playbook = %p.id, error = %e, "stored playbook does not validate")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot list playbooks"),
+        }
+        for f in self.files().iter() {
+            if crate::trigger::starts(&f.playbook, alert) {
+                candidates.push((f.yaml.clone(), 0));
+            }
+        }
+        for (yaml, version) in candidates {
+            let req = StartRun {
+                tenant: alert.tenant.clone(),
+                yaml,
+                version,
+                alert: Some(alert_json.clone()),
+                trigger: "alert".into(),
+                actor: "detector".into(),
+                input: Value::Object(Default::default()),
+            };
+            match self.start(req) {
+                Ok(run) => {
+                    tracing::info!(run = %run.id, playbook = %run.playbook_id, alert = %alert.id, "playbook started")
+                }
+                Err(e) => tracing::error!(alert = %alert.id, error = %e, "cannot start a playbook"),
+            }
+        }
+    }
+
+    /// Resumes unfinished runs now and every `every` (approvals decided elsewhere, e.g.
+    /// by the CLI, deadlines), and starts playbooks for alerts from the detector, until
+    /// `stop` turns true.
+    pub async fn run(
+        self: Arc<Self>,
+        mut alerts: Option<broadcast::Receiver<Arc<Alert>>>,
+        every: Duration,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next_alert = async {
+                match alerts.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = ticks.tick() => self.tick(),
+                a = next_alert => match a {
+                    Ok(alert) => self.on_alert(&alert),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        metrics::counter!("mcpsec_playbook_alerts_missed_total").increment(n);
+                        tracing::warn!(missed = n, "playbook trigger fell behind the detector; alerts missed");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => alerts = None,
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// Drives every unfinished run that nobody is driving.
+    pub fn tick(self: &Arc<Self>) {
+        let runs = match self.engine.store().unfinished_runs() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list unfinished runs");
+                return;
+            }
+        };
+        let mut pending = 0usize;
+        for r in runs {
+            if r.status == "waiting" {
+                pending += self
+                    .engine
+                    .store()
+                    .approvals(&r.id)
+                    .map(|a| a.iter().filter(|a| a.status == "pending").count())
+                    .unwrap_or(0);
+            }
+            if !self.engine.is_active(&r.id) {
+                self.spawn_drive(r.id);
+            }
+        }
+        metrics::gauge!("mcpsec_playbook_approvals_pending").set(pending as f64);
+    }
+}

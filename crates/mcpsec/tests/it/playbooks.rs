@@ -1,0 +1,516 @@
+//! Response playbooks in `serve`: alert triggers, the REST API with tenant isolation and
+//! approvals (REST and CLI), resume after kill -9 without repeating a step, and the
+//! `mcpsec playbook` commands.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A request the local server received.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    key: Option<String>,
+    body: String,
+}
+
+/// A blocking HTTP server on 127.0.0.1: records requests; the first request to a path
+/// in `hang` gets no answer for a minute.
+fn local_server(hang: &'static [&'static str]) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", l.local_addr().expect("addr"));
+    let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let seen = s2.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().expect("clone"));
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let (mut len, mut key) = (0usize, None);
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let h = h.trim_end();
+                        if h.is_empty() {
+                            break;
+                        }
+                        let (k, v) = h.split_once(':').unwrap_or((h, ""));
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        if k.eq_ignore_ascii_case("idempotency-key") {
+                            key = Some(v.trim().to_owned());
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let first = {
+                        let mut s = seen.lock().expect("lock");
+                        let first = !s.iter().any(|x| x.path == path);
+                        s.push(Seen {
+                            path: path.clone(),
+                            key,
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        });
+                        first
+                    };
+                    if first && hang.contains(&path.as_str()) {
+                        std::thread::sleep(Duration::from_secs(60));
+                        return;
+                    }
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+                    );
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn count(seen: &Arc<Mutex<Vec<Seen>>>, path: &str) -> usize {
+    seen.lock()
+        .expect("lock")
+        .iter()
+        .filter(|s| s.path == path)
+        .count()
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn call(
+    s: &Server,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = client().request(method, s.url(path)).bearer_auth(key);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+fn get(s: &Server, key: &str, path: &str) -> (u16, Value) {
+    call(s, key, reqwest::Method::GET, path, None)
+}
+
+fn post(s: &Server, key: &str, path: &str, body: Value) -> (u16, Value) {
+    call(s, key, reqwest::Method::POST, path, Some(body))
+}
+
+fn wait_run(s: &Server, key: &str, run: &str, status: &str) -> Value {
+    let mut last = Value::Null;
+    wait_until(&format!("run {run} to be {status}"), || {
+        last = get(s, key, &format!("/api/v1/runs/{run}")).1;
+        last["run"]["status"] == status
+    });
+    last
+}
+
+fn write_config(dir: &Path, playbook: &str) -> std::path::PathBuf {
+    let pb = dir.join("playbook.yml");
+    std::fs::write(&pb, playbook).expect("write playbook");
+    let cfg = dir.join("mcpsec.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[respond]\nplaybook_paths = [{:?}]\n",
+            pb.display().to_string()
+        ),
+    )
+    .expect("write config");
+    cfg
+}
+
+#[test]
+fn a_killed_run_resumes_without_repeating_finished_steps() {
+    let (url, seen) = local_server(&["/slow"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "id: durable\nname: durable\nsteps:\n  - id: one\n    action: http.request\n    with: {{url: '{url}/one'}}\n  - id: slow\n    action: http.request\n    timeout: 5m\n    with: {{url: '{url}/slow'}}\n  - id: three\n    action: http.request\n    with: {{url: '{url}/three'}}\n"
+        ),
+    );
+    let cfg_s = cfg.display().to_string();
+    let mut s = Server::start_with(&data, &[], &[("MCPSEC_CONFIG", &cfg_s)]);
+    let (st, started) = post(&s, TOKEN, "/api/v1/playbooks/durable/run", json!({}));
+    assert_eq!(st, 202, "{started}");
+    let run = started["run_id"].as_str().expect("run id").to_owned();
+    wait_until("the slow step's request", || count(&seen, "/slow") == 1);
+    s.kill9();
+    assert_eq!(count(&seen, "/one"), 1);
+    assert_eq!(count(&seen, "/three"), 0);
+
+    let s = Server::start_with(&data, &[], &[("MCPSEC_CONFIG", &cfg_s)]);
+    let detail = wait_run(&s, TOKEN, &run, "succeeded");
+    assert_eq!(
+        count(&seen, "/one"),
+        1,
+        "finished before the kill: not repeated"
+    );
+    assert_eq!(count(&seen, "/three"), 1);
+    assert_eq!(
+        count(&seen, "/slow"),
+        2,
+        "the step cut off by the kill is called again"
+    );
+    let keys: Vec<Option<String>> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|x| x.path == "/slow")
+        .map(|x| x.key.clone())
+        .collect();
+    assert!(
+        keys[0].is_some() && keys[0] == keys[1],
+        "same idempotency key: {keys:?}"
+    );
+    let steps = detail["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3, "{detail}");
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["status"] == "succeeded" && s["duration_ms"].is_u64())
+    );
+}
+
+#[test]
+fn new_alerts_start_matching_playbooks_and_runs_link_to_them() {
+    let (url, seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "id: on-critical\nname: on critical\ntriggers:\n  - alert: {{min_level: critical}}\nsteps:\n  - id: tell\n    action: http.request\n    with: {{url: '{url}/alert', body: {{id: '{{{{ alert.id }}}}', rule: '{{{{ alert.rule_title }}}}'}}}}\n"
+        ),
+    );
+    let s = Server::start_with(
+        &data,
+        &["--demo"],
+        &[("MCPSEC_CONFIG", &cfg.display().to_string())],
+    );
+    wait_until("the playbook's request", || count(&seen, "/alert") >= 1);
+    let crit = get(&s, TOKEN, "/api/v1/alerts?level=critical").1;
+    let n = crit["total"].as_u64().expect("total") as usize;
+    assert!(n >= 1);
+    wait_until("one request per critical alert", || {
+        count(&seen, "/alert") == n
+    });
+    let body: Value = serde_json::from_str(&seen.lock().expect("lock")[0].body).expect("json");
+    let id = body["id"].as_str().expect("alert id").to_owned();
+    let runs = get(&s, TOKEN, &format!("/api/v1/runs?alert={id}")).1;
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs["runs"][0]["trigger"], "alert");
+    assert_eq!(runs["runs"][0]["playbook_id"], "on-critical");
+    // Lower-level alerts started nothing.
+    let all = get(&s, TOKEN, "/api/v1/runs?limit=500").1;
+    assert_eq!(all["runs"].as_array().map(Vec::len), Some(n));
+    let metrics = client()
+        .get(s.url("/metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    assert!(
+        metrics.contains("mcpsec_playbook_runs_total"),
+        "runs are counted"
+    );
+}
+
+#[test]
+fn playbook_api_is_tenant_scoped_and_approvals_work_over_rest_and_cli() {
+    let (url, seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let a = tenant_key(&data, "tenant-a", "responder");
+    let b = tenant_key(&data, "tenant-b", "responder");
+    let viewer = tenant_key(&data, "tenant-a", "viewer");
+    let auditor = tenant_key(&data, "tenant-a", "auditor");
+    let s = Server::start(&data);
+    let yaml = format!(
+        "id: gated\nname: gated\ntriggers: [manual]\nsteps:\n  - id: contain\n    action: http.request\n    with: {{url: '{url}/contain'}}\n    approval: {{role: responder, deadline: 1h}}\n  - id: close\n    action: http.request\n    with: {{url: '{url}/close'}}\n    approval: {{approvers: [cli-operator], deadline: 1h}}\n"
+    );
+    let (st, v) = post(&s, &viewer, "/api/v1/playbooks", json!({"yaml": yaml}));
+    assert_eq!(st, 403, "{v}");
+    let (st, v) = post(
+        &s,
+        &a,
+        "/api/v1/playbooks",
+        json!({"yaml": "id: x\nname: x\nsteps:\n  - id: s\n    action: nope\n"}),
+    );
+    assert_eq!(st, 400);
+    assert!(v.to_string().contains("unknown action 'nope'"), "{v}");
+    let (st, v) = post(&s, &a, "/api/v1/playbooks", json!({"yaml": yaml}));
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["version"], 1);
+    assert_eq!(get(&s, &a, "/api/v1/playbooks/gated").0, 200);
+    assert_eq!(get(&s, &viewer, "/api/v1/playbooks").0, 403);
+
+    // Tenant B sees and runs none of A's playbooks.
+    assert_eq!(get(&s, &b, "/api/v1/playbooks").1["playbooks"], json!([]));
+    assert_eq!(get(&s, &b, "/api/v1/playbooks/gated").0, 404);
+    assert_eq!(
+        post(&s, &b, "/api/v1/playbooks/gated/run", json!({})).0,
+        404
+    );
+
+    let (st, v) = post(
+        &s,
+        &a,
+        "/api/v1/playbooks/gated/run",
+        json!({"input": {"why": "test"}}),
+    );
+    assert_eq!(st, 202, "{v}");
+    let run = v["run_id"].as_str().expect("run").to_owned();
+    wait_run(&s, &a, &run, "waiting");
+    let pending = get(&s, &a, "/api/v1/approvals").1;
+    assert_eq!(pending["approvals"][0]["step_id"], "contain", "{pending}");
+    assert_eq!(get(&s, &b, "/api/v1/approvals").1["approvals"], json!([]));
+    assert_eq!(get(&s, &b, &format!("/api/v1/runs/{run}")).0, 404);
+    assert_eq!(get(&s, &b, "/api/v1/runs").1["runs"], json!([]));
+    let (st, _) = post(
+        &s,
+        &b,
+        &format!("/api/v1/runs/{run}/steps/contain/approve"),
+        json!({}),
+    );
+    assert_eq!(st, 404, "tenant B cannot approve A's step");
+    assert_eq!(
+        post(
+            &s,
+            &viewer,
+            &format!("/api/v1/runs/{run}/steps/contain/approve"),
+            json!({})
+        )
+        .0,
+        403
+    );
+    assert_eq!(count(&seen, "/contain"), 0, "nothing before approval");
+
+    let (st, v) = post(
+        &s,
+        &a,
+        &format!("/api/v1/runs/{run}/steps/contain/approve"),
+        json!({"comment": "go"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["status"], "approved");
+    assert_eq!(
+        post(
+            &s,
+            &a,
+            &format!("/api/v1/runs/{run}/steps/contain/approve"),
+            json!({})
+        )
+        .0,
+        409
+    );
+    wait_until("the approved step's request", || {
+        count(&seen, "/contain") == 1
+    });
+    wait_until("the second approval request", || {
+        get(&s, &a, "/api/v1/approvals").1["approvals"][0]["step_id"] == "close"
+    });
+    // A responder who is not the named approver may not decide.
+    assert_eq!(
+        post(
+            &s,
+            &a,
+            &format!("/api/v1/runs/{run}/steps/close/approve"),
+            json!({})
+        )
+        .0,
+        403
+    );
+    // The CLI works on the data dir next to the running server.
+    let out = std::process::Command::new(bin())
+        .args([
+            "playbook",
+            "approve",
+            &run,
+            "close",
+            "--as",
+            "cli-operator",
+            "--comment",
+            "ok",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .expect("cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let detail = wait_run(&s, &a, &run, "succeeded");
+    assert_eq!(count(&seen, "/close"), 1);
+    let steps = detail["steps"].as_array().expect("steps");
+    let contain = steps
+        .iter()
+        .find(|x| x["step_id"] == "contain")
+        .expect("contain");
+    assert!(
+        contain["actor"]
+            .as_str()
+            .expect("actor")
+            .contains("approved by"),
+        "{contain}"
+    );
+    let audit = get(&s, &auditor, "/api/v1/audit?limit=1000").1.to_string();
+    for action in ["playbooks.write", "playbooks.run", "approvals.approve"] {
+        assert!(audit.contains(action), "{action} audited");
+    }
+    let doc = get(&s, TOKEN, "/api/v1/openapi.json").1;
+    assert!(doc["paths"]["/api/v1/runs/{id}/steps/{step}/approve"].is_object());
+}
+
+#[test]
+fn playbook_commands_validate_import_and_simulate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "id: p\nname: p\nsteps:\n  - id: a\n    action: noop\n  - id: b\n    action: slak.post\n    needs: [zz]\n").expect("write");
+    let out = std::process::Command::new(bin())
+        .args(["playbook", "validate"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bad.yml:6: step 'b': unknown action 'slak.post'"),
+        "{text}"
+    );
+    assert!(text.contains("needs unknown step 'zz'"), "{text}");
+
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/playbooks/contain-critical.yml"
+    );
+    let out = std::process::Command::new(bin())
+        .args(["playbook", "validate", example])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let alert = dir.path().join("alert.json");
+    std::fs::write(
+        &alert,
+        json!({"id": "01A", "tenant": "acme", "rule_id": "r", "rule_title": "LSASS dump", "level": "critical",
+               "host": "ws1", "tags": ["attack.t1003"],
+               "events": [{"src_ip": "203.0.113.7"}, {"src_ip": "198.51.100.4"}, {"src_ip": "203.0.113.7"}]})
+        .to_string(),
+    )
+    .expect("write");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[respond.services]\njira_url = \"https://jira.example\"\njira_user = \"bot@example.com\"\nedr_isolate_url = \"https://edr.example/hosts/{{ host }}/isolate\"\nblock_command = [\"/usr/sbin/nft\", \"-f\", \"-\"]\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(bin())
+        .args(["playbook", "test", example, "--alert"])
+        .arg(&alert)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("POST https://slack.com/api/chat.postMessage"),
+        "{text}"
+    );
+    assert!(text.contains("Authorization: Bearer [redacted]"), "{text}");
+    assert!(text.contains("Authorization: Basic [redacted]"), "{text}");
+    assert!(
+        text.contains("add element inet mcpsec blocked_v4 { 203.0.113.7 timeout 24h"),
+        "{text}"
+    );
+    assert!(text.contains("198.51.100.4"), "{text}");
+    assert!(
+        text.contains("POST https://edr.example/hosts/ws1/isolate"),
+        "{text}"
+    );
+    let json_run = |with_config: bool| -> Value {
+        let mut c = std::process::Command::new(bin());
+        c.args(["playbook", "test", example, "--format", "json", "--alert"])
+            .arg(&alert);
+        if with_config {
+            c.arg("--config").arg(&cfg);
+        }
+        serde_json::from_slice(&c.output().expect("run").stdout).expect("json")
+    };
+    assert_eq!(json_run(true)["status"], "succeeded");
+    // Without a Jira URL the simulation says so and stops where a real run would.
+    let v = json_run(false);
+    assert_eq!(v["status"], "failed");
+    assert!(
+        v["steps"]
+            .to_string()
+            .contains("jira_url is not configured"),
+        "{v}"
+    );
+
+    let cacao = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/cacao/examples/soarca-tests/playbook.json"
+    );
+    let yml = dir.path().join("imported.yml");
+    let out = std::process::Command::new(bin())
+        .args(["playbook", "import", cacao, "-o"])
+        .arg(&yml)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(bin())
+        .args(["playbook", "validate"])
+        .arg(&yml)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
