@@ -168,7 +168,7 @@ async fn an_interrupted_drive_resumes_without_repeating_finished_steps() {
     let sc = slow_calls.clone();
     let m = mock(move |r| {
         if r.path == "/slow" && sc.fetch_add(1, Ordering::SeqCst) == 0 {
-            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::thread::sleep(std::time::Duration::from_millis(4000));
         }
         (200, "{}".into())
     })
@@ -182,7 +182,7 @@ async fn an_interrupted_drive_resumes_without_repeating_finished_steps() {
     );
     let id = start(&e, &yaml, alert());
     // The "crash": the drive is dropped while step 'slow' waits for its reply.
-    let r = tokio::time::timeout(std::time::Duration::from_millis(600), e.drive(&id)).await;
+    let r = tokio::time::timeout(std::time::Duration::from_millis(2000), e.drive(&id)).await;
     assert!(r.is_err(), "the drive was cut off");
     let st = by_id(&store.step_runs(&id).unwrap());
     assert_eq!(st["one"].status, "succeeded");
