@@ -46,6 +46,7 @@ pub use object::{LocalObjectStore, ObjectStore, validate_key};
 pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport};
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
-    ApiKey, DetectionOffset, LEVEL_NAMES, MAX_ALERT_PAGE, RuleStore, RuleVersion, RuleWrite,
-    SqliteState, StateStore, StoredRule, level_rank, parse_level,
+    ApiKey, DetectionOffset, LEVEL_NAMES, LlmCallRecord, LlmUsage, MAX_ALERT_PAGE, RiskBucket,
+    RiskPoint, RiskStore, RuleStore, RuleVersion, RuleWrite, SqliteState, StateStore,
+    StoredAssessment, StoredAsset, StoredRule, level_rank, parse_level,
 };

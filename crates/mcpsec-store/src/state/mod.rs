@@ -2,14 +2,19 @@
 //! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
 
 mod alerts;
+mod risk;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
+mod sqlite_risk;
 mod sqlite_rules;
 
 pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
+};
+pub use risk::{
+    LlmCallRecord, LlmUsage, RiskBucket, RiskPoint, RiskStore, StoredAssessment, StoredAsset,
 };
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
@@ -53,7 +58,7 @@ impl ApiKey {
 }
 
 /// Transactional state shared by every component (alerts and rules included).
-pub trait StateStore: AlertStore + RuleStore + Send + Sync + 'static {
+pub trait StateStore: AlertStore + RuleStore + RiskStore + Send + Sync + 'static {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;
     /// Stores a checkpoint durably.
