@@ -11,7 +11,9 @@
 //! [`llm`] (provider clients), [`prompt`] (templates and redaction), [`verdict`] (the
 //! answer schema and the deterministic verdict).
 
+pub mod assess;
 pub mod asset;
+mod config;
 mod csv;
 mod error;
 pub mod llm;
@@ -19,4 +21,6 @@ pub mod model;
 pub mod prompt;
 pub mod verdict;
 
+pub use assess::{AssessRequest, Assessment, Assessor, Source};
+pub use config::RiskConfig;
 pub use error::{Result, RiskError};

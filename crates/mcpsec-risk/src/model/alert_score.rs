@@ -120,6 +120,13 @@ pub fn alert_assets(alert: &Alert, inventory: &Inventory) -> Vec<(AssetKind, Str
     out
 }
 
+/// The confidence multiplier of a rule status (unknown statuses: [`w::CONFIDENCE_UNKNOWN`]).
+pub fn rule_confidence(status: Option<&str>) -> f64 {
+    status
+        .and_then(|s| lookup(w::CONFIDENCE, s.trim()))
+        .unwrap_or(w::CONFIDENCE_UNKNOWN)
+}
+
 /// Scores one alert (see docs/risk.md for the model and its weights).
 pub fn score_alert(f: &AlertFacts<'_>) -> RiskScore {
     let a = f.alert;

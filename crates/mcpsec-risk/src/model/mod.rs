@@ -15,7 +15,7 @@ mod vuln;
 pub mod weights;
 
 pub use aggregate::{AlertRef, AssetRisk, ScoredAlert, TenantRisk, assess_assets, combine};
-pub use alert_score::{AlertFacts, alert_assets, score_alert};
+pub use alert_score::{AlertFacts, alert_assets, rule_confidence, score_alert};
 pub use tactics::tactic_points;
 pub use vuln::{VulnReading, read_vuln, worst_vuln};
 
