@@ -32,6 +32,12 @@ pub enum Action {
     RulesRead,
     /// Create, change, delete, switch and reload rules.
     RulesWrite,
+    /// Read risk scores, the asset inventory, trends and model call records.
+    RiskRead,
+    /// Assess an alert (may call a language model).
+    RiskAssess,
+    /// Load or replace the asset inventory.
+    RiskWrite,
 }
 
 impl Action {
@@ -45,6 +51,9 @@ impl Action {
             Action::AlertsWrite => "alerts.write",
             Action::RulesRead => "rules.read",
             Action::RulesWrite => "rules.write",
+            Action::RiskRead => "risk.read",
+            Action::RiskAssess => "risk.assess",
+            Action::RiskWrite => "risk.write",
         }
     }
 }
@@ -56,13 +65,28 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
         ("admin".to_string(), r(&["*"])),
         (
             "analyst".to_string(),
-            r(&["events.read", "events.write", "alerts.*", "rules.*"]),
+            r(&[
+                "events.read",
+                "events.write",
+                "alerts.*",
+                "rules.*",
+                "risk.*",
+            ]),
         ),
         (
             "responder".to_string(),
-            r(&["events.read", "alerts.*", "playbooks.*"]),
+            r(&[
+                "events.read",
+                "alerts.*",
+                "playbooks.*",
+                "risk.read",
+                "risk.assess",
+            ]),
         ),
-        ("viewer".to_string(), r(&["events.read", "alerts.read"])),
+        (
+            "viewer".to_string(),
+            r(&["events.read", "alerts.read", "risk.read"]),
+        ),
         ("auditor".to_string(), r(&["events.read", "audit.read"])),
     ])
 }

@@ -76,6 +76,8 @@ pub struct AppState {
     pub(crate) graphql: crate::graphql::McpsecSchema,
     /// The detection consumer (alerts, deployed rules); `None` where detection is off.
     pub detector: Option<Arc<mcpsec_detect::Detector>>,
+    /// Risk assessment (deterministic only until [`AppState::with_risk`] sets providers).
+    pub risk: Option<Arc<mcpsec_risk::Assessor>>,
 }
 
 impl AppState {
@@ -141,6 +143,10 @@ impl AppState {
                     .unwrap_or_else(|_| unreachable!("built-in roles need no parsing")),
             )
         });
+        let risk = mcpsec_risk::Assessor::new(Default::default(), state.clone())
+            .map_err(|e| tracing::error!(error = %e, "risk assessment unavailable"))
+            .ok()
+            .map(Arc::new);
         AppState {
             pipeline,
             log,
@@ -159,7 +165,14 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             graphql: crate::graphql::schema(),
             detector: None,
+            risk,
         }
+    }
+
+    /// Sets the risk assessor (providers, budgets, templates from `[risk]`).
+    pub fn with_risk(mut self, risk: Arc<mcpsec_risk::Assessor>) -> Self {
+        self.risk = Some(risk);
+        self
     }
 
     /// Attaches the detection consumer (enables the alert and rule APIs' live parts).

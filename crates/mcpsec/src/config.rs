@@ -43,6 +43,8 @@ pub struct Config {
     pub detection: DetectionConfig,
     /// Reports (`mcpsec report`).
     pub report: ReportConfig,
+    /// Risk assessment: language-model providers, budgets, redaction, prompt overrides.
+    pub risk: mcpsec_risk::RiskConfig,
     /// Syslog listener (off unless `udp` or `tcp` is set).
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
@@ -66,6 +68,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             detection: DetectionConfig::default(),
             report: ReportConfig::default(),
+            risk: mcpsec_risk::RiskConfig::default(),
             syslog: None,
             files: Vec::new(),
         }
@@ -439,6 +442,7 @@ impl Config {
                 bail!("detection.rule_paths: {} does not exist", p.display());
             }
         }
+        self.risk.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         if self.retention.interval_secs == 0 {
             bail!("retention.interval_secs must be above 0");
         }

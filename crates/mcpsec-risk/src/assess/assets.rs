@@ -44,6 +44,7 @@ pub fn overview(
     let from = now - Duration::days(window_days.into());
     let mut alerts: Vec<Alert> = Vec::new();
     let mut truncated = false;
+    let mut offset = 0;
     loop {
         let page = store.list_alerts(
             tenant,
@@ -52,14 +53,20 @@ pub fn overview(
                 from: Some(from),
                 to: Some(now + Duration::seconds(1)),
                 limit: MAX_ALERT_PAGE,
-                offset: alerts.len(),
+                offset,
                 ..AlertFilter::default()
             },
         )?;
         let n = page.alerts.len();
-        alerts.extend(page.alerts);
+        // Risk alerts describe the score; they do not feed it.
+        alerts.extend(
+            page.alerts
+                .into_iter()
+                .filter(|a| !a.rule_id.starts_with("mcpsec-risk-")),
+        );
+        offset += n;
         if alerts.len() >= MAX_ALERTS {
-            truncated = page.total as usize > alerts.len();
+            truncated = page.total as usize > offset || alerts.len() > MAX_ALERTS;
             alerts.truncate(MAX_ALERTS);
             break;
         }

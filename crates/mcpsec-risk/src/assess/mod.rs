@@ -1,10 +1,12 @@
 //! Assessing an alert: the deterministic score always, a language model's verdict when
 //! one is configured and answers validly, and a record of which path produced the result.
 
+mod alerting;
 mod assets;
 mod context;
 mod llm_path;
 
+pub use alerting::{CONSUMER, RISE_RULE, THRESHOLD_RULE, risk_alerts, snapshot_all};
 pub use assets::{MAX_ALERTS, RiskOverview, overview, snapshot};
 pub use context::{AlertContext, ContextSummary};
 pub use llm_path::LlmInfo;

@@ -11,6 +11,7 @@ pub mod hunt;
 mod ingest;
 mod replay;
 pub mod report;
+pub mod risk;
 pub mod rules;
 pub mod sbom;
 pub mod vulndb;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Vulndb { action } => vulndb::run(action),
         Command::Sbom { action } => sbom::run(action),
         Command::Report { action } => report::run(action),
+        Command::Risk { action } => risk::run(action),
     }
 }
 

@@ -15,6 +15,7 @@ mod hunt;
 mod isolation;
 mod oidc;
 mod reports;
+mod risk;
 mod sources;
 mod stream;
 mod supply;
