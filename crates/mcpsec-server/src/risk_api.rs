@@ -88,18 +88,19 @@ pub(crate) async fn assess(
                 format!("assess body is larger than {MAX_ASSESS_BODY} bytes"),
             )
         })?;
-    let opts: AssessBody = if bytes.iter().all(u8::is_ascii_whitespace) {
-        AssessBody::default()
-    } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("invalid assess body: {e}")))?
-    };
     let tenant = who.tenant.clone();
     let alert_id = id.clone();
     let alert = st
         .on_store(move |s| s.get_alert(&tenant, &alert_id))
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such alert"))?;
+    // The body is parsed after the tenant lookup, so another tenant's id is a 404 first.
+    let opts: AssessBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        AssessBody::default()
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("invalid assess body: {e}")))?
+    };
     let rule_status = file_statuses(&st).remove(&alert.rule_id);
     let a = assessor(&st)?
         .assess(AssessRequest {

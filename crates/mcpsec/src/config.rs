@@ -524,6 +524,45 @@ mod tests {
     }
 
     #[test]
+    fn risk_settings_are_checked() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        let good = "[risk]\ndefault_provider = \"local\"\ndaily_token_budget = 1000\n\
+                    [risk.providers.local]\nkind = \"ollama\"\nbase_url = \"http://127.0.0.1:11434\"\nmodel = \"llama3\"\n\
+                    [[risk.redact]]\nname = \"ticket\"\npattern = \"TCK-[0-9]+\"\n";
+        std::fs::write(&p, good).expect("write");
+        let cfg = Config::load_with_env(Some(&p), env(&[])).expect("risk config");
+        assert_eq!(cfg.risk.providers["local"].model, "llama3");
+        let cfg = Config::load_with_env(Some(&p), env(&[("MCPSEC_RISK__DAILY_TOKEN_BUDGET", "5")]))
+            .expect("env");
+        assert_eq!(cfg.risk.daily_token_budget, Some(5));
+        for (bad, want) in [
+            ("[risk]\ndefault_provider = \"nope\"\n", "nope"),
+            (
+                "[risk.providers.x]\nkind = \"gpt\"\nbase_url = \"http://a\"\nmodel = \"m\"\n",
+                "gpt",
+            ),
+            (
+                "[risk.providers.x]\nkind = \"openai\"\nbase_url = \"file:///etc\"\nmodel = \"m\"\n",
+                "base_url",
+            ),
+            (
+                "[[risk.redact]]\nname = \"b\"\npattern = \"(\"\n",
+                "bad pattern",
+            ),
+            ("[risk]\nwindow_days = 0\n", "window_days"),
+            ("[risk]\nbudget = 3\n", "budget"),
+        ] {
+            std::fs::write(&p, bad).expect("write");
+            let e = format!(
+                "{:#}",
+                Config::load_with_env(Some(&p), env(&[])).expect_err(bad)
+            );
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("90d").expect("d").as_secs(), 90 * 86_400);
         assert_eq!(parse_duration("15m").expect("m").as_secs(), 900);
