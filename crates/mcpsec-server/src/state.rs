@@ -146,7 +146,7 @@ impl AppState {
         let risk = mcpsec_risk::Assessor::new(Default::default(), state.clone())
             .map_err(|e| tracing::error!(error = %e, "risk assessment unavailable"))
             .ok()
-            .map(Arc::new);
+            .map(|a| Arc::new(a.with_index(index.clone())));
         AppState {
             pipeline,
             log,

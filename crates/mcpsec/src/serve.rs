@@ -407,7 +407,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     };
     let assessor = Arc::new(
         mcpsec_risk::Assessor::new(cfg.risk.clone(), state.clone())
-            .context("cannot start risk assessment ([risk])")?,
+            .context("cannot start risk assessment ([risk])")?
+            .with_index(index.clone()),
     );
     tracing::info!(providers = ?assessor.providers(), default = ?cfg.risk.default_provider, "risk assessment ready");
     let app_state = app_state.with_risk(assessor);

@@ -5,12 +5,18 @@ use crate::asset::{Asset, AssetKind, Inventory};
 use crate::model::{AlertFacts, RiskScore, alert_assets, read_vuln, score_alert, weights};
 use chrono::{DateTime, Duration, Utc};
 use mcpsec_core::TenantId;
-use mcpsec_store::{Alert, AlertFilter, StateStore, StoredAssessment};
+use mcpsec_store::{
+    Alert, AlertFilter, SearchIndex, SearchRequest, SortOrder, StateStore, StoredAssessment,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Most related alerts gathered.
 const MAX_RELATED: usize = 20;
+/// Most related events gathered from the search index.
+const MAX_RELATED_EVENTS: usize = 20;
+/// Window around the alert's event in which related events are searched.
+const EVENT_WINDOW_MINUTES: i64 = 60;
 /// Longest string of the data block; longer ones are cut.
 const MAX_STRING: usize = 2000;
 
@@ -29,6 +35,9 @@ pub struct AlertContext {
     pub repeats: u32,
     /// Other alerts on the same host within ±24 h.
     pub related: Vec<Alert>,
+    /// Other events naming the same host (or, without a host, the same user) within
+    /// ±1 h, from the search index when one is available.
+    pub related_events: Vec<Value>,
     /// Earlier assessments of this alert.
     pub prior: Vec<StoredAssessment>,
     /// The deterministic score.
@@ -46,6 +55,8 @@ pub struct ContextSummary {
     pub repeats: u32,
     /// Related alerts on the same host (±24 h).
     pub related_alerts: usize,
+    /// Related events on the same host or user (±1 h).
+    pub related_events: usize,
     /// Earlier assessments of the alert.
     pub prior_assessments: usize,
     /// The rule's status, when known.
@@ -56,6 +67,7 @@ impl AlertContext {
     /// Gathers the context from the store (blocking calls).
     pub fn gather(
         store: &dyn StateStore,
+        index: Option<&dyn SearchIndex>,
         tenant: &TenantId,
         alert: Alert,
         rule_status: Option<String>,
@@ -105,6 +117,10 @@ impl AlertContext {
                 .collect();
         }
         let prior = store.assessments(tenant, &alert.id)?;
+        let related_events = match index {
+            Some(ix) => related_events(ix, tenant, &alert, &assets),
+            None => Vec::new(),
+        };
         let risk = {
             let matched: Vec<&Asset> = assets
                 .iter()
@@ -125,6 +141,7 @@ impl AlertContext {
             assets,
             repeats,
             related,
+            related_events,
             prior,
             risk,
         })
@@ -145,6 +162,7 @@ impl AlertContext {
                 .count(),
             repeats: self.repeats,
             related_alerts: self.related.len(),
+            related_events: self.related_events.len(),
             prior_assessments: self.prior.len(),
             rule_status: self.rule_status.clone(),
         }
@@ -214,6 +232,11 @@ impl AlertContext {
             },
             "events": events,
             "related_alerts": related,
+            "related_events": self.related_events.iter().map(|e| {
+                let mut e = e.clone();
+                cut(&mut e);
+                e
+            }).collect::<Vec<_>>(),
             "assets": assets,
             "prior_assessments": prior,
             "deterministic_risk": {"score": self.risk.score, "band": self.risk.band,
@@ -222,6 +245,57 @@ impl AlertContext {
         cut(&mut data["alert"]);
         fit(&mut data, max_bytes);
         data
+    }
+}
+
+/// Events of the tenant naming the alert's host (else its first user) within ±1 h,
+/// other than the alert's own; a search failure leaves the list empty.
+fn related_events(
+    ix: &dyn SearchIndex,
+    tenant: &TenantId,
+    alert: &Alert,
+    assets: &[(AssetKind, String)],
+) -> Vec<Value> {
+    let subject = alert.host.clone().or_else(|| {
+        assets
+            .iter()
+            .find(|(k, _)| *k == AssetKind::User)
+            .map(|(_, n)| n.clone())
+    });
+    let Some(subject) = subject.filter(|s| !s.trim().is_empty()) else {
+        return Vec::new();
+    };
+    // A phrase of the name's words: the name comes from events, so nothing in it may
+    // act as query syntax.
+    let words: Vec<&str> = subject
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .collect();
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let window = Duration::minutes(EVENT_WINDOW_MINUTES);
+    let req = SearchRequest {
+        query: format!("\"{}\"", words.join(" ")),
+        from: Some(alert.event_time - window),
+        to: Some(alert.event_time + window),
+        limit: MAX_RELATED_EVENTS + alert.event_ids.len().min(50),
+        offset: 0,
+        order: SortOrder::default(),
+    };
+    match ix.search(tenant, &req) {
+        Ok(r) => r
+            .events
+            .into_iter()
+            .filter(|e| !alert.event_ids.contains(&e.id.to_string()))
+            .take(MAX_RELATED_EVENTS)
+            .map(|e| json!({"id": e.id.to_string(), "time": e.time, "source": e.source, "fields": e.fields}))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "related events search failed");
+            Vec::new()
+        }
     }
 }
 
@@ -245,7 +319,12 @@ fn cut(v: &mut Value) {
 /// Drops events, then related alerts, from the end until the block fits.
 fn fit(data: &mut Value, max_bytes: usize) {
     let size = |d: &Value| serde_json::to_string(d).map(|s| s.len()).unwrap_or(0);
-    for key in ["events", "related_alerts", "prior_assessments"] {
+    for key in [
+        "related_events",
+        "events",
+        "related_alerts",
+        "prior_assessments",
+    ] {
         while size(data) > max_bytes {
             let Some(list) = data[key].as_array_mut() else {
                 break;

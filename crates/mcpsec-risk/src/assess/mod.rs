@@ -20,7 +20,7 @@ use crate::prompt::redact::Redactor;
 use crate::verdict::{self, Verdict};
 use chrono::{DateTime, Utc};
 use mcpsec_core::TenantId;
-use mcpsec_store::{Alert, StateStore, StoredAssessment};
+use mcpsec_store::{Alert, SearchIndex, StateStore, StoredAssessment};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,6 +103,7 @@ pub struct Assessor {
     redactor: Redactor,
     prompts: Prompts,
     store: Arc<dyn StateStore>,
+    index: Option<Arc<dyn SearchIndex>>,
 }
 
 impl std::fmt::Debug for Assessor {
@@ -131,7 +132,14 @@ impl Assessor {
             clients,
             cfg,
             store,
+            index: None,
         })
+    }
+
+    /// Gathers related events from this search index too.
+    pub fn with_index(mut self, index: Arc<dyn SearchIndex>) -> Self {
+        self.index = Some(index);
+        self
     }
 
     /// The settings.
@@ -197,8 +205,11 @@ impl Assessor {
             req.alert.clone(),
             req.rule_status.clone(),
         );
+        let index = self.index.clone();
         let ctx = self
-            .blocking(move |s| AlertContext::gather(s, &tenant, alert, status, now))
+            .blocking(move |s| {
+                AlertContext::gather(s, index.as_deref(), &tenant, alert, status, now)
+            })
             .await?;
         let confidence = crate::model::rule_confidence(ctx.rule_status.as_deref());
         let det = verdict::deterministic(

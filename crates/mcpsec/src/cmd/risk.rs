@@ -221,7 +221,16 @@ async fn dispatch(action: RiskAction) -> Result<ExitCode> {
                 (None, Some(f)) => (read_alert(f)?, false),
                 (None, None) => bail!("give an ALERT_ID or --alert-file"),
             };
-            let assessor = Assessor::new(cfg.risk.clone(), state)?;
+            let mut assessor = Assessor::new(cfg.risk.clone(), state)?;
+            // Related events come from the index when the data dir has one (read-only,
+            // as of its last commit).
+            let index_dir = DataDir::new(&cfg.data_dir).index();
+            if index_dir.exists() {
+                match mcpsec_store::TantivyIndex::open_read_only(&index_dir) {
+                    Ok(ix) => assessor = assessor.with_index(Arc::new(ix)),
+                    Err(e) => eprintln!("warning: no related events: cannot open the index: {e}"),
+                }
+            }
             let a = assessor
                 .assess(AssessRequest {
                     tenant,
@@ -337,6 +346,7 @@ fn prompts(action: PromptsAction) -> Result<ExitCode> {
             let alert = read_alert(&alert_file)?;
             let ctx = mcpsec_risk::assess::AlertContext::gather(
                 state.as_ref(),
+                None,
                 &t,
                 alert,
                 None,

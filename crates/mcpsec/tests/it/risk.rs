@@ -107,8 +107,15 @@ fn alerts_are_assessed_per_tenant_with_and_without_a_model() {
     ev["Event"]["System"]["TimeCreated_attributes"]["SystemTime"] =
         json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     ev["Event"]["System"]["EventRecordID"] = json!(99001);
-    let (st, _) = s.post_ndjson(format!("{ev}\n"));
+    let mut next = ev.clone();
+    next["Event"]["System"]["EventRecordID"] = json!(99002);
+    next["Event"]["EventData"]["CommandLine"] = json!("whoami /all");
+    let (st, _) = s.post_ndjson(format!("{ev}\n{next}\n"));
     assert_eq!(st, 200);
+    assert!(
+        s.wait_for("whoami", 1) >= 1,
+        "the related event is searchable"
+    );
     let lsass = "/api/v1/alerts?rule=6f0c4a57-3f1e-4f7a-9a51-0d3c2b7e8a02";
     wait_until("the fresh LSASS alert", || {
         call(&s, reqwest::Method::GET, TOKEN, lsass, None).1["total"].as_u64() >= Some(2)
@@ -133,6 +140,7 @@ fn alerts_are_assessed_per_tenant_with_and_without_a_model() {
     let factors = a["risk"]["factors"].as_array().expect("factors");
     assert_eq!(factors[0]["name"], "severity");
     assert_eq!(a["verdict"]["attack_techniques"], json!(["T1003.001"]));
+    assert!(a["context"]["related_events"].as_u64() >= Some(1), "{a}");
     assert!(seen.lock().expect("lock").is_empty());
 
     // With the local OpenAI-compatible server.
@@ -157,6 +165,10 @@ fn alerts_are_assessed_per_tenant_with_and_without_a_model() {
         assert_eq!(got[0].2["model"], "gpt-it");
         let user = got[0].2["messages"][1]["content"].as_str().expect("user");
         assert!(user.contains("<<<UNTRUSTED DATA "), "{user}");
+        assert!(
+            user.contains("whoami /all"),
+            "related events reach the model: {user}"
+        );
     }
     assert!(
         !s.log_text().contains("sk-it-secret-key"),
