@@ -13,6 +13,7 @@
 
 pub mod assess;
 pub mod asset;
+pub mod asset_scan;
 mod config;
 mod csv;
 mod error;

@@ -127,6 +127,22 @@ pub enum AssetsAction {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Set an asset's vulnerable components from a supply-chain scan (`mcpsec sbom scan
+    /// --format json`): its vulnerability list is replaced; the asset is created (medium
+    /// criticality) when the inventory lacks it.
+    LoadScan {
+        /// The scan report (JSON).
+        report: PathBuf,
+        /// The asset, as `kind:name` (e.g. `host:web1.corp.example`).
+        #[arg(long, value_name = "KIND:NAME")]
+        asset: String,
+        /// The tenant (must exist).
+        #[arg(long, default_value = TenantId::DEFAULT)]
+        tenant: String,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Risk per asset and for the tenant over `[risk] window_days` of alerts.
     Show {
         /// table or json.
@@ -402,6 +418,65 @@ async fn assets(action: AssetsAction) -> Result<ExitCode> {
                 details: serde_json::json!({ "loaded": stored.len(), "total": total, "replaced": !merge }),
             })?;
             eprintln!("{} asset(s) loaded; tenant {t} has {total}", stored.len());
+        }
+        AssetsAction::LoadScan {
+            report,
+            asset,
+            tenant,
+            store,
+        } => {
+            let t = tenant_id(&tenant)?;
+            let (kind, name) = asset
+                .split_once(':')
+                .and_then(|(k, n)| Some((mcpsec_risk::asset::AssetKind::parse(k)?, n.trim())))
+                .filter(|(_, n)| !n.is_empty())
+                .context("--asset must be KIND:NAME with KIND host, user, service or project")?;
+            let (_, state) = open_state(&store, false)?;
+            anyhow::ensure!(state.tenant_exists(&t)?, "no tenant {t}");
+            let meta = std::fs::metadata(&report)
+                .with_context(|| format!("cannot read {}", report.display()))?;
+            anyhow::ensure!(
+                meta.len() <= 64 << 20,
+                "{}: larger than 64 MiB",
+                report.display()
+            );
+            let text = std::fs::read_to_string(&report)
+                .with_context(|| format!("cannot read {}", report.display()))?;
+            let (vulns, skipped) = mcpsec_risk::asset_scan::vulns_from_scan(&text)
+                .with_context(|| report.display().to_string())?;
+            let inv = mcpsec_risk::asset::Inventory::from_stored(&state.list_assets(&t)?);
+            let mut a = inv
+                .find(kind, name)
+                .cloned()
+                .unwrap_or(mcpsec_risk::asset::Asset {
+                    kind,
+                    name: name.to_owned(),
+                    aliases: Vec::new(),
+                    criticality: None,
+                    exposure: None,
+                    owner: None,
+                    project: None,
+                    tags: Vec::new(),
+                    vulnerabilities: Vec::new(),
+                });
+            a.vulnerabilities = vulns;
+            mcpsec_risk::asset::validate(std::slice::from_ref(&a))?;
+            let stored = to_stored(&a, "cli", chrono::Utc::now())?;
+            state.put_assets(&t, std::slice::from_ref(&stored), false)?;
+            state.append_audit(&mcpsec_store::AuditEvent {
+                tenant: t.to_string(),
+                actor: "cli".into(),
+                action: "risk.assets".into(),
+                target: format!("{}:{}", kind.as_str(), a.name),
+                outcome: "success".into(),
+                details: serde_json::json!({ "scan": report.display().to_string(), "vulnerabilities": a.vulnerabilities.len(), "skipped": skipped }),
+            })?;
+            eprintln!(
+                "{}:{}: {} vulnerable component(s) from the scan ({skipped} suppressed, informational or duplicate)",
+                kind.as_str(),
+                a.name,
+                a.vulnerabilities.len()
+            );
         }
         AssetsAction::Show {
             format,

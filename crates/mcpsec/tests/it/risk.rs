@@ -481,4 +481,70 @@ fn cli_assesses_alert_files_and_renders_prompts() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an alert"));
+
+    // The inventory from files: a CSV, then a supply-chain scan onto one host.
+    let made = admin(&data, &["tenant", "create", "default"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let csv = dir.path().join("assets.csv");
+    std::fs::write(
+        &csv,
+        "kind,name,criticality,exposure\nhost,web1.corp.example,critical,internet\n",
+    )
+    .expect("write");
+    let out = run(&["risk", "assets", "load", csv.to_str().expect("utf8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scan = json!({"inventories": [], "findings": [{
+        "id": "GHSA-aaaa", "aliases": ["CVE-2024-3400"], "purl": "pkg:generic/pan-os@10.2.9",
+        "package": "pan-os", "version": "10.2.9",
+        "cvss": {"version": "3.1", "score": 10.0, "severity": "critical",
+                 "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"},
+        "epss": {"score": 0.94, "percentile": 0.99}, "kev": {"cve": "CVE-2024-3400", "date_added": "2024-04-12"},
+        "suppressed": false, "informational": null, "malicious": false
+    }]});
+    let report = dir.path().join("scan.json");
+    std::fs::write(&report, scan.to_string()).expect("write");
+    let out = run(&[
+        "risk",
+        "assets",
+        "load-scan",
+        report.to_str().expect("utf8"),
+        "--asset",
+        "host:WEB1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["risk", "assets", "show", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let web1 = &shown["assets"][0];
+    assert_eq!(web1["name"], "web1.corp.example", "{shown}");
+    // KEV-listed 10.0 on a critical internet host: 10 × 3 × 1.25 × 1.15 = 43.
+    assert_eq!(web1["score"], 43, "{shown}");
+    assert_eq!(web1["factors"][0]["name"], "vulnerability_baseline");
+    let out = run(&[
+        "risk",
+        "assets",
+        "load-scan",
+        report.to_str().expect("utf8"),
+        "--asset",
+        "laptop:x",
+    ]);
+    assert!(!out.status.success());
+    let out = run(&["risk", "assets", "load", file.to_str().expect("utf8")]);
+    assert!(!out.status.success(), "a .json alert is not an inventory");
 }
