@@ -363,3 +363,34 @@ async fn a_spent_budget_and_a_failing_provider_fall_back() {
         Source::Deterministic
     );
 }
+
+#[tokio::test]
+async fn a_spent_cost_budget_falls_back() {
+    let fake = Fake::start().await;
+    fake.push(Reply::Json(openai_answer(VERDICT)));
+    let a = alert("01H", "x");
+    let e = env(std::slice::from_ref(&a));
+    // 120 input tokens at 1000/Mtok + 30 output at 2000/Mtok = 0.18 per call.
+    let cfg = RiskConfig {
+        daily_cost_budget_usd: Some(0.1),
+        cache_ttl_secs: 0,
+        ..config(&fake.base)
+    };
+    let assessor = Assessor::new(cfg, e.store.clone()).expect("assessor");
+    assert_eq!(
+        assessor
+            .assess(request(&e, &a))
+            .await
+            .expect("first")
+            .source,
+        Source::Llm
+    );
+    let r = assessor.assess(request(&e, &a)).await.expect("second");
+    assert_eq!(r.source, Source::Deterministic);
+    assert!(
+        r.reasons[0].contains("daily cost budget spent (0.1800 of 0.1 USD)"),
+        "{:?}",
+        r.reasons
+    );
+    assert_eq!(fake.seen().len(), 1);
+}

@@ -174,6 +174,20 @@ fn alerts_are_assessed_per_tenant_with_and_without_a_model() {
         !s.log_text().contains("sk-it-secret-key"),
         "the key is never logged"
     );
+    let metrics = client()
+        .get(s.url("/metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    for name in [
+        "mcpsec_llm_requests_total",
+        "mcpsec_llm_tokens_total",
+        "mcpsec_llm_request_seconds",
+        "mcpsec_risk_assessments_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
     let calls = call(
         &s,
         reqwest::Method::GET,
