@@ -44,6 +44,12 @@ pub enum Action {
     PlaybooksRun,
     /// Approve or reject a step waiting for approval.
     ApprovalsDecide,
+    /// Read risk scores, the asset inventory, trends and model call records.
+    RiskRead,
+    /// Assess an alert (may call a language model).
+    RiskAssess,
+    /// Load or replace the asset inventory.
+    RiskWrite,
 }
 
 impl Action {
@@ -62,6 +68,9 @@ impl Action {
         Action::PlaybooksWrite,
         Action::PlaybooksRun,
         Action::ApprovalsDecide,
+        Action::RiskRead,
+        Action::RiskAssess,
+        Action::RiskWrite,
     ];
 
     /// The name used in role tables and policies.
@@ -80,6 +89,9 @@ impl Action {
             Action::PlaybooksWrite => "playbooks.write",
             Action::PlaybooksRun => "playbooks.run",
             Action::ApprovalsDecide => "approvals.decide",
+            Action::RiskRead => "risk.read",
+            Action::RiskAssess => "risk.assess",
+            Action::RiskWrite => "risk.write",
         }
     }
 }
@@ -98,6 +110,7 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "rules.*",
                 "reports.*",
                 "playbooks.read",
+                "risk.*",
             ]),
         ),
         (
@@ -108,11 +121,13 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "playbooks.*",
                 "approvals.*",
                 "reports.read",
+                "risk.read",
+                "risk.assess",
             ]),
         ),
         (
             "viewer".to_string(),
-            r(&["events.read", "alerts.read", "reports.read"]),
+            r(&["events.read", "alerts.read", "reports.read", "risk.read"]),
         ),
         (
             "auditor".to_string(),

@@ -34,6 +34,7 @@ mod report_jobs;
 mod report_schedules;
 mod report_share;
 mod reports;
+mod risk_api;
 mod rules_api;
 mod state;
 mod stream;
@@ -133,6 +134,16 @@ pub fn router(state: AppState) -> Router {
             get(alerts_api::get_one).patch(alerts_api::patch),
         )
         .route("/alerts/{id}/history", get(alerts_api::history))
+        .route("/alerts/{id}/assess", axum::routing::post(risk_api::assess))
+        .route(
+            "/risk/assets",
+            get(risk_api::assets)
+                .put(risk_api::replace_inventory)
+                .post(risk_api::merge_inventory),
+        )
+        .route("/risk/inventory", get(risk_api::inventory))
+        .route("/risk/trends", get(risk_api::trends))
+        .route("/risk/llm-calls", get(risk_api::llm_calls))
         .route("/rules", get(rules_api::list).post(rules_api::create))
         .route("/rules/validate", axum::routing::post(rules_api::validate))
         .route("/rules/backtest", axum::routing::post(rules_api::backtest))

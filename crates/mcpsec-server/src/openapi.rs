@@ -59,6 +59,13 @@ use utoipa::{Modify, OpenApi};
         crate::playbooks_api::approvals,
         crate::playbooks_api::approve,
         crate::playbooks_api::reject,
+        crate::risk_api::assess,
+        crate::risk_api::assets,
+        crate::risk_api::replace_inventory,
+        crate::risk_api::merge_inventory,
+        crate::risk_api::inventory,
+        crate::risk_api::trends,
+        crate::risk_api::llm_calls,
     ),
     components(schemas(
         crate::events::IngestResponse,
@@ -100,11 +107,15 @@ use utoipa::{Modify, OpenApi};
         crate::playbooks_api::RunDetail,
         crate::playbooks_api::ApprovalList,
         crate::playbooks_api::DecisionBody,
+        crate::risk_api::AssessBody,
+        crate::risk_api::AssetRiskList,
+        crate::risk_api::InventoryLoaded,
+        crate::risk_api::Trend,
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
     )),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"), (name = "playbooks", description = "Response playbooks, runs and approvals"))
+    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"), (name = "playbooks", description = "Response playbooks, runs and approvals"), (name = "risk", description = "Risk scores, assessments, asset inventory and trends"))
 )]
 pub struct ApiDoc;
 

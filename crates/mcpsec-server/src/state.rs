@@ -82,6 +82,8 @@ pub struct AppState {
     pub(crate) share_key: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
     /// The response orchestrator (playbooks, runs, approvals); `None` where it is off.
     pub responder: Option<Arc<mcpsec_respond::Responder>>,
+    /// Risk assessment (deterministic only until [`AppState::with_risk`] sets providers).
+    pub risk: Option<Arc<mcpsec_risk::Assessor>>,
 }
 
 impl AppState {
@@ -147,6 +149,10 @@ impl AppState {
                     .unwrap_or_else(|_| unreachable!("built-in roles need no parsing")),
             )
         });
+        let risk = mcpsec_risk::Assessor::new(Default::default(), state.clone())
+            .map_err(|e| tracing::error!(error = %e, "risk assessment unavailable"))
+            .ok()
+            .map(|a| Arc::new(a.with_index(index.clone())));
         AppState {
             pipeline,
             log,
@@ -168,7 +174,14 @@ impl AppState {
             report_jobs: crate::report_jobs::JobBoard::new(),
             share_key: Arc::default(),
             responder: None,
+            risk,
         }
+    }
+
+    /// Sets the risk assessor (providers, budgets, templates from `[risk]`).
+    pub fn with_risk(mut self, risk: Arc<mcpsec_risk::Assessor>) -> Self {
+        self.risk = Some(risk);
+        self
     }
 
     /// Attaches the detection consumer (enables the alert and rule APIs' live parts).

@@ -47,8 +47,9 @@ pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport}
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     AlertTriage, ApiKey, ApprovalDecision, ApprovalRecord, DetectionOffset, Durations, LEVEL_NAMES,
-    MAX_ALERT_PAGE, OpenAlert, PlaybookStore, PlaybookVersion, ReportJob, ReportJobStatus,
-    ReportSchedule, ReportShare, ReportStore, RuleStore, RuleVersion, RuleWrite, RunFilter,
-    RunRecord, ScheduleStore, SqliteState, StateStore, StepRunRecord, StoredPlaybook, StoredRule,
+    LlmCallRecord, LlmUsage, MAX_ALERT_PAGE, OpenAlert, PlaybookStore, PlaybookVersion, ReportJob,
+    ReportJobStatus, ReportSchedule, ReportShare, ReportStore, RiskBucket, RiskPoint, RiskStore,
+    RuleStore, RuleVersion, RuleWrite, RunFilter, RunRecord, ScheduleStore, SqliteState,
+    StateStore, StepRunRecord, StoredAssessment, StoredAsset, StoredPlaybook, StoredRule,
     level_rank, parse_level,
 };

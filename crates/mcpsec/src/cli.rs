@@ -98,6 +98,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::sbom::SbomAction,
     },
+    /// Risk: assess alerts (deterministic model, optional LLM), the asset inventory,
+    /// prompt templates; works on the data dir of a running or stopped `serve`.
+    Risk {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::cmd::risk::RiskAction,
+    },
 }
 
 /// `mcpsec serve`.

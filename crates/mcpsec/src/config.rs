@@ -43,6 +43,8 @@ pub struct Config {
     pub detection: DetectionConfig,
     /// Reports (`mcpsec report`).
     pub report: ReportConfig,
+    /// Risk assessment: language-model providers, budgets, redaction, prompt overrides.
+    pub risk: mcpsec_risk::RiskConfig,
     /// Syslog listener (off unless `udp` or `tcp` is set).
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
@@ -68,6 +70,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             detection: DetectionConfig::default(),
             report: ReportConfig::default(),
+            risk: mcpsec_risk::RiskConfig::default(),
             syslog: None,
             files: Vec::new(),
             respond: mcpsec_respond::RespondConfig::default(),
@@ -452,6 +455,7 @@ impl Config {
             self.respond.vault.clone(),
         )
         .map_err(|e| anyhow::anyhow!("respond.secrets: {e}"))?;
+        self.risk.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         if self.retention.interval_secs == 0 {
             bail!("retention.interval_secs must be above 0");
         }
@@ -530,6 +534,45 @@ mod tests {
             .expect_err("env type")
             .to_string();
         assert!(err.contains("threads"), "{err}");
+    }
+
+    #[test]
+    fn risk_settings_are_checked() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        let good = "[risk]\ndefault_provider = \"local\"\ndaily_token_budget = 1000\n\
+                    [risk.providers.local]\nkind = \"ollama\"\nbase_url = \"http://127.0.0.1:11434\"\nmodel = \"llama3\"\n\
+                    [[risk.redact]]\nname = \"ticket\"\npattern = \"TCK-[0-9]+\"\n";
+        std::fs::write(&p, good).expect("write");
+        let cfg = Config::load_with_env(Some(&p), env(&[])).expect("risk config");
+        assert_eq!(cfg.risk.providers["local"].model, "llama3");
+        let cfg = Config::load_with_env(Some(&p), env(&[("MCPSEC_RISK__DAILY_TOKEN_BUDGET", "5")]))
+            .expect("env");
+        assert_eq!(cfg.risk.daily_token_budget, Some(5));
+        for (bad, want) in [
+            ("[risk]\ndefault_provider = \"nope\"\n", "nope"),
+            (
+                "[risk.providers.x]\nkind = \"gpt\"\nbase_url = \"http://a\"\nmodel = \"m\"\n",
+                "gpt",
+            ),
+            (
+                "[risk.providers.x]\nkind = \"openai\"\nbase_url = \"file:///etc\"\nmodel = \"m\"\n",
+                "base_url",
+            ),
+            (
+                "[[risk.redact]]\nname = \"b\"\npattern = \"(\"\n",
+                "bad pattern",
+            ),
+            ("[risk]\nwindow_days = 0\n", "window_days"),
+            ("[risk]\nbudget = 3\n", "budget"),
+        ] {
+            std::fs::write(&p, bad).expect("write");
+            let e = format!(
+                "{:#}",
+                Config::load_with_env(Some(&p), env(&[])).expect_err(bad)
+            );
+            assert!(e.contains(want), "{bad}: {e}");
+        }
     }
 
     #[test]

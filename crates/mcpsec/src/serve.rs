@@ -254,6 +254,48 @@ fn start_responder(
     Ok((responder, task))
 }
 
+/// Every `[risk] snapshot_interval_secs`: risk per tenant and asset into the time series
+/// (for `/api/v1/risk/trends`), and risk alerts on threshold or fast rise.
+fn spawn_risk_snapshots(
+    cfg: &Config,
+    state: Arc<dyn StateStore>,
+    mut stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if cfg.risk.snapshot_interval_secs == 0 {
+        return None;
+    }
+    let every = Duration::from_secs(cfg.risk.snapshot_interval_secs);
+    let risk = cfg.risk.clone();
+    Some(tokio::spawn(async move {
+        let mut previous = std::collections::HashMap::new();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            let (st, r, mut prev) = (state.clone(), risk.clone(), std::mem::take(&mut previous));
+            match tokio::task::spawn_blocking(move || {
+                let out = mcpsec_risk::assess::snapshot_all(st.as_ref(), &r, &mut prev, Utc::now());
+                (out, prev)
+            })
+            .await
+            {
+                Ok((Ok(raised), prev)) => {
+                    previous = prev;
+                    if raised > 0 {
+                        tracing::warn!(raised, "risk alerts raised");
+                    }
+                }
+                Ok((Err(e), prev)) => {
+                    previous = prev;
+                    tracing::error!(error = %e, "risk snapshot failed");
+                }
+                Err(e) => tracing::error!(error = %e, "risk snapshot task failed"),
+            }
+        }
+    }))
+}
+
 async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let Stores {
         data,
@@ -403,6 +445,14 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         Some(d) => app_state.with_detector(d.clone()),
         None => app_state,
     };
+    let assessor = Arc::new(
+        mcpsec_risk::Assessor::new(cfg.risk.clone(), state.clone())
+            .context("cannot start risk assessment ([risk])")?
+            .with_index(index.clone()),
+    );
+    tracing::info!(providers = ?assessor.providers(), default = ?cfg.risk.default_provider, "risk assessment ready");
+    let app_state = app_state.with_risk(assessor);
+    let risk_task = spawn_risk_snapshots(&cfg, state.clone(), stop_rx.clone());
     let (responder, responder_task) = start_responder(&cfg, &state, alert_rx, stop_rx.clone())?;
     let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();
@@ -452,6 +502,9 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         let _ = t.await;
     }
     let _ = responder_task.await;
+    if let Some(t) = risk_task {
+        let _ = t.await;
+    }
     auditor.record(&lifecycle("serve.stop", &cfg))?;
     auditor.checkpoint_now()?;
     tracing::info!(

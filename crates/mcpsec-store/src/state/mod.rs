@@ -4,11 +4,13 @@
 mod alerts;
 mod playbooks;
 mod reports;
+mod risk;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
 mod sqlite_playbooks;
 mod sqlite_reports;
+mod sqlite_risk;
 mod sqlite_rules;
 mod sqlite_schedules;
 mod sqlite_triage;
@@ -24,6 +26,9 @@ pub use playbooks::{
 };
 pub use reports::{
     ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, ScheduleStore,
+};
+pub use risk::{
+    LlmCallRecord, LlmUsage, RiskBucket, RiskPoint, RiskStore, StoredAssessment, StoredAsset,
 };
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
@@ -69,7 +74,15 @@ impl ApiKey {
 
 /// Transactional state shared by every component (alerts and rules included).
 pub trait StateStore:
-    AlertStore + RuleStore + PlaybookStore + ReportStore + ScheduleStore + Send + Sync + 'static
+    AlertStore
+    + RuleStore
+    + PlaybookStore
+    + ReportStore
+    + RiskStore
+    + ScheduleStore
+    + Send
+    + Sync
+    + 'static
 {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_key_scopes",
         include_str!("../../migrations/0004_key_scopes.sql"),
     ),
+    ("0005_risk", include_str!("../../migrations/0005_risk.sql")),
     (
         "0006_playbooks",
         include_str!("../../migrations/0006_playbooks.sql"),

@@ -12,6 +12,7 @@ mod ingest;
 pub mod playbook;
 mod replay;
 pub mod report;
+pub mod risk;
 pub mod rules;
 pub mod sbom;
 pub mod vulndb;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sbom { action } => sbom::run(action),
         Command::Report { action } => report::run(action),
         Command::Playbook { action } => playbook::run(action),
+        Command::Risk { action } => risk::run(action),
     }
 }
 

@@ -17,6 +17,7 @@ mod oidc;
 mod playbooks;
 mod report_jobs;
 mod reports;
+mod risk;
 mod sources;
 mod stream;
 mod supply;
