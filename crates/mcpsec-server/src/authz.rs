@@ -32,6 +32,13 @@ pub enum Action {
     RulesRead,
     /// Create, change, delete, switch and reload rules.
     RulesWrite,
+    /// List projects, their SBOM versions, findings and diffs; read the vulnerability
+    /// database's status.
+    ProjectsRead,
+    /// Create and delete projects, upload SBOMs, lockfiles and VEX documents.
+    ProjectsWrite,
+    /// Re-evaluate every stored SBOM against the vulnerability database now.
+    VulndbAdmin,
 }
 
 impl Action {
@@ -45,6 +52,9 @@ impl Action {
             Action::AlertsWrite => "alerts.write",
             Action::RulesRead => "rules.read",
             Action::RulesWrite => "rules.write",
+            Action::ProjectsRead => "projects.read",
+            Action::ProjectsWrite => "projects.write",
+            Action::VulndbAdmin => "vulndb.admin",
         }
     }
 }
@@ -56,13 +66,22 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
         ("admin".to_string(), r(&["*"])),
         (
             "analyst".to_string(),
-            r(&["events.read", "events.write", "alerts.*", "rules.*"]),
+            r(&[
+                "events.read",
+                "events.write",
+                "alerts.*",
+                "rules.*",
+                "projects.*",
+            ]),
         ),
         (
             "responder".to_string(),
-            r(&["events.read", "alerts.*", "playbooks.*"]),
+            r(&["events.read", "alerts.*", "playbooks.*", "projects.read"]),
         ),
-        ("viewer".to_string(), r(&["events.read", "alerts.read"])),
+        (
+            "viewer".to_string(),
+            r(&["events.read", "alerts.read", "projects.read"]),
+        ),
         ("auditor".to_string(), r(&["events.read", "audit.read"])),
     ])
 }

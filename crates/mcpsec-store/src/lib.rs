@@ -46,6 +46,8 @@ pub use object::{LocalObjectStore, ObjectStore, validate_key};
 pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport};
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
-    ApiKey, DetectionOffset, LEVEL_NAMES, MAX_ALERT_PAGE, RuleStore, RuleVersion, RuleWrite,
-    SqliteState, StateStore, StoredRule, level_rank, parse_level,
+    ApiKey, DetectionOffset, LEVEL_NAMES, LatestSbom, MAX_ALERT_PAGE, MAX_PROJECT_NAME,
+    MAX_PROJECTS_PER_TENANT, MAX_SBOM_VERSIONS, NewSbom, Project, ProjectStore, ProjectVex,
+    RuleStore, RuleVersion, RuleWrite, SbomVersion, SqliteState, StateStore, StoredRule,
+    level_rank, parse_level,
 };

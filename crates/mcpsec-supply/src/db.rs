@@ -48,6 +48,7 @@ CREATE INDEX IF NOT EXISTS aliases_alias ON aliases (alias);
 CREATE INDEX IF NOT EXISTS aliases_id ON aliases (id);
 CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT);
 CREATE TABLE IF NOT EXISTS kev (cve TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
 
 /// An open vulnerability database.
@@ -104,6 +105,8 @@ pub struct Status {
     pub per_ecosystem: Vec<(String, i64)>,
     /// Newest `modified` date of any advisory.
     pub newest_modified: Option<String>,
+    /// Raised by every advisory import ([`VulnDb::generation`]).
+    pub generation: u64,
     /// CVEs with an EPSS score.
     pub epss: i64,
     /// CVEs in the KEV catalogue.
@@ -227,6 +230,12 @@ impl VulnDb {
                     ins_al.execute(params![al, a.id]).map_err(e)?;
                 }
             }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('generation', 1) \
+                 ON CONFLICT(key) DO UPDATE SET value = value + 1",
+                [],
+            )
+            .map_err(e)?;
             let seconds = t.elapsed().as_secs_f64();
             tx.execute(
                 "INSERT OR REPLACE INTO sources (path, imported_at, advisories, warnings, seconds) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -243,6 +252,40 @@ impl VulnDb {
             warnings: report.warnings,
             seconds: t.elapsed().as_secs_f64(),
         })
+    }
+
+    /// The advisory generation: a counter every [`VulnDb::import`] raises in the same
+    /// transaction, so a reader (a running `serve`) sees that advisories changed. 0 for a
+    /// database no import of this version has written to.
+    pub fn generation(&self) -> Result<u64, DbError> {
+        let has_meta: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !has_meta {
+            return Ok(0);
+        }
+        let g: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(g.unwrap_or(0).max(0) as u64)
+    }
+
+    /// [`VulnDb::generation`] of the database in `dir`; `None` when there is none.
+    pub fn generation_in(dir: &Path) -> Result<Option<u64>, DbError> {
+        match VulnDb::open_existing(dir) {
+            Ok(db) => db.generation().map(Some),
+            Err(DbError::Missing(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Summary of what is stored.
@@ -282,6 +325,7 @@ impl VulnDb {
             withdrawn,
             per_ecosystem,
             newest_modified: newest,
+            generation: self.generation()?,
             epss: self.count_table("epss")?,
             kev: self.count_table("kev")?,
             bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),

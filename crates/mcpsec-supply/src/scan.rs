@@ -145,24 +145,36 @@ pub fn read_input(path: &Path) -> Result<Inventory, InputError> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| InputError::new(&file, format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        InputError::new(
-            &file,
-            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        )
-    })?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let Some(r) = crate::lockfile::reader_for(&name) {
-        return r(&file, &text);
+    read_bytes(&file, &name, &bytes)
+}
+
+/// Reads one input held in memory (an upload): `file` names it in messages, `name` is
+/// the file name that picks a lockfile reader (`Cargo.lock`, `package-lock.json`...);
+/// any other name is read as an SBOM recognised by its content.
+pub fn read_bytes(file: &str, name: &str, bytes: &[u8]) -> Result<Inventory, InputError> {
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputError::new(
+            file,
+            format!("too large ({} bytes; limit {MAX_INPUT_BYTES})", bytes.len()),
+        ));
     }
-    if let Some(r) = crate::sbom::sniff(&text) {
-        return r(&file, &text);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| InputError::new(file, format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
+    if let Some(r) = crate::lockfile::reader_for(name) {
+        return r(file, text);
+    }
+    if text.trim().is_empty() {
+        return Err(InputError::new(file, "empty document"));
+    }
+    if let Some(r) = crate::sbom::sniff(text) {
+        return r(file, text);
     }
     Err(InputError::new(
-        &file,
+        file,
         "not a recognised lockfile name or SBOM format (CycloneDX, SPDX)",
     ))
 }

@@ -215,3 +215,49 @@ fn bad_inputs_fail_cleanly() {
     assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
     assert!(!inv.path_to(1).is_empty());
 }
+
+#[test]
+fn every_spdx3_fixture_reads_with_purls_edges_and_licences() {
+    let Some(root) = root() else { return };
+    let mut fs = Vec::new();
+    files(&root.join("sbom/spdx"), &mut fs);
+    let mut read = 0;
+    for f in &fs {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if !text.contains("spdx.org/rdf/3") || !text.trim_start().starts_with('{') {
+            continue;
+        }
+        let inv = read_input(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(inv.format.starts_with("SPDX-3"), "{}", inv.format);
+        read += 1;
+    }
+    assert!(read >= 25, "only {read} SPDX 3 fixtures");
+    let ex = root.join("sbom/spdx/spdx-examples/software/example11");
+    let v3 = read_input(&ex.join("spdx3.0/sbom.spdx3.json")).expect("spdx3");
+    let v2 = read_input(&ex.join("spdx2.3/sbom.spdx.json")).expect("spdx2");
+    let names = |i: &mcpsec_supply::inventory::Inventory| {
+        let mut n: Vec<String> = i
+            .components
+            .iter()
+            .map(|c| format!("{}@{}", c.name, c.version))
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&v3), names(&v2), "the same SBOM in SPDX 3 and 2.3");
+    assert!(!v3.edges.is_empty());
+    let maven = read_input(
+        &root.join("sbom/spdx/spdx-examples/software/example9/spdx3.0/appbomination.spdx3.json"),
+    )
+    .expect("maven");
+    let junit = maven
+        .components
+        .iter()
+        .find(|c| c.name == "junit:junit")
+        .expect("junit");
+    assert_eq!(junit.version, "4.12");
+    assert!(
+        maven.components.iter().any(|c| !c.licenses.is_empty()),
+        "licences from hasConcludedLicense / hasDeclaredLicense"
+    );
+}

@@ -2,14 +2,20 @@
 //! Embedded backend: SQLite ([`SqliteState`]); PostgreSQL later, behind the same trait.
 
 mod alerts;
+mod projects;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
+mod sqlite_projects;
 mod sqlite_rules;
 
 pub use alerts::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     DetectionOffset, LEVEL_NAMES, level_rank, parse_level,
+};
+pub use projects::{
+    LatestSbom, MAX_PROJECT_NAME, MAX_PROJECTS_PER_TENANT, MAX_SBOM_VERSIONS, NewSbom, Project,
+    ProjectStore, ProjectVex, SbomVersion,
 };
 pub use rules::{RuleStore, RuleVersion, RuleWrite, StoredRule};
 pub use sqlite::SqliteState;
@@ -52,8 +58,8 @@ impl ApiKey {
     }
 }
 
-/// Transactional state shared by every component (alerts and rules included).
-pub trait StateStore: AlertStore + RuleStore + Send + Sync + 'static {
+/// Transactional state shared by every component (alerts, rules and projects included).
+pub trait StateStore: AlertStore + RuleStore + ProjectStore + Send + Sync + 'static {
     /// The stored value of a checkpoint (a consumer offset, a tailed file position).
     fn checkpoint(&self, name: &str) -> Result<Option<String>>;
     /// Stores a checkpoint durably.

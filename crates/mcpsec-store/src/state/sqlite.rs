@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_key_scopes",
         include_str!("../../migrations/0004_key_scopes.sql"),
     ),
+    (
+        "0007_projects",
+        include_str!("../../migrations/0007_projects.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is

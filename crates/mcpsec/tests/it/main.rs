@@ -14,6 +14,7 @@ mod grpc;
 mod hunt;
 mod isolation;
 mod oidc;
+mod projects;
 mod reports;
 mod sources;
 mod stream;
