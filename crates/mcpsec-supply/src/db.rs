@@ -115,6 +115,9 @@ pub struct Status {
     pub bytes: u64,
 }
 
+/// The ecosystem column under which GIT ranges are indexed by repository.
+pub const GIT_KEY: &str = "GIT";
+
 /// The index key of an affected package.
 pub fn index_key(ecosystem: &str, name: &str) -> (String, String) {
     match Ecosystem::from_osv(ecosystem) {
@@ -221,6 +224,14 @@ impl VulnDb {
                     .iter()
                     .map(|x| index_key(&x.package.ecosystem, &x.package.name))
                     .collect();
+                // GIT ranges are also found by their repository
+                keys.extend(a.affected.iter().flat_map(|x| &x.ranges).filter_map(|r| {
+                    let repo = r
+                        .repo
+                        .as_deref()
+                        .filter(|_| r.kind == crate::osv::RangeKind::Git)?;
+                    Some((GIT_KEY.to_string(), crate::osv::normalize_repo(repo)))
+                }));
                 keys.sort();
                 keys.dedup();
                 for (eco, name) in keys {
@@ -352,6 +363,21 @@ impl VulnDb {
         eco: Ecosystem,
         name: &str,
     ) -> Result<Vec<Arc<Advisory>>, DbError> {
+        self.advisories_by_key(eco.osv_name(), &eco.normalize_name(name))
+    }
+
+    /// The advisories (not withdrawn) with a GIT range in a repository (normalised with
+    /// [`crate::osv::normalize_repo`]). Databases imported before GIT ranges were indexed
+    /// return none until the source is imported again.
+    pub fn advisories_for_repo(&mut self, repo: &str) -> Result<Vec<Arc<Advisory>>, DbError> {
+        self.advisories_by_key(GIT_KEY, repo)
+    }
+
+    fn advisories_by_key(
+        &mut self,
+        key_eco: &str,
+        key_name: &str,
+    ) -> Result<Vec<Arc<Advisory>>, DbError> {
         let path = self.path.display().to_string();
         let e = |source| DbError::Sqlite {
             path: path.clone(),
@@ -361,9 +387,7 @@ impl VulnDb {
             .conn
             .prepare_cached("SELECT v.id, v.body FROM affected a JOIN advisories v ON v.id = a.id WHERE a.ecosystem = ?1 AND a.name = ?2 AND v.withdrawn = 0")
             .map_err(e)?;
-        let mut rows = st
-            .query(params![eco.osv_name(), eco.normalize_name(name)])
-            .map_err(e)?;
+        let mut rows = st.query(params![key_eco, key_name]).map_err(e)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(e)? {
             let id: String = r.get(0).map_err(e)?;

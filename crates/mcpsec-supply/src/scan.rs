@@ -420,6 +420,7 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                 });
             }
         }
+        git_findings(db, inv, ii, &mut report)?;
     }
     for f in &mut report.findings {
         let cves: Vec<&str> = std::iter::once(&f.id)
@@ -454,6 +455,113 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
     });
     report.match_ms = t.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
+}
+
+/// Components whose purl names a repository and revision (`pkg:github/...@rev`, a
+/// `vcs_url` qualifier), matched against the advisories' GIT ranges
+/// ([`crate::osv::match_git`]: equal commits and listed revisions only).
+fn git_findings(
+    db: &mut VulnDb,
+    inv: &Inventory,
+    ii: usize,
+    report: &mut ScanReport,
+) -> Result<(), ScanError> {
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut parents: Option<Vec<Vec<usize>>> = None;
+    let n = inv.components.len();
+    for (ci, c) in inv.components.iter().chain(&inv.unmatched).enumerate() {
+        let Some(g) = crate::purl::Purl::parse(&c.purl)
+            .ok()
+            .and_then(|p| crate::osv::git_ref(&p))
+        else {
+            continue;
+        };
+        if !seen.insert((g.repo.clone(), g.rev.clone())) {
+            continue;
+        }
+        let mut found: Vec<Finding> = Vec::new();
+        for adv in db.advisories_for_repo(&g.repo)? {
+            let Some(m) = adv
+                .affected
+                .iter()
+                .find_map(|a| crate::osv::match_git(a, &g.repo, &g.rev))
+            else {
+                continue;
+            };
+            let ids: BTreeSet<String> = std::iter::once(&adv.id)
+                .chain(&adv.aliases)
+                .cloned()
+                .collect();
+            if let Some(f) = found
+                .iter_mut()
+                .find(|f| f.aliases.iter().any(|x| ids.contains(x)))
+            {
+                f.advisories.push(adv.id.clone());
+                f.advisories.sort();
+                f.aliases.extend(ids);
+                f.aliases.sort();
+                f.aliases.dedup();
+                f.severity = f.severity.max(adv.severity_rating());
+                f.affected_ranges.push(m.interval);
+                continue;
+            }
+            let path = if ci < n && !inv.edges.is_empty() {
+                inv.path_with(parents.get_or_insert_with(|| inv.parents()), ci)
+                    .iter()
+                    .map(|&k| format!("{}@{}", inv.components[k].name, inv.components[k].version))
+                    .collect()
+            } else {
+                vec![]
+            };
+            found.push(Finding {
+                file: inv.file.clone(),
+                inventory: ii,
+                // unmatched components count after the matched ones
+                component: ci,
+                ecosystem: crate::db::GIT_KEY.to_string(),
+                package: g.repo.clone(),
+                version: g.rev.clone(),
+                purl: c.purl.clone(),
+                id: adv.id.clone(),
+                aliases: ids.into_iter().collect(),
+                advisories: vec![adv.id.clone()],
+                summary: adv
+                    .summary
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .or_else(|| {
+                        adv.details
+                            .as_ref()
+                            .map(|d| d.lines().next().unwrap_or("").chars().take(160).collect())
+                    })
+                    .unwrap_or_default(),
+                severity: adv.severity_rating(),
+                cvss: adv.cvss().filter(|s| s.score.is_some()),
+                fixed: m.fixed,
+                affected_ranges: vec![m.interval],
+                informational: adv.informational().map(str::to_string),
+                functions: vec![],
+                direct: c.direct,
+                path,
+                location: c.location.clone(),
+                url: adv
+                    .references
+                    .iter()
+                    .find(|r| r.kind == "ADVISORY")
+                    .or_else(|| adv.references.first())
+                    .map(|r| r.url.clone()),
+                bom_ref: c.bom_ref.clone(),
+                vex: None,
+                suppressed: false,
+                epss: None,
+                kev: None,
+                malicious: false,
+                risk: 0.0,
+            });
+        }
+        report.findings.extend(found);
+    }
+    Ok(())
 }
 
 fn affected_functions<'a>(

@@ -83,6 +83,9 @@ impl PurlProblems {
             }
         };
         let Some((eco, pname)) = parsed.ecosystem_and_name() else {
+            if crate::osv::git_ref(&parsed).is_some() {
+                return None; // matched against GIT ranges by repository
+            }
             self.unknown_types
                 .entry(parsed.ty.clone())
                 .or_default()
