@@ -492,7 +492,7 @@ pub(crate) async fn reevaluate(
         Action::VulndbAdmin,
         &http_attrs("POST", "/api/v1/vulndb/reevaluate", None),
     )?;
-    let out = crate::supply_eval::reevaluate(&st, Some(who.tenant.clone())).await?;
+    let out = crate::supply_eval::reevaluate(&st, Some(who.tenant.clone()), false).await?;
     audit(
         &st,
         &who,

@@ -267,6 +267,7 @@ fn reevaluate_blocking(
     store: &dyn StateStore,
     data_dir: Option<&Path>,
     caller: Option<&TenantId>,
+    only_stale: bool,
 ) -> Result<(Reevaluation, Vec<Alert>), ApiError> {
     let mut out = Reevaluation::default();
     let mut raised = Vec::new();
@@ -274,7 +275,12 @@ fn reevaluate_blocking(
         return Ok((out, raised));
     };
     out.generation = Some(db.1);
-    for p in store.latest_sboms()? {
+    let current = db.1;
+    for p in store
+        .latest_sboms()?
+        .into_iter()
+        .filter(|p| !only_stale || p.vulndb_generation != Some(current))
+    {
         let mine = caller.is_none_or(|t| *t == p.tenant);
         let result = (|| -> Result<Option<Alert>, ApiError> {
             let Some(json) = store.sbom_inventory(&p.tenant, &p.project, p.version)? else {
@@ -324,16 +330,18 @@ fn reevaluate_blocking(
     Ok((out, raised))
 }
 
-/// Runs a re-evaluation (one at a time) and publishes its alerts to the alert stream.
+/// Runs a re-evaluation (one at a time) and publishes its alerts to the alert stream;
+/// `only_stale`: just the versions last evaluated against another generation.
 pub(crate) async fn reevaluate(
     st: &AppState,
     caller: Option<TenantId>,
+    only_stale: bool,
 ) -> Result<Reevaluation, ApiError> {
     let _one = st.reevaluation.lock().await;
     let store = st.state.clone();
     let dir = st.data_dir.clone();
     let (out, raised) = tokio::task::spawn_blocking(move || {
-        reevaluate_blocking(store.as_ref(), dir.as_deref(), caller.as_ref())
+        reevaluate_blocking(store.as_ref(), dir.as_deref(), caller.as_ref(), only_stale)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -348,10 +356,8 @@ pub(crate) async fn reevaluate(
         d.publish(&raised);
     }
     if let Some(g) = out.generation {
-        let store = st.state.clone();
         st.on_store(move |s| s.set_checkpoint(GENERATION_CHECKPOINT, &g.to_string()))
             .await?;
-        drop(store);
     }
     Ok(out)
 }
@@ -371,15 +377,27 @@ async fn check_once(st: &AppState) -> Result<(), ApiError> {
         .on_store(|s| s.checkpoint(GENERATION_CHECKPOINT))
         .await?
         .and_then(|v| v.parse::<u64>().ok());
-    if seen == Some(now) {
+    // versions uploaded while an import was under way were matched against the older
+    // generation: they are evaluated again too
+    let stale = st
+        .on_store(move |s| {
+            Ok(s.latest_sboms()?
+                .iter()
+                .any(|p| p.vulndb_generation != Some(now)))
+        })
+        .await?;
+    if seen == Some(now) && !stale {
         return Ok(());
     }
-    tracing::info!(
-        generation = now,
-        previous = ?seen,
-        "vulnerability database changed: re-evaluating stored SBOMs"
-    );
-    reevaluate(st, None).await.map(|_| ())
+    let changed = seen != Some(now);
+    if changed {
+        tracing::info!(
+            generation = now,
+            previous = ?seen,
+            "vulnerability database changed: re-evaluating stored SBOMs"
+        );
+    }
+    reevaluate(st, None, !changed).await.map(|_| ())
 }
 
 /// Watches the vulnerability database of the data directory and re-evaluates every

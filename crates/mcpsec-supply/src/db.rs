@@ -241,10 +241,12 @@ impl VulnDb {
                     ins_al.execute(params![al, a.id]).map_err(e)?;
                 }
             }
+            // at least the time in milliseconds: a database deleted and imported again
+            // never repeats a generation a reader has already seen
             tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('generation', 1) \
-                 ON CONFLICT(key) DO UPDATE SET value = value + 1",
-                [],
+                "INSERT INTO meta (key, value) VALUES ('generation', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = MAX(value + 1, excluded.value)",
+                params![chrono::Utc::now().timestamp_millis()],
             )
             .map_err(e)?;
             let seconds = t.elapsed().as_secs_f64();
@@ -265,8 +267,9 @@ impl VulnDb {
         })
     }
 
-    /// The advisory generation: a counter every [`VulnDb::import`] raises in the same
-    /// transaction, so a reader (a running `serve`) sees that advisories changed. 0 for a
+    /// The advisory generation: a number every [`VulnDb::import`] raises in the same
+    /// transaction (to at least the time in milliseconds, so a re-created database never
+    /// repeats one), so a reader (a running `serve`) sees that advisories changed. 0 for a
     /// database no import of this version has written to.
     pub fn generation(&self) -> Result<u64, DbError> {
         let has_meta: bool = self

@@ -125,6 +125,8 @@ pub struct LatestSbom {
     pub name: String,
     /// Version.
     pub version: u32,
+    /// Generation of the vulnerability database it was last evaluated against.
+    pub vulndb_generation: Option<u64>,
 }
 
 /// Storage of projects.

@@ -314,22 +314,26 @@ impl ProjectStore for SqliteState {
     fn latest_sboms(&self) -> Result<Vec<LatestSbom>> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT tenant, id, name, latest FROM projects WHERE latest > 0 ORDER BY tenant, name",
+            "SELECT p.tenant, p.id, p.name, p.latest, s.vulndb_gen FROM projects p \
+             JOIN project_sboms s ON s.tenant = p.tenant AND s.project = p.id \
+             AND s.version = p.latest ORDER BY p.tenant, p.name",
         )?;
         let rows = st
             .query_map([], |r| {
                 let tenant: String = r.get(0)?;
-                Ok((tenant, r.get(1)?, r.get(2)?, r.get(3)?))
+                let g: Option<i64> = r.get(4)?;
+                Ok((tenant, r.get(1)?, r.get(2)?, r.get(3)?, g))
             })?
-            .collect::<rusqlite::Result<Vec<(String, String, String, u32)>>>()?;
+            .collect::<rusqlite::Result<Vec<(String, String, String, u32, Option<i64>)>>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(t, project, name, version)| {
+            .filter_map(|(t, project, name, version, g)| {
                 Some(LatestSbom {
                     tenant: TenantId::new(&t).ok()?,
                     project,
                     name,
                     version,
+                    vulndb_generation: g.map(|g| g.max(0) as u64),
                 })
             })
             .collect())

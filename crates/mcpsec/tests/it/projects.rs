@@ -687,6 +687,11 @@ fn a_new_advisory_alerts_the_affected_tenant_once() {
     assert_eq!(supply_alerts(&s, &b)["total"], 0);
     let (_, st) = get(&s, &a, "/api/v1/vulndb");
     assert_eq!(st["present"], true);
-    assert_eq!(st["generation"], 3);
+    assert!(
+        st["generation"]
+            .as_u64()
+            .is_some_and(|g| g > 1_700_000_000_000),
+        "{st}"
+    );
     assert!(st.get("path").is_none());
 }
