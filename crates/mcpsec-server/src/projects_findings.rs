@@ -46,6 +46,10 @@ pub(crate) struct Findings {
     pub(crate) suppressed: usize,
     /// Problems reading the inventory or advisories.
     pub(crate) warnings: Vec<String>,
+    /// When the version is another scanner's report: the findings it reported, each
+    /// with its source tool (filtered by `min_severity` too).
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) reported: Vec<mcpsec_supply::reports::ReportedFinding>,
 }
 
 /// Diff parameters.
@@ -233,8 +237,17 @@ pub(crate) async fn project_findings(
         Some(v) => v,
         None => latest_or_404(&project)?,
     };
-    let (_, ev) = evaluate_version(st, &who.tenant, id, version).await?;
+    let (inv, ev) = evaluate_version(st, &who.tenant, id, version).await?;
     let report = ev.report;
+    let reported = inv
+        .reported
+        .into_iter()
+        .filter(|f| {
+            min.is_none_or(|m| {
+                f.severity >= m || (f.severity == Severity::Unknown && m <= Severity::Low)
+            })
+        })
+        .collect();
     let suppressed = report.findings.iter().filter(|f| f.suppressed).count();
     let findings = report
         .findings
@@ -250,6 +263,7 @@ pub(crate) async fn project_findings(
         findings,
         suppressed,
         warnings: report.warnings,
+        reported,
     })
 }
 

@@ -81,6 +81,10 @@ pub struct Inventory {
     /// no advisory source uses) but still count for licence checks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Component>,
+    /// Findings another scanner reported (when the input is a scanner report), each with
+    /// its source tool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reported: Vec<crate::reports::ReportedFinding>,
 }
 
 /// The product an input describes (its `metadata.component`), for product-level VEX.

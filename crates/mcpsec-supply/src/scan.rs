@@ -173,9 +173,12 @@ pub fn read_bytes(file: &str, name: &str, bytes: &[u8]) -> Result<Inventory, Inp
     if let Some(r) = crate::sbom::sniff(text) {
         return r(file, text);
     }
+    if crate::reports::sniff(text).is_some() {
+        return crate::reports::parse_report(file, text);
+    }
     Err(InputError::new(
         file,
-        "not a recognised lockfile name or SBOM format (CycloneDX, SPDX)",
+        "not a recognised lockfile name, SBOM format (CycloneDX, SPDX) or scanner report",
     ))
 }
 

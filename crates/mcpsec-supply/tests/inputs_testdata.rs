@@ -261,3 +261,56 @@ fn every_spdx3_fixture_reads_with_purls_edges_and_licences() {
         "licences from hasConcludedLicense / hasDeclaredLicense"
     );
 }
+
+#[test]
+fn scanner_reports_read_as_findings_with_their_tool() {
+    let Some(root) = root() else { return };
+    let base = root.join("scanner-reports");
+    let mut per_tool: std::collections::BTreeMap<String, usize> = Default::default();
+    for dir in [
+        "trivy",
+        "anchore_grype",
+        "osv_scanner",
+        "npm_audit",
+        "npm_audit_7_plus",
+        "dependency_check",
+        "sarif",
+        "cargo_audit",
+    ] {
+        let mut fs = Vec::new();
+        files(&base.join(dir), &mut fs);
+        for f in fs {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            if mcpsec_supply::reports::sniff(&text).is_none() {
+                continue;
+            }
+            match mcpsec_supply::reports::parse_report(&f.display().to_string(), &text) {
+                Ok(inv) => {
+                    for r in &inv.reported {
+                        assert!(!r.id.is_empty(), "{}", f.display());
+                        *per_tool.entry(r.tool.clone()).or_default() += 1;
+                    }
+                }
+                Err(e) => assert!(e.to_string().contains(&f.display().to_string())),
+            }
+        }
+    }
+    eprintln!("reported findings per tool: {per_tool:?}");
+    for tool in [
+        "Trivy",
+        "Grype",
+        "osv-scanner",
+        "npm audit",
+        "Dependency-Check",
+        "cargo-audit",
+    ] {
+        assert!(
+            per_tool.get(tool).is_some_and(|n| *n > 0),
+            "{tool}: {per_tool:?}"
+        );
+    }
+    assert!(per_tool.len() > 6, "SARIF drivers too: {per_tool:?}");
+    // a Trivy report's packages become components the local database can match
+    let inv = read_input(&base.join("trivy/scheme_2_many_vulns.json")).expect("trivy");
+    assert!(!inv.components.is_empty() && !inv.reported.is_empty());
+}

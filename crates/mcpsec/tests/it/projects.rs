@@ -360,6 +360,22 @@ fn projects_versions_findings_vex_and_diff() {
     assert_eq!(st, 201, "{up}");
     assert_eq!(up["findings"], 1);
 
+    // another scanner's report: its findings keep their tool, its packages are matched too
+    let trivy = json!({"SchemaVersion": 2, "ArtifactName": "shop", "Results": [{"Target": "package-lock.json",
+        "Type": "npm", "Vulnerabilities": [{"VulnerabilityID": "CVE-2099-0001", "PkgName": "lodash",
+        "InstalledVersion": "4.17.20", "FixedVersion": "4.17.21", "Severity": "HIGH", "Title": "proto pollution"}]}]});
+    let (st, up) = upload(&s, TOKEN, &id, &trivy.to_string(), "", "application/json");
+    assert_eq!(st, 201, "{up}");
+    assert_eq!(up["sbom"]["format"], "Trivy JSON report");
+    let (_, f) = get(&s, TOKEN, &format!("/api/v1/projects/{id}/findings"));
+    assert_eq!(f["reported"][0]["tool"], "Trivy", "{f}");
+    assert_eq!(f["reported"][0]["fixed"], "4.17.21");
+    assert_eq!(
+        names(&f["findings"], "id"),
+        ["GHSA-lodash-0001"],
+        "matched locally as well: {f}"
+    );
+
     // deleting removes every version
     let r = client()
         .delete(s.url(&format!("/api/v1/projects/{id}")))
