@@ -397,7 +397,21 @@ async fn check_once(st: &AppState) -> Result<(), ApiError> {
             "vulnerability database changed: re-evaluating stored SBOMs"
         );
     }
-    reevaluate(st, None, !changed).await.map(|_| ())
+    let out = reevaluate(st, None, !changed).await?;
+    if changed || !out.alerts.is_empty() {
+        st.audit(mcpsec_store::AuditEvent {
+            tenant: "-".into(),
+            actor: format!("process:{}", std::process::id()),
+            action: "vulndb.reevaluate".into(),
+            target: "vulndb".into(),
+            outcome: "success".into(),
+            details: serde_json::json!({
+                "generation": out.generation, "previous": seen, "projects": out.projects,
+                "alerts": out.alerts.len(), "errors": out.errors.len(), "trigger": "watch",
+            }),
+        });
+    }
+    Ok(())
 }
 
 /// Watches the vulnerability database of the data directory and re-evaluates every
