@@ -594,7 +594,7 @@ pub(crate) async fn upload_vex(
             ApiError::bad_request(format!("{name}: not UTF-8 text (byte {})", e.valid_up_to()))
         })?;
         let parsed = mcpsec_supply::vex::parse_vex(&name, text)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(format!("not a readable VEX document: {e}")))?;
         if parsed.statements.is_empty() {
             return Err(ApiError::bad_request(format!(
                 "{name}: no usable VEX statement{}",

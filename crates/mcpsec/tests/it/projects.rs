@@ -517,6 +517,30 @@ fn bad_uploads_get_a_clear_4xx_and_nothing_is_stored() {
     );
     let (st, v) = upload(&s, TOKEN, &id, &nested, "", "application/json");
     assert_eq!(st, 400, "{v}");
+    // VEX documents: unreadable or without a usable statement are refused
+    for (body, says) in [
+        ("{\"@context\": \"https://openvex.dev/ns/v0.2.0\", \"statements\": [".to_string(), "VEX"),
+        (
+            json!({"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"status": "bogus"}]}).to_string(),
+            "no usable VEX statement",
+        ),
+        ("\u{0}\u{1}".to_string(), ""),
+    ] {
+        let r = client()
+            .post(s.url(&format!("/api/v1/projects/{id}/vex")))
+            .bearer_auth(TOKEN)
+            .body(body)
+            .send()
+            .expect("vex");
+        let status = r.status().as_u16();
+        let text = r.text().unwrap_or_default();
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+    assert_eq!(
+        get(&s, TOKEN, &format!("/api/v1/projects/{id}/vex")).1["documents"],
+        json!([])
+    );
     // unknown project: 404 before anything is read
     let (st, _) = upload(
         &s,
