@@ -494,4 +494,76 @@ mod tests {
         assert_eq!(new[0].id, "GHSA-b");
         assert!(new_findings(&now, &finding_keys(&now)).is_empty());
     }
+
+    /// Re-evaluation cost: `cargo test -p mcpsec-server --lib reevaluation_figures --
+    /// --ignored --nocapture` (50 projects of 2,000 npm components against 2,000
+    /// advisories, half the components affected).
+    #[test]
+    #[ignore]
+    fn reevaluation_figures() {
+        use mcpsec_store::{NewSbom, ProjectStore, SqliteState};
+        let tmp = tempfile::tempdir().expect("tmp");
+        let adv = tmp.path().join("adv");
+        std::fs::create_dir_all(&adv).expect("mkdir");
+        for i in 0..2000 {
+            let a = serde_json::json!({"id": format!("GHSA-perf-{i}"), "modified": "2025-01-01T00:00:00Z",
+                "affected": [{"package": {"ecosystem": "npm", "name": format!("pkg{i}")},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}]});
+            std::fs::write(adv.join(format!("{i}.json")), a.to_string()).expect("write");
+        }
+        let mut db = VulnDb::open_dir(tmp.path()).expect("db");
+        db.import(&adv).expect("import");
+        drop(db);
+        let store = SqliteState::in_memory().expect("store");
+        let mut inv = Inventory::new("bom.json", "test");
+        for i in 0..2000 {
+            let v = if i % 2 == 0 { "1.0.0" } else { "3.0.0" };
+            inv.push(mcpsec_supply::inventory::Component::new(
+                mcpsec_supply::version::Ecosystem::Npm,
+                &format!("pkg{i}"),
+                v,
+                "x",
+            ));
+        }
+        let json = serde_json::to_string(&inv).expect("json");
+        for t in 0..5 {
+            let tenant = TenantId::new(&format!("t{t}")).expect("tenant");
+            for p in 0..10 {
+                let pr = store
+                    .create_project(&tenant, &format!("p{p}"), None, "k", Utc::now())
+                    .expect("project");
+                store
+                    .add_sbom(
+                        &tenant,
+                        &pr.id,
+                        &NewSbom {
+                            file_name: "bom.json",
+                            content_type: None,
+                            format: "test",
+                            document: b"{}",
+                            sha256: "0",
+                            inventory: &json,
+                            components: 2000,
+                            warnings: &[],
+                            finding_keys: &[],
+                            vulndb_generation: None,
+                            actor: "k",
+                            at: Utc::now(),
+                        },
+                    )
+                    .expect("sbom");
+            }
+        }
+        for round in ["first (every finding new)", "second (nothing new)"] {
+            let t = std::time::Instant::now();
+            let (out, alerts) =
+                reevaluate_blocking(&store, Some(tmp.path()), None, false).expect("reevaluate");
+            eprintln!(
+                "{round}: {} projects x 2000 components, {} alerts, {:.0} ms",
+                out.projects,
+                alerts.len(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
 }
