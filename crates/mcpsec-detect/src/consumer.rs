@@ -117,6 +117,15 @@ impl Detector {
         self.alerts.subscribe()
     }
 
+    /// Hands alerts that another component stored (supply-chain re-evaluation) to the
+    /// subscribers, like the detector's own.
+    pub fn publish(&self, alerts: &[Alert]) {
+        for a in alerts {
+            // no subscriber: nothing to do
+            let _ = self.alerts.send(Arc::new(a.clone()));
+        }
+    }
+
     fn evaluate(&self, rec: &LogRecord) -> Found {
         let mut found = Found {
             alerts: Vec::new(),

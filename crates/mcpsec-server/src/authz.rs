@@ -50,6 +50,13 @@ pub enum Action {
     RiskAssess,
     /// Load or replace the asset inventory.
     RiskWrite,
+    /// List projects, their SBOM versions, findings and diffs; read the vulnerability
+    /// database's status.
+    ProjectsRead,
+    /// Create and delete projects, upload SBOMs, lockfiles and VEX documents.
+    ProjectsWrite,
+    /// Re-evaluate every stored SBOM against the vulnerability database now.
+    VulndbAdmin,
 }
 
 impl Action {
@@ -71,6 +78,9 @@ impl Action {
         Action::RiskRead,
         Action::RiskAssess,
         Action::RiskWrite,
+        Action::ProjectsRead,
+        Action::ProjectsWrite,
+        Action::VulndbAdmin,
     ];
 
     /// The name used in role tables and policies.
@@ -92,6 +102,9 @@ impl Action {
             Action::RiskRead => "risk.read",
             Action::RiskAssess => "risk.assess",
             Action::RiskWrite => "risk.write",
+            Action::ProjectsRead => "projects.read",
+            Action::ProjectsWrite => "projects.write",
+            Action::VulndbAdmin => "vulndb.admin",
         }
     }
 }
@@ -111,6 +124,7 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "reports.*",
                 "playbooks.read",
                 "risk.*",
+                "projects.*",
             ]),
         ),
         (
@@ -122,12 +136,19 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "approvals.*",
                 "reports.read",
                 "risk.read",
+                "projects.read",
                 "risk.assess",
             ]),
         ),
         (
             "viewer".to_string(),
-            r(&["events.read", "alerts.read", "reports.read", "risk.read"]),
+            r(&[
+                "events.read",
+                "alerts.read",
+                "reports.read",
+                "risk.read",
+                "projects.read",
+            ]),
         ),
         (
             "auditor".to_string(),

@@ -30,9 +30,13 @@ pub fn schema() -> McpsecSchema {
     .finish()
 }
 
-/// Root of queries: events and alerts.
+/// Root of queries: events, alerts and supply-chain projects.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(EventQuery, crate::graphql_alerts::AlertQuery);
+pub struct QueryRoot(
+    EventQuery,
+    crate::graphql_alerts::AlertQuery,
+    crate::graphql_projects::ProjectQuery,
+);
 
 /// Event queries.
 #[derive(Default)]

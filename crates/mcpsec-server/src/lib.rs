@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod graphql;
 mod graphql_alerts;
+mod graphql_projects;
 mod health;
 mod limits;
 pub mod live;
@@ -28,6 +29,8 @@ mod metrics_http;
 mod oidc;
 mod openapi;
 mod playbooks_api;
+mod projects_api;
+mod projects_findings;
 mod report_data;
 mod report_deliver;
 mod report_jobs;
@@ -38,6 +41,7 @@ mod risk_api;
 mod rules_api;
 mod state;
 mod stream;
+mod supply_eval;
 mod timeparse;
 
 pub use auth::{Principal, authenticate, hash_token};
@@ -54,6 +58,7 @@ pub use report_deliver::signature as webhook_signature;
 pub use report_schedules::next_run;
 pub use reports::{Progress, build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};
+pub use supply_eval::{GENERATION_CHECKPOINT, NEW_VULNERABILITY_RULE, spawn_vulndb_watch};
 pub use timeparse::parse_time_param;
 
 use axum::Router;
@@ -180,6 +185,34 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(playbooks_api::reject),
         )
         .route("/stream", get(stream::open))
+        .route(
+            "/projects",
+            get(projects_api::list).post(projects_api::create),
+        )
+        .route(
+            "/projects/{id}",
+            get(projects_api::get_one).delete(projects_api::delete),
+        )
+        .route(
+            "/projects/{id}/sboms",
+            get(projects_api::versions).post(projects_api::upload),
+        )
+        .route("/projects/{id}/sboms/{version}", get(projects_api::version))
+        .route(
+            "/projects/{id}/sboms/{version}/document",
+            get(projects_api::document),
+        )
+        .route(
+            "/projects/{id}/vex",
+            get(projects_api::list_vex).post(projects_api::upload_vex),
+        )
+        .route("/projects/{id}/findings", get(projects_findings::findings))
+        .route("/projects/{id}/diff", get(projects_findings::diff))
+        .route("/vulndb", get(projects_findings::vulndb_status))
+        .route(
+            "/vulndb/reevaluate",
+            axum::routing::post(projects_findings::reevaluate),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

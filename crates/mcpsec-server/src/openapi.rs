@@ -66,6 +66,20 @@ use utoipa::{Modify, OpenApi};
         crate::risk_api::inventory,
         crate::risk_api::trends,
         crate::risk_api::llm_calls,
+        crate::projects_api::create,
+        crate::projects_api::list,
+        crate::projects_api::get_one,
+        crate::projects_api::delete,
+        crate::projects_api::upload,
+        crate::projects_api::versions,
+        crate::projects_api::version,
+        crate::projects_api::document,
+        crate::projects_api::upload_vex,
+        crate::projects_api::list_vex,
+        crate::projects_findings::findings,
+        crate::projects_findings::diff,
+        crate::projects_findings::vulndb_status,
+        crate::projects_findings::reevaluate,
     ),
     components(schemas(
         crate::events::IngestResponse,
@@ -111,11 +125,26 @@ use utoipa::{Modify, OpenApi};
         crate::risk_api::AssetRiskList,
         crate::risk_api::InventoryLoaded,
         crate::risk_api::Trend,
+        crate::projects_api::NewProject,
+        crate::projects_api::ProjectList,
+        crate::projects_api::ProjectDetail,
+        crate::projects_api::Uploaded,
+        crate::projects_api::SbomList,
+        crate::projects_api::SbomDetail,
+        crate::projects_api::VexList,
+        crate::projects_findings::Findings,
+        crate::projects_findings::Diff,
+        crate::projects_findings::DiffComponent,
+        crate::projects_findings::VersionChange,
+        crate::projects_findings::DiffVulnerability,
+        crate::projects_findings::VulndbStatus,
+        crate::supply_eval::Reevaluation,
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
     )),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"), (name = "playbooks", description = "Response playbooks, runs and approvals"), (name = "risk", description = "Risk scores, assessments, asset inventory and trends"))
+    tags((name = "events", description = "Ingest and search events"), (name = "ops", description = "Health, metrics, stats"), (name = "alerts", description = "Alert queue and triage"), (name = "rules", description = "Detection rules: deploy, version, validate, backtest"), (name = "reports", description = "Reports over the caller's tenant"), (name = "playbooks", description = "Response playbooks, runs and approvals"), (name = "risk", description = "Risk scores, assessments, asset inventory and trends"), (name = "projects", description = "Supply chain: projects, SBOM versions, findings, diffs, VEX, vulnerability database"))
+
 )]
 pub struct ApiDoc;
 

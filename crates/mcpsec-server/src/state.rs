@@ -42,6 +42,9 @@ pub struct HttpOptions {
     pub authz: Option<Arc<crate::Authorizer>>,
     /// Report template overrides (`[report] templates_dir`); none: the embedded ones.
     pub report_templates: Option<std::path::PathBuf>,
+    /// The data directory, where `mcpsec vulndb import` writes the vulnerability
+    /// database that project findings are matched against; none: no matching.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -69,6 +72,10 @@ pub struct AppState {
     pub mcp_hosts: Vec<String>,
     /// Report template overrides; none: the embedded ones.
     pub report_templates: Option<std::path::PathBuf>,
+    /// Where the vulnerability database lives (the data directory).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Serializes supply-chain re-evaluations (periodic and on request).
+    pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
@@ -142,6 +149,7 @@ impl AppState {
             oidc,
             authz,
             report_templates,
+            data_dir,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -165,6 +173,8 @@ impl AppState {
             cors_origins,
             mcp_hosts,
             report_templates,
+            data_dir,
+            reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,
             limiter: crate::limits::Limiter::new(rate),

@@ -47,9 +47,10 @@ pub use retention::{ConsumerOffset, Retention, RetentionPolicy, RetentionReport}
 pub use state::{
     Alert, AlertChange, AlertFilter, AlertKind, AlertPage, AlertStatus, AlertStore, AlertSummary,
     AlertTriage, ApiKey, ApprovalDecision, ApprovalRecord, DetectionOffset, Durations, LEVEL_NAMES,
-    LlmCallRecord, LlmUsage, MAX_ALERT_PAGE, OpenAlert, PlaybookStore, PlaybookVersion, ReportJob,
-    ReportJobStatus, ReportSchedule, ReportShare, ReportStore, RiskBucket, RiskPoint, RiskStore,
-    RuleStore, RuleVersion, RuleWrite, RunFilter, RunRecord, ScheduleStore, SqliteState,
-    StateStore, StepRunRecord, StoredAssessment, StoredAsset, StoredPlaybook, StoredRule,
-    level_rank, parse_level,
+    LatestSbom, LlmCallRecord, LlmUsage, MAX_ALERT_PAGE, MAX_PROJECT_NAME, MAX_PROJECTS_PER_TENANT,
+    MAX_SBOM_VERSIONS, NewSbom, OpenAlert, PlaybookStore, PlaybookVersion, Project, ProjectStore,
+    ProjectVex, ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, RiskBucket,
+    RiskPoint, RiskStore, RuleStore, RuleVersion, RuleWrite, RunFilter, RunRecord, SbomVersion,
+    ScheduleStore, SqliteState, StateStore, StepRunRecord, StoredAssessment, StoredAsset,
+    StoredPlaybook, StoredRule, level_rank, parse_level,
 };

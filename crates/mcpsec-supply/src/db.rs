@@ -48,6 +48,7 @@ CREATE INDEX IF NOT EXISTS aliases_alias ON aliases (alias);
 CREATE INDEX IF NOT EXISTS aliases_id ON aliases (id);
 CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT);
 CREATE TABLE IF NOT EXISTS kev (cve TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
 
 /// An open vulnerability database.
@@ -104,6 +105,8 @@ pub struct Status {
     pub per_ecosystem: Vec<(String, i64)>,
     /// Newest `modified` date of any advisory.
     pub newest_modified: Option<String>,
+    /// Raised by every advisory import ([`VulnDb::generation`]).
+    pub generation: u64,
     /// CVEs with an EPSS score.
     pub epss: i64,
     /// CVEs in the KEV catalogue.
@@ -111,6 +114,9 @@ pub struct Status {
     /// Size of the file in bytes.
     pub bytes: u64,
 }
+
+/// The ecosystem column under which GIT ranges are indexed by repository.
+pub const GIT_KEY: &str = "GIT";
 
 /// The index key of an affected package.
 pub fn index_key(ecosystem: &str, name: &str) -> (String, String) {
@@ -218,6 +224,14 @@ impl VulnDb {
                     .iter()
                     .map(|x| index_key(&x.package.ecosystem, &x.package.name))
                     .collect();
+                // GIT ranges are also found by their repository
+                keys.extend(a.affected.iter().flat_map(|x| &x.ranges).filter_map(|r| {
+                    let repo = r
+                        .repo
+                        .as_deref()
+                        .filter(|_| r.kind == crate::osv::RangeKind::Git)?;
+                    Some((GIT_KEY.to_string(), crate::osv::normalize_repo(repo)))
+                }));
                 keys.sort();
                 keys.dedup();
                 for (eco, name) in keys {
@@ -227,6 +241,14 @@ impl VulnDb {
                     ins_al.execute(params![al, a.id]).map_err(e)?;
                 }
             }
+            // at least the time in milliseconds: a database deleted and imported again
+            // never repeats a generation a reader has already seen
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('generation', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = MAX(value + 1, excluded.value)",
+                params![chrono::Utc::now().timestamp_millis()],
+            )
+            .map_err(e)?;
             let seconds = t.elapsed().as_secs_f64();
             tx.execute(
                 "INSERT OR REPLACE INTO sources (path, imported_at, advisories, warnings, seconds) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -243,6 +265,41 @@ impl VulnDb {
             warnings: report.warnings,
             seconds: t.elapsed().as_secs_f64(),
         })
+    }
+
+    /// The advisory generation: a number every [`VulnDb::import`] raises in the same
+    /// transaction (to at least the time in milliseconds, so a re-created database never
+    /// repeats one), so a reader (a running `serve`) sees that advisories changed. 0 for a
+    /// database no import of this version has written to.
+    pub fn generation(&self) -> Result<u64, DbError> {
+        let has_meta: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !has_meta {
+            return Ok(0);
+        }
+        let g: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(g.unwrap_or(0).max(0) as u64)
+    }
+
+    /// [`VulnDb::generation`] of the database in `dir`; `None` when there is none.
+    pub fn generation_in(dir: &Path) -> Result<Option<u64>, DbError> {
+        match VulnDb::open_existing(dir) {
+            Ok(db) => db.generation().map(Some),
+            Err(DbError::Missing(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Summary of what is stored.
@@ -282,6 +339,7 @@ impl VulnDb {
             withdrawn,
             per_ecosystem,
             newest_modified: newest,
+            generation: self.generation()?,
             epss: self.count_table("epss")?,
             kev: self.count_table("kev")?,
             bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
@@ -308,6 +366,21 @@ impl VulnDb {
         eco: Ecosystem,
         name: &str,
     ) -> Result<Vec<Arc<Advisory>>, DbError> {
+        self.advisories_by_key(eco.osv_name(), &eco.normalize_name(name))
+    }
+
+    /// The advisories (not withdrawn) with a GIT range in a repository (normalised with
+    /// [`crate::osv::normalize_repo`]). Databases imported before GIT ranges were indexed
+    /// return none until the source is imported again.
+    pub fn advisories_for_repo(&mut self, repo: &str) -> Result<Vec<Arc<Advisory>>, DbError> {
+        self.advisories_by_key(GIT_KEY, repo)
+    }
+
+    fn advisories_by_key(
+        &mut self,
+        key_eco: &str,
+        key_name: &str,
+    ) -> Result<Vec<Arc<Advisory>>, DbError> {
         let path = self.path.display().to_string();
         let e = |source| DbError::Sqlite {
             path: path.clone(),
@@ -317,9 +390,7 @@ impl VulnDb {
             .conn
             .prepare_cached("SELECT v.id, v.body FROM affected a JOIN advisories v ON v.id = a.id WHERE a.ecosystem = ?1 AND a.name = ?2 AND v.withdrawn = 0")
             .map_err(e)?;
-        let mut rows = st
-            .query(params![eco.osv_name(), eco.normalize_name(name)])
-            .map_err(e)?;
+        let mut rows = st.query(params![key_eco, key_name]).map_err(e)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(e)? {
             let id: String = r.get(0).map_err(e)?;

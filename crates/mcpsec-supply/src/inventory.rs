@@ -3,10 +3,10 @@
 
 use crate::purl::Purl;
 use crate::version::Ecosystem;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One package occurrence.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Component {
     /// Ecosystem, when the purl type is known.
     pub ecosystem: Option<Ecosystem>,
@@ -35,7 +35,7 @@ pub struct Component {
     pub bom_ref: Option<String>,
     /// Licences as the input declares them: SPDX expressions, ids or free-text names
     /// (several entries all apply).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
 }
 
@@ -63,7 +63,7 @@ impl Component {
 }
 
 /// Everything read from one input.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Inventory {
     /// The input file.
     pub file: String,
@@ -79,12 +79,16 @@ pub struct Inventory {
     pub product: ProductRef,
     /// SBOM components that cannot be matched against advisories (no purl, or a purl type
     /// no advisory source uses) but still count for licence checks.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Component>,
+    /// Findings another scanner reported (when the input is a scanner report), each with
+    /// its source tool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reported: Vec<crate::reports::ReportedFinding>,
 }
 
 /// The product an input describes (its `metadata.component`), for product-level VEX.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProductRef {
     /// bom-ref, purl and name of the described product (those given).
     pub ids: Vec<String>,

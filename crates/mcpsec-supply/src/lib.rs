@@ -16,7 +16,7 @@
 //! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
 //! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
 //! policy), [`exploit`] (EPSS and CISA KEV files), [`risk`] (malicious packages, typosquat-like
-//! names, risk scores).
+//! names, risk scores), [`reports`] (other scanners' reports as findings with their tool).
 
 pub mod cdx_vex;
 pub mod cvss;
@@ -31,6 +31,7 @@ pub mod license;
 pub mod lockfile;
 pub mod osv;
 pub mod purl;
+pub mod reports;
 pub mod risk;
 pub mod sarif;
 pub mod sbom;

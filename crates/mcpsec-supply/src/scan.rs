@@ -145,25 +145,40 @@ pub fn read_input(path: &Path) -> Result<Inventory, InputError> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| InputError::new(&file, format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        InputError::new(
-            &file,
-            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        )
-    })?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let Some(r) = crate::lockfile::reader_for(&name) {
-        return r(&file, &text);
+    read_bytes(&file, &name, &bytes)
+}
+
+/// Reads one input held in memory (an upload): `file` names it in messages, `name` is
+/// the file name that picks a lockfile reader (`Cargo.lock`, `package-lock.json`...);
+/// any other name is read as an SBOM recognised by its content.
+pub fn read_bytes(file: &str, name: &str, bytes: &[u8]) -> Result<Inventory, InputError> {
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputError::new(
+            file,
+            format!("too large ({} bytes; limit {MAX_INPUT_BYTES})", bytes.len()),
+        ));
     }
-    if let Some(r) = crate::sbom::sniff(&text) {
-        return r(&file, &text);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| InputError::new(file, format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
+    if let Some(r) = crate::lockfile::reader_for(name) {
+        return r(file, text);
+    }
+    if text.trim().is_empty() {
+        return Err(InputError::new(file, "empty document"));
+    }
+    if let Some(r) = crate::sbom::sniff(text) {
+        return r(file, text);
+    }
+    if crate::reports::sniff(text).is_some() {
+        return crate::reports::parse_report(file, text);
     }
     Err(InputError::new(
-        &file,
-        "not a recognised lockfile name or SBOM format (CycloneDX, SPDX)",
+        file,
+        "not a recognised lockfile name, SBOM format (CycloneDX, SPDX) or scanner report",
     ))
 }
 
@@ -408,6 +423,7 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                 });
             }
         }
+        git_findings(db, inv, ii, &mut report)?;
     }
     for f in &mut report.findings {
         let cves: Vec<&str> = std::iter::once(&f.id)
@@ -442,6 +458,113 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
     });
     report.match_ms = t.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
+}
+
+/// Components whose purl names a repository and revision (`pkg:github/...@rev`, a
+/// `vcs_url` qualifier), matched against the advisories' GIT ranges
+/// ([`crate::osv::match_git`]: equal commits and listed revisions only).
+fn git_findings(
+    db: &mut VulnDb,
+    inv: &Inventory,
+    ii: usize,
+    report: &mut ScanReport,
+) -> Result<(), ScanError> {
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut parents: Option<Vec<Vec<usize>>> = None;
+    let n = inv.components.len();
+    for (ci, c) in inv.components.iter().chain(&inv.unmatched).enumerate() {
+        let Some(g) = crate::purl::Purl::parse(&c.purl)
+            .ok()
+            .and_then(|p| crate::osv::git_ref(&p))
+        else {
+            continue;
+        };
+        if !seen.insert((g.repo.clone(), g.rev.clone())) {
+            continue;
+        }
+        let mut found: Vec<Finding> = Vec::new();
+        for adv in db.advisories_for_repo(&g.repo)? {
+            let Some(m) = adv
+                .affected
+                .iter()
+                .find_map(|a| crate::osv::match_git(a, &g.repo, &g.rev))
+            else {
+                continue;
+            };
+            let ids: BTreeSet<String> = std::iter::once(&adv.id)
+                .chain(&adv.aliases)
+                .cloned()
+                .collect();
+            if let Some(f) = found
+                .iter_mut()
+                .find(|f| f.aliases.iter().any(|x| ids.contains(x)))
+            {
+                f.advisories.push(adv.id.clone());
+                f.advisories.sort();
+                f.aliases.extend(ids);
+                f.aliases.sort();
+                f.aliases.dedup();
+                f.severity = f.severity.max(adv.severity_rating());
+                f.affected_ranges.push(m.interval);
+                continue;
+            }
+            let path = if ci < n && !inv.edges.is_empty() {
+                inv.path_with(parents.get_or_insert_with(|| inv.parents()), ci)
+                    .iter()
+                    .map(|&k| format!("{}@{}", inv.components[k].name, inv.components[k].version))
+                    .collect()
+            } else {
+                vec![]
+            };
+            found.push(Finding {
+                file: inv.file.clone(),
+                inventory: ii,
+                // unmatched components count after the matched ones
+                component: ci,
+                ecosystem: crate::db::GIT_KEY.to_string(),
+                package: g.repo.clone(),
+                version: g.rev.clone(),
+                purl: c.purl.clone(),
+                id: adv.id.clone(),
+                aliases: ids.into_iter().collect(),
+                advisories: vec![adv.id.clone()],
+                summary: adv
+                    .summary
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .or_else(|| {
+                        adv.details
+                            .as_ref()
+                            .map(|d| d.lines().next().unwrap_or("").chars().take(160).collect())
+                    })
+                    .unwrap_or_default(),
+                severity: adv.severity_rating(),
+                cvss: adv.cvss().filter(|s| s.score.is_some()),
+                fixed: m.fixed,
+                affected_ranges: vec![m.interval],
+                informational: adv.informational().map(str::to_string),
+                functions: vec![],
+                direct: c.direct,
+                path,
+                location: c.location.clone(),
+                url: adv
+                    .references
+                    .iter()
+                    .find(|r| r.kind == "ADVISORY")
+                    .or_else(|| adv.references.first())
+                    .map(|r| r.url.clone()),
+                bom_ref: c.bom_ref.clone(),
+                vex: None,
+                suppressed: false,
+                epss: None,
+                kev: None,
+                malicious: false,
+                risk: 0.0,
+            });
+        }
+        report.findings.extend(found);
+    }
+    Ok(())
 }
 
 fn affected_functions<'a>(

@@ -215,3 +215,102 @@ fn bad_inputs_fail_cleanly() {
     assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
     assert!(!inv.path_to(1).is_empty());
 }
+
+#[test]
+fn every_spdx3_fixture_reads_with_purls_edges_and_licences() {
+    let Some(root) = root() else { return };
+    let mut fs = Vec::new();
+    files(&root.join("sbom/spdx"), &mut fs);
+    let mut read = 0;
+    for f in &fs {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if !text.contains("spdx.org/rdf/3") || !text.trim_start().starts_with('{') {
+            continue;
+        }
+        let inv = read_input(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(inv.format.starts_with("SPDX-3"), "{}", inv.format);
+        read += 1;
+    }
+    assert!(read >= 25, "only {read} SPDX 3 fixtures");
+    let ex = root.join("sbom/spdx/spdx-examples/software/example11");
+    let v3 = read_input(&ex.join("spdx3.0/sbom.spdx3.json")).expect("spdx3");
+    let v2 = read_input(&ex.join("spdx2.3/sbom.spdx.json")).expect("spdx2");
+    let names = |i: &mcpsec_supply::inventory::Inventory| {
+        let mut n: Vec<String> = i
+            .components
+            .iter()
+            .map(|c| format!("{}@{}", c.name, c.version))
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&v3), names(&v2), "the same SBOM in SPDX 3 and 2.3");
+    assert!(!v3.edges.is_empty());
+    let maven = read_input(
+        &root.join("sbom/spdx/spdx-examples/software/example9/spdx3.0/appbomination.spdx3.json"),
+    )
+    .expect("maven");
+    let junit = maven
+        .components
+        .iter()
+        .find(|c| c.name == "junit:junit")
+        .expect("junit");
+    assert_eq!(junit.version, "4.12");
+    assert!(
+        maven.components.iter().any(|c| !c.licenses.is_empty()),
+        "licences from hasConcludedLicense / hasDeclaredLicense"
+    );
+}
+
+#[test]
+fn scanner_reports_read_as_findings_with_their_tool() {
+    let Some(root) = root() else { return };
+    let base = root.join("scanner-reports");
+    let mut per_tool: std::collections::BTreeMap<String, usize> = Default::default();
+    for dir in [
+        "trivy",
+        "anchore_grype",
+        "osv_scanner",
+        "npm_audit",
+        "npm_audit_7_plus",
+        "dependency_check",
+        "sarif",
+        "cargo_audit",
+    ] {
+        let mut fs = Vec::new();
+        files(&base.join(dir), &mut fs);
+        for f in fs {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            if mcpsec_supply::reports::sniff(&text).is_none() {
+                continue;
+            }
+            match mcpsec_supply::reports::parse_report(&f.display().to_string(), &text) {
+                Ok(inv) => {
+                    for r in &inv.reported {
+                        assert!(!r.id.is_empty(), "{}", f.display());
+                        *per_tool.entry(r.tool.clone()).or_default() += 1;
+                    }
+                }
+                Err(e) => assert!(e.to_string().contains(&f.display().to_string())),
+            }
+        }
+    }
+    eprintln!("reported findings per tool: {per_tool:?}");
+    for tool in [
+        "Trivy",
+        "Grype",
+        "osv-scanner",
+        "npm audit",
+        "Dependency-Check",
+        "cargo-audit",
+    ] {
+        assert!(
+            per_tool.get(tool).is_some_and(|n| *n > 0),
+            "{tool}: {per_tool:?}"
+        );
+    }
+    assert!(per_tool.len() > 6, "SARIF drivers too: {per_tool:?}");
+    // a Trivy report's packages become components the local database can match
+    let inv = read_input(&base.join("trivy/scheme_2_many_vulns.json")).expect("trivy");
+    assert!(!inv.components.is_empty() && !inv.reported.is_empty());
+}

@@ -163,3 +163,90 @@ fn go_mod_against_go_vulndb() {
         .expect("GO-2020-0001");
     assert_eq!(gin.fixed.as_deref(), Some("1.6.0"));
 }
+
+#[test]
+fn git_ranges_match_equal_commits_and_listed_revisions_only() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let adv = tmp.path().join("adv");
+    std::fs::create_dir_all(&adv).expect("mkdir");
+    let intro = "0123456789abcdef0123456789abcdef01234567";
+    let fix = "fedcba9876543210fedcba9876543210fedcba98";
+    // OSS-Fuzz style: no package, a GIT range and the tags it affects
+    std::fs::write(
+        adv.join("OSV-2099-1.json"),
+        serde_json::json!({
+            "id": "OSV-2099-1", "modified": "2025-01-01T00:00:00Z", "summary": "heap overflow",
+            "affected": [{"ranges": [{"type": "GIT", "repo": "https://github.com/example/libfoo.git",
+                "events": [{"introduced": intro}, {"fixed": fix}]}],
+                "versions": ["v1.2.0", "v1.2.1"]}]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    std::fs::write(
+        adv.join("GHSA-git-1.json"),
+        serde_json::json!({
+            "id": "GHSA-git-1", "modified": "2025-01-01T00:00:00Z", "aliases": ["OSV-2099-1"],
+            "affected": [{"package": {"ecosystem": "npm", "name": "libfoo-bindings"},
+                "ranges": [{"type": "GIT", "repo": "git@github.com:Example/libfoo.git",
+                    "events": [{"introduced": intro}, {"fixed": fix}]}]}]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let db_dir = tmp.path().join("db");
+    let mut db = VulnDb::open_dir(&db_dir).expect("db");
+    let r = db.import(&adv).expect("import");
+    assert_eq!(r.advisories, 2, "{:?}", r.warnings);
+    let sbom = tmp.path().join("bom.json");
+    let comp = |name: &str, purl: String| serde_json::json!({"type": "library", "name": name, "purl": purl});
+    std::fs::write(
+        &sbom,
+        serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+            comp("tag", "pkg:github/example/libfoo@v1.2.1".into()),
+            comp("tag-unlisted", "pkg:github/example/libfoo@v1.3.0".into()),
+            comp("short", format!("pkg:generic/libfoo@x?vcs_url=git%2Bhttps://github.com/example/libfoo%40{}", &intro[..8])),
+            comp("fixed", format!("pkg:github/example/libfoo@{fix}")),
+            comp("between", "pkg:github/example/libfoo@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into()),
+            comp("other-repo", format!("pkg:github/example/other@{intro}")),
+        ]})
+        .to_string(),
+    )
+    .expect("write");
+    let inv = read_input(&sbom).expect("read");
+    assert!(
+        !inv.warnings.iter().any(|w| w.contains("github")),
+        "repository purls are matchable: {:?}",
+        inv.warnings
+    );
+    let report = scan(&mut db, vec![inv]).expect("scan");
+    let mut hits: Vec<(String, String, Vec<String>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.version.clone(), f.package.clone(), f.advisories.clone()))
+        .collect();
+    hits.sort();
+    assert_eq!(
+        hits,
+        [
+            (
+                intro[..8].to_string(),
+                "github.com/example/libfoo".to_string(),
+                vec!["GHSA-git-1".to_string(), "OSV-2099-1".to_string()]
+            ),
+            (
+                "v1.2.1".to_string(),
+                "github.com/example/libfoo".to_string(),
+                vec!["OSV-2099-1".to_string()]
+            ),
+        ],
+        "the introducing commit (abbreviated) and a listed tag; aliases merge"
+    );
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.version == "v1.2.1")
+        .expect("tag");
+    assert_eq!(f.ecosystem, "GIT");
+    assert_eq!(f.fixed.as_deref(), Some(fix));
+}

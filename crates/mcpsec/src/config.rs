@@ -45,6 +45,8 @@ pub struct Config {
     pub report: ReportConfig,
     /// Risk assessment: language-model providers, budgets, redaction, prompt overrides.
     pub risk: mcpsec_risk::RiskConfig,
+    /// Supply chain: re-evaluation of stored SBOMs when the vulnerability database changes.
+    pub supply: SupplyConfig,
     /// Syslog listener (off unless `udp` or `tcp` is set).
     pub syslog: Option<SyslogConfig>,
     /// Files to follow.
@@ -71,6 +73,7 @@ impl Default for Config {
             detection: DetectionConfig::default(),
             report: ReportConfig::default(),
             risk: mcpsec_risk::RiskConfig::default(),
+            supply: SupplyConfig::default(),
             syslog: None,
             files: Vec::new(),
             respond: mcpsec_respond::RespondConfig::default(),
@@ -271,6 +274,25 @@ impl Default for DetectionConfig {
             rule_paths: Vec::new(),
             mapping: None,
             batch: 4096,
+        }
+    }
+}
+
+/// Supply chain in `serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupplyConfig {
+    /// Seconds between checks of the vulnerability database's generation; when a
+    /// `mcpsec vulndb import` changed it, every project's latest SBOM is re-evaluated and
+    /// newly affected projects raise alerts. 0 turns the periodic check off (the check at
+    /// start and `POST /api/v1/vulndb/reevaluate` remain).
+    pub vulndb_check_secs: u64,
+}
+
+impl Default for SupplyConfig {
+    fn default() -> Self {
+        SupplyConfig {
+            vulndb_check_secs: 60,
         }
     }
 }

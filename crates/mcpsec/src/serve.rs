@@ -427,6 +427,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             oidc: cfg.auth.oidc.clone(),
             authz: Some(Arc::new(authorizer(&cfg)?)),
             report_templates: cfg.report.templates_dir.clone(),
+            data_dir: Some(cfg.data_dir.clone()),
         },
     );
     {
@@ -457,6 +458,14 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();
     app_state.start_report_scheduler();
+    let supply_task = {
+        // 0: only the check at start (and the explicit API call)
+        let every = match cfg.supply.vulndb_check_secs {
+            0 => Duration::from_secs(365 * 86_400),
+            n => Duration::from_secs(n),
+        };
+        mcpsec_server::spawn_vulndb_watch(app_state.clone(), every, stop_rx.clone())
+    };
     let ready = app_state.ready.clone();
     let app = mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -505,6 +514,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     if let Some(t) = risk_task {
         let _ = t.await;
     }
+    let _ = supply_task.await;
     auditor.record(&lifecycle("serve.stop", &cfg))?;
     auditor.checkpoint_now()?;
     tracing::info!(

@@ -53,6 +53,8 @@ pub enum AlertKind {
     Rule,
     /// A correlation rule matched a group of events.
     Correlation,
+    /// Supply chain: a stored SBOM became affected by new advisories.
+    Supply,
 }
 
 impl AlertKind {
@@ -61,6 +63,16 @@ impl AlertKind {
         match self {
             AlertKind::Rule => "rule",
             AlertKind::Correlation => "correlation",
+            AlertKind::Supply => "supply",
+        }
+    }
+
+    /// Parses a stored name (unknown names read as `rule`).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "correlation" => AlertKind::Correlation,
+            "supply" => AlertKind::Supply,
+            _ => AlertKind::Rule,
         }
     }
 }

@@ -3,12 +3,14 @@
 
 mod alerts;
 mod playbooks;
+mod projects;
 mod reports;
 mod risk;
 mod rules;
 mod sqlite;
 mod sqlite_alerts;
 mod sqlite_playbooks;
+mod sqlite_projects;
 mod sqlite_reports;
 mod sqlite_risk;
 mod sqlite_rules;
@@ -23,6 +25,10 @@ pub use alerts::{
 pub use playbooks::{
     ApprovalDecision, ApprovalRecord, PlaybookStore, PlaybookVersion, RunFilter, RunRecord,
     StepRunRecord, StoredPlaybook,
+};
+pub use projects::{
+    LatestSbom, MAX_PROJECT_NAME, MAX_PROJECTS_PER_TENANT, MAX_SBOM_VERSIONS, NewSbom, Project,
+    ProjectStore, ProjectVex, SbomVersion,
 };
 pub use reports::{
     ReportJob, ReportJobStatus, ReportSchedule, ReportShare, ReportStore, ScheduleStore,
@@ -72,11 +78,12 @@ impl ApiKey {
     }
 }
 
-/// Transactional state shared by every component (alerts and rules included).
+/// Transactional state shared by every component (alerts, rules and projects included).
 pub trait StateStore:
     AlertStore
     + RuleStore
     + PlaybookStore
+    + ProjectStore
     + ReportStore
     + RiskStore
     + ScheduleStore

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0006_playbooks.sql"),
     ),
     (
+        "0007_projects",
+        include_str!("../../migrations/0007_projects.sql"),
+    ),
+    (
         "0008_reports",
         include_str!("../../migrations/0008_reports.sql"),
     ),

@@ -30,11 +30,7 @@ fn row_to_alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
     Ok(Alert {
         id: r.get(0)?,
         tenant: TenantId::new(&tenant).unwrap_or_else(|_| TenantId::default_tenant()),
-        kind: if kind == "correlation" {
-            AlertKind::Correlation
-        } else {
-            AlertKind::Rule
-        },
+        kind: AlertKind::parse(&kind),
         rule_id: r.get(3)?,
         rule_title: r.get(4)?,
         rule_version: r.get(5)?,
@@ -107,6 +103,41 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     Ok(serde_json::to_string(v)?)
 }
 
+/// Inserts alerts inside a caller's transaction.
+pub(super) fn insert_alerts(tx: &rusqlite::Transaction<'_>, alerts: &[Alert]) -> Result<()> {
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO alerts({COLUMNS}, level_rank) VALUES \
+         (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
+    ))?;
+    for a in alerts {
+        insert.execute(params![
+            a.id,
+            a.tenant.as_str(),
+            a.kind.as_str(),
+            a.rule_id,
+            a.rule_title,
+            a.rule_version,
+            a.level.to_ascii_lowercase(),
+            to_json(&a.tags)?,
+            to_json(&a.techniques)?,
+            to_json(&a.tactics)?,
+            a.host,
+            to_json(&a.event_ids)?,
+            to_json(&a.events)?,
+            a.event_count as i64,
+            a.group.as_ref().map(to_json).transpose()?,
+            ts(&a.event_time),
+            ts(&a.created_at),
+            a.seq as i64,
+            a.status.as_str(),
+            a.status_by,
+            a.status_at.as_ref().map(ts),
+            level_rank(&a.level),
+        ])?;
+    }
+    Ok(())
+}
+
 impl AlertStore for SqliteState {
     fn commit_detections(
         &self,
@@ -117,36 +148,7 @@ impl AlertStore for SqliteState {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
-            let mut insert = tx.prepare_cached(&format!(
-                "INSERT INTO alerts({COLUMNS}, level_rank) VALUES \
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
-            ))?;
-            for a in alerts {
-                insert.execute(params![
-                    a.id,
-                    a.tenant.as_str(),
-                    a.kind.as_str(),
-                    a.rule_id,
-                    a.rule_title,
-                    a.rule_version,
-                    a.level.to_ascii_lowercase(),
-                    to_json(&a.tags)?,
-                    to_json(&a.techniques)?,
-                    to_json(&a.tactics)?,
-                    a.host,
-                    to_json(&a.event_ids)?,
-                    to_json(&a.events)?,
-                    a.event_count as i64,
-                    a.group.as_ref().map(to_json).transpose()?,
-                    ts(&a.event_time),
-                    ts(&a.created_at),
-                    a.seq as i64,
-                    a.status.as_str(),
-                    a.status_by,
-                    a.status_at.as_ref().map(ts),
-                    level_rank(&a.level),
-                ])?;
-            }
+            insert_alerts(&tx, alerts)?;
             tx.execute(
                 "INSERT INTO detection_offsets(consumer, seq, state, updated_at) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT(consumer) DO UPDATE SET \

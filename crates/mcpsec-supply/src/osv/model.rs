@@ -190,7 +190,14 @@ impl Advisory {
             return Err("missing \"id\"".into());
         }
         for (i, a) in self.affected.iter().enumerate() {
-            if a.package.name.trim().is_empty() && a.package.purl.is_none() {
+            // OSV allows an entry without a package when its ranges are GIT ranges of a
+            // repository (e.g. OSS-Fuzz's C/C++ advisories)
+            let git_only = !a.ranges.is_empty()
+                && a.ranges.iter().all(|r| {
+                    r.kind == RangeKind::Git
+                        && r.repo.as_deref().is_some_and(|u| !u.trim().is_empty())
+                });
+            if a.package.name.trim().is_empty() && a.package.purl.is_none() && !git_only {
                 return Err(format!("affected[{i}]: package without a name"));
             }
             for (j, r) in a.ranges.iter().enumerate() {

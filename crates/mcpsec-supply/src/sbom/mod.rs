@@ -1,12 +1,15 @@
-//! SBOM readers: CycloneDX (JSON 1.2–1.7, XML 1.0–1.7) and SPDX 2.x (JSON, tag-value).
+//! SBOM readers: CycloneDX (JSON 1.2–1.7, XML 1.0–1.7), SPDX 2.x (JSON, tag-value) and
+//! SPDX 3.0 (JSON-LD).
 //! Components are identified by their purl; those without one, or with a purl type no
 //! advisory source uses, are listed as warnings (grouped), not silently dropped.
 
 mod cyclonedx;
 mod spdx;
+mod spdx3;
 
 pub use cyclonedx::{parse_cyclonedx_json, parse_cyclonedx_xml};
 pub use spdx::{parse_spdx_json, parse_spdx_tag_value};
+pub use spdx3::parse_spdx3_json;
 
 use crate::inventory::{Component, Inventory};
 use crate::purl::Purl;
@@ -80,6 +83,9 @@ impl PurlProblems {
             }
         };
         let Some((eco, pname)) = parsed.ecosystem_and_name() else {
+            if crate::osv::git_ref(&parsed).is_some() {
+                return None; // matched against GIT ranges by repository
+            }
             self.unknown_types
                 .entry(parsed.ty.clone())
                 .or_default()

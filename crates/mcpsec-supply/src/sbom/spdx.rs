@@ -1,6 +1,6 @@
 //! SPDX 2.2/2.3: packages with a `PACKAGE-MANAGER`/`purl` external reference, and
 //! `DEPENDS_ON`/`DEPENDENCY_OF`/`CONTAINS` relationships as edges. SPDX 3 (JSON-LD) is
-//! rejected with a clear message.
+//! handed to [`super::spdx3`].
 
 use super::PurlProblems;
 use crate::inventory::{InputError, Inventory};
@@ -39,14 +39,17 @@ fn spdx_license(concluded: Option<&str>, declared: Option<&str>) -> Vec<String> 
         .unwrap_or_default()
 }
 
-/// Reads an SPDX 2.x JSON document.
+/// Reads an SPDX 2.x JSON document (or an SPDX 3.0 JSON-LD one).
 pub fn parse_spdx_json(file: &str, text: &str) -> Result<Inventory, InputError> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| InputError::new(file, format!("invalid SPDX JSON: {e}")))?;
+    if super::spdx3::is_spdx3(&v) {
+        return super::spdx3::parse_spdx3_json(file, &v);
+    }
     if v.get("@context").is_some() {
         return Err(InputError::new(
             file,
-            "SPDX 3 (JSON-LD) is not supported yet; export SPDX 2.3 JSON",
+            "a JSON-LD document that is not SPDX 3 (its @context names no spdx.org/rdf/3)",
         ));
     }
     let Some(ver) = v.get("spdxVersion").and_then(Value::as_str) else {

@@ -227,6 +227,14 @@ impl serde::Serialize for Ecosystem {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Ecosystem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        Ecosystem::from_osv(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown ecosystem {s:?}")))
+    }
+}
+
 impl fmt::Display for Ecosystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.osv_name())

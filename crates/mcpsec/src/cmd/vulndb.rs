@@ -156,7 +156,10 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
         s.path,
         s.bytes as f64 / 1_048_576.0
     );
-    println!("advisories: {} ({} withdrawn)", s.advisories, s.withdrawn);
+    println!(
+        "advisories: {} ({} withdrawn), generation {}",
+        s.advisories, s.withdrawn, s.generation
+    );
     println!("EPSS scores: {}, KEV entries: {}", s.epss, s.kev);
     println!(
         "newest modified: {}",

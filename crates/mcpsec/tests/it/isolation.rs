@@ -110,6 +110,27 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .json()
         .expect("json");
     let share_id = share["id"].as_str().expect("share id").to_owned();
+    // Tenant A has a project (named after the secret) with an SBOM whose component's
+    // name is the secret too.
+    let r = client()
+        .post(server.url("/api/v1/projects"))
+        .bearer_auth(a)
+        .json(&serde_json::json!({"name": secret}))
+        .send()
+        .expect("project");
+    assert_eq!(r.status().as_u16(), 201);
+    let project: serde_json::Value = r.json().expect("json");
+    let project_id = project["id"].as_str().expect("id").to_owned();
+    let sbom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5",
+        "components": [{"type": "library", "name": secret, "version": "1.0.0",
+            "purl": format!("pkg:npm/{secret}@1.0.0")}]});
+    let r = client()
+        .post(server.url(&format!("/api/v1/projects/{project_id}/sboms")))
+        .bearer_auth(a)
+        .body(sbom.to_string())
+        .send()
+        .expect("sbom");
+    assert_eq!(r.status().as_u16(), 201);
 
     let doc: serde_json::Value = client()
         .get(server.url("/api/v1/openapi.json"))
@@ -128,10 +149,17 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
             alert_id.as_str()
         } else if path.contains("/rules/") {
             rule_id
+        } else if path.contains("/projects/") {
+            project_id.as_str()
         } else {
             a_id.as_str()
         };
-        let url = server.url(&path.replace("{id}", id).replace("{kind}", "executive"));
+        let url = server.url(
+            &path
+                .replace("{id}", id)
+                .replace("{kind}", "executive")
+                .replace("{version}", "1"),
+        );
         // Bodies that would succeed on B's own data, so only the tenant scope refuses.
         let json_body = if path.contains("/reports") {
             serde_json::json!({"kind": "executive", "format": "json"})
@@ -155,6 +183,9 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
                 {
                     client().post(&url).json(&json_body)
                 }
+                "post" if path == "/api/v1/projects" => client()
+                    .post(&url)
+                    .json(&serde_json::json!({"name": "b's project"})),
                 "post" => client()
                     .post(&url)
                     .body(format!("{{\"probe\":\"{secret}-b\"}}\n")),
@@ -179,6 +210,10 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
                 !text.contains(&job_id) && !text.contains(&share_id)
                     || path.contains("{id}") && status == 404,
                 "LEAK of A's report via {method} {path}: {text}"
+            );
+            assert!(
+                !text.contains(&project_id) || path.contains("{id}") && status == 404,
+                "LEAK of A's project id via {method} {path}: {text}"
             );
             walked += 1;
         }
@@ -215,6 +250,30 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         shares["shares"][0]["revoked_at"].is_null(),
         "B revoked A's link: {shares}"
     );
+    let project_now: serde_json::Value = client()
+        .get(server.url(&format!("/api/v1/projects/{project_id}/sboms")))
+        .bearer_auth(a)
+        .send()
+        .expect("sboms")
+        .json()
+        .expect("json");
+    assert_eq!(
+        project_now["versions"].as_array().map(Vec::len),
+        Some(1),
+        "B changed A's project: {project_now}"
+    );
+    let vex_now: serde_json::Value = client()
+        .get(server.url(&format!("/api/v1/projects/{project_id}/vex")))
+        .bearer_auth(a)
+        .send()
+        .expect("vex")
+        .json()
+        .expect("json");
+    assert_eq!(
+        vex_now["documents"],
+        serde_json::json!([]),
+        "B added VEX to A's project"
+    );
     // GraphQL with B's key over A's id and query.
     let q = format!("{{ events(query: \"{secret}\") {{ total }} event(id: \"{a_id}\") {{ id }} }}");
     let r: serde_json::Value = client()
@@ -227,4 +286,43 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .expect("json");
     assert_eq!(r["data"]["events"]["total"], 0, "LEAK over GraphQL: {r}");
     assert!(r["data"]["event"].is_null(), "LEAK over GraphQL: {r}");
+    let q = format!("{{ projects {{ id name }} project(id: \"{project_id}\") {{ id name }} }}");
+    let r: serde_json::Value = client()
+        .post(server.url("/graphql"))
+        .bearer_auth(b)
+        .json(&serde_json::json!({"query": q}))
+        .send()
+        .expect("gql")
+        .json()
+        .expect("json");
+    let text = r.to_string();
+    assert!(r["data"]["project"].is_null(), "LEAK over GraphQL: {r}");
+    assert!(
+        !text.contains(&secret) && !text.contains(&project_id),
+        "LEAK over GraphQL: {r}"
+    );
+    let q = format!("{{ findings(projectId: \"{project_id}\") {{ total }} }}");
+    let r: serde_json::Value = client()
+        .post(server.url("/graphql"))
+        .bearer_auth(b)
+        .json(&serde_json::json!({"query": q}))
+        .send()
+        .expect("gql")
+        .json()
+        .expect("json");
+    assert!(
+        r["data"].is_null() || r["data"]["findings"].is_null(),
+        "LEAK over GraphQL: {r}"
+    );
+    assert!(!r.to_string().contains(&secret), "LEAK over GraphQL: {r}");
+    // A sees its own project over GraphQL
+    let r: serde_json::Value = client()
+        .post(server.url("/graphql"))
+        .bearer_auth(a)
+        .json(&serde_json::json!({"query": "{ projects { name latestVersion } }"}))
+        .send()
+        .expect("gql")
+        .json()
+        .expect("json");
+    assert_eq!(r["data"]["projects"][0]["name"], secret.as_str(), "{r}");
 }

@@ -15,6 +15,7 @@ mod hunt;
 mod isolation;
 mod oidc;
 mod playbooks;
+mod projects;
 mod report_jobs;
 mod reports;
 mod risk;
