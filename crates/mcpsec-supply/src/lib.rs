@@ -16,7 +16,7 @@
 //! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
 //! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
 //! policy), [`exploit`] (EPSS and CISA KEV files), [`risk`] (malicious packages, typosquat-like
-//! names, risk scores).
+//! names, risk scores), [`sniff`] (the format of a text without a file name).
 
 pub mod cdx_vex;
 pub mod cvss;
@@ -35,6 +35,7 @@ pub mod risk;
 pub mod sarif;
 pub mod sbom;
 pub mod scan;
+pub mod sniff;
 pub mod vers;
 pub mod version;
 pub mod vex;
