@@ -32,6 +32,8 @@ pub enum Action {
     RulesRead,
     /// Create, change, delete, switch and reload rules.
     RulesWrite,
+    /// Look up vulnerabilities and scan SBOM or lockfile texts against the database.
+    VulnsRead,
 }
 
 impl Action {
@@ -45,6 +47,7 @@ impl Action {
             Action::AlertsWrite => "alerts.write",
             Action::RulesRead => "rules.read",
             Action::RulesWrite => "rules.write",
+            Action::VulnsRead => "vulns.read",
         }
     }
 }
@@ -56,13 +59,22 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
         ("admin".to_string(), r(&["*"])),
         (
             "analyst".to_string(),
-            r(&["events.read", "events.write", "alerts.*", "rules.*"]),
+            r(&[
+                "events.read",
+                "events.write",
+                "alerts.*",
+                "rules.*",
+                "vulns.read",
+            ]),
         ),
         (
             "responder".to_string(),
-            r(&["events.read", "alerts.*", "playbooks.*"]),
+            r(&["events.read", "alerts.*", "playbooks.*", "vulns.read"]),
         ),
-        ("viewer".to_string(), r(&["events.read", "alerts.read"])),
+        (
+            "viewer".to_string(),
+            r(&["events.read", "alerts.read", "vulns.read"]),
+        ),
         ("auditor".to_string(), r(&["events.read", "audit.read"])),
     ])
 }
@@ -248,6 +260,13 @@ mod tests {
             a.check(&who("nobody", "t"), Action::EventsRead, &attrs)
                 .is_err(),
             "unknown role"
+        );
+        for role in ["admin", "analyst", "responder", "viewer"] {
+            assert!(a.check(&who(role, "t"), Action::VulnsRead, &attrs).is_ok());
+        }
+        assert!(
+            a.check(&who("auditor", "t"), Action::VulnsRead, &attrs)
+                .is_err()
         );
         let custom = HashMap::from([("ingester".to_string(), vec!["events.write".to_string()])]);
         let a = Authorizer::new(custom, None).expect("authz");

@@ -23,6 +23,9 @@ mod limits;
 pub mod live;
 mod mcp;
 mod mcp_alerts;
+mod mcp_explain;
+mod mcp_resources;
+mod mcp_supply;
 mod metrics_http;
 mod oidc;
 mod openapi;
@@ -38,6 +41,7 @@ pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
 pub use limits::RateLimits;
 pub use mcp::{MAX_RESULT_BYTES, McpServer};
+pub use mcp_supply::MAX_SBOM_BYTES;
 pub use metrics_http::install_metrics;
 pub use oidc::{OidcConfig, OidcError, OidcVerifier};
 pub use openapi::ApiDoc;
@@ -123,14 +127,7 @@ pub fn router(state: AppState) -> Router {
             auth::require_auth,
         ));
     let mcp_routes = Router::new()
-        .nest_service(
-            "/mcp",
-            mcp::http_service(
-                state.index.clone(),
-                state.state.clone(),
-                state.mcp_hosts.clone(),
-            ),
-        )
+        .nest_service("/mcp", mcp::http_service(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

@@ -42,6 +42,9 @@ pub struct HttpOptions {
     pub authz: Option<Arc<crate::Authorizer>>,
     /// Report template overrides (`[report] templates_dir`); none: the embedded ones.
     pub report_templates: Option<std::path::PathBuf>,
+    /// The data dir holding the vulnerability database (`mcpsec vulndb import`), for the
+    /// MCP tools `scan_sbom` and `lookup_vulnerability`.
+    pub vulndb_dir: Option<std::path::PathBuf>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -69,6 +72,8 @@ pub struct AppState {
     pub mcp_hosts: Vec<String>,
     /// Report template overrides; none: the embedded ones.
     pub report_templates: Option<std::path::PathBuf>,
+    /// The data dir holding the vulnerability database.
+    pub vulndb_dir: Option<std::path::PathBuf>,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
@@ -134,6 +139,7 @@ impl AppState {
             oidc,
             authz,
             report_templates,
+            vulndb_dir,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -153,6 +159,7 @@ impl AppState {
             cors_origins,
             mcp_hosts,
             report_templates,
+            vulndb_dir,
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,
             limiter: crate::limits::Limiter::new(rate),

@@ -345,6 +345,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             oidc: cfg.auth.oidc.clone(),
             authz: Some(Arc::new(authorizer(&cfg)?)),
             report_templates: cfg.report.templates_dir.clone(),
+            vulndb_dir: Some(cfg.data_dir.clone()),
         },
     );
     {

@@ -13,6 +13,7 @@ mod durability;
 mod grpc;
 mod hunt;
 mod isolation;
+mod mcp;
 mod oidc;
 mod reports;
 mod sources;
