@@ -13,6 +13,7 @@ mod assets;
 mod audit_api;
 mod auth;
 mod authz;
+mod cert_names;
 mod dashboard;
 mod error;
 mod events;
@@ -34,6 +35,7 @@ mod rules_api;
 mod state;
 mod stream;
 mod timeparse;
+pub mod tls;
 
 pub use auth::{Principal, authenticate, hash_token};
 pub use authz::{Action, Attributes, Authorizer, builtin_roles};
@@ -48,6 +50,7 @@ pub use openapi::ApiDoc;
 pub use reports::{build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};
 pub use timeparse::parse_time_param;
+pub use tls::{CertIdentity, ClientAuth, TlsConfig};
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};

@@ -45,6 +45,8 @@ pub struct HttpOptions {
     /// The data dir holding the vulnerability database (`mcpsec vulndb import`), for the
     /// MCP tools `scan_sbom` and `lookup_vulnerability`.
     pub vulndb_dir: Option<std::path::PathBuf>,
+    /// Client certificate identities (`[server.tls] clients`), used when TLS is on.
+    pub client_certs: Vec<crate::CertIdentity>,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -74,6 +76,7 @@ pub struct AppState {
     pub report_templates: Option<std::path::PathBuf>,
     /// The data dir holding the vulnerability database.
     pub vulndb_dir: Option<std::path::PathBuf>,
+    pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
@@ -140,6 +143,7 @@ impl AppState {
             authz,
             report_templates,
             vulndb_dir,
+            client_certs,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -160,6 +164,7 @@ impl AppState {
             mcp_hosts,
             report_templates,
             vulndb_dir,
+            cert_identities: Arc::new(client_certs),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,
             limiter: crate::limits::Limiter::new(rate),

@@ -21,3 +21,4 @@ mod stream;
 mod supply;
 mod telemetry;
 mod tenancy;
+mod tls;
