@@ -32,7 +32,11 @@ pub fn schema() -> McpsecSchema {
 
 /// Root of queries: events and alerts.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(EventQuery, crate::graphql_alerts::AlertQuery);
+pub struct QueryRoot(
+    EventQuery,
+    crate::graphql_alerts::AlertQuery,
+    crate::graphql_rules::RuleQuery,
+);
 
 /// Event queries.
 #[derive(Default)]

@@ -54,15 +54,6 @@ pub(crate) fn rule_uri(id: &str) -> String {
     format!("{RULES}{}", encode(id))
 }
 
-/// One rule as listed.
-struct Listed {
-    id: String,
-    title: String,
-    level: Option<String>,
-    source: &'static str,
-    enabled: bool,
-}
-
 fn not_found(uri: &str) -> ErrorData {
     ErrorData::resource_not_found(
         format!(
@@ -78,52 +69,18 @@ fn internal(e: impl std::fmt::Display) -> ErrorData {
 }
 
 impl McpServer {
-    /// The tenant's rules: file rules (unless an API rule of the same id replaces them)
-    /// and the rules it deployed, by id.
-    async fn rules_of(&self, tenant: TenantId) -> Result<Vec<Listed>, ErrorData> {
+    async fn rules_of(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<crate::rule_list::TenantRule>, ErrorData> {
         let state = self.state.clone();
         let catalog = self.catalog.clone();
-        let res = tokio::task::spawn_blocking(move || -> mcpsec_store::Result<Vec<Listed>> {
-            let (stored, switches) = match &state {
-                Some(s) => (s.list_rules(&tenant)?, s.rule_switches(&tenant)?),
-                None => Default::default(),
-            };
-            let mut out: Vec<Listed> = Vec::new();
-            if let Some(c) = &catalog {
-                let files = c.file_rules();
-                let metas = files
-                    .set
-                    .rules()
-                    .iter()
-                    .map(|r| &r.meta)
-                    .chain(files.set.correlations().iter().map(|c| &c.meta));
-                for m in metas {
-                    let id = m.id.clone().unwrap_or_else(|| m.title.clone());
-                    if stored.iter().any(|r| r.id == id) {
-                        continue;
-                    }
-                    out.push(Listed {
-                        enabled: switches.get(&id).copied().unwrap_or(true),
-                        title: m.title.clone(),
-                        level: m.level.clone(),
-                        source: "file",
-                        id,
-                    });
-                }
-            }
-            out.extend(stored.into_iter().map(|r| Listed {
-                id: r.id,
-                title: r.title,
-                level: r.level,
-                source: "api",
-                enabled: r.enabled,
-            }));
-            out.sort_by(|a, b| a.id.cmp(&b.id));
-            Ok(out)
+        tokio::task::spawn_blocking(move || {
+            crate::rule_list::tenant_rules(state.as_deref(), catalog.as_deref(), &tenant)
         })
         .await
-        .map_err(internal)?;
-        res.map_err(internal)
+        .map_err(internal)?
+        .map_err(internal)
     }
 
     /// `resources/list`: the tenant's rules (with `rules.read`) and reports (with

@@ -176,6 +176,53 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .expect("json");
     assert_eq!(r["data"]["events"]["total"], 0, "LEAK over GraphQL: {r}");
     assert!(r["data"]["event"].is_null(), "LEAK over GraphQL: {r}");
+    // GraphQL rules: A sees its rule and its versions; B sees none of them.
+    let q = format!(
+        "{{ rules {{ total rules {{ id source yaml tags }} }} rule(id: \"{rule_id}\") {{ id yaml }} \
+         ruleVersions(id: \"{rule_id}\") {{ version yaml actor }} }}"
+    );
+    let gql = |key: &str| -> serde_json::Value {
+        client()
+            .post(server.url("/graphql"))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"query": q}))
+            .send()
+            .expect("gql")
+            .json()
+            .expect("json")
+    };
+    let mine = gql(a);
+    assert_eq!(mine["data"]["rules"]["total"], 1, "{mine}");
+    assert_eq!(mine["data"]["rules"]["rules"][0]["source"], "api");
+    assert!(
+        mine["data"]["rule"]["yaml"]
+            .as_str()
+            .is_some_and(|y| y.contains(&secret))
+    );
+    assert_eq!(mine["data"]["ruleVersions"][0]["version"], 1, "{mine}");
+    let theirs = gql(b);
+    assert_eq!(
+        theirs["data"]["rules"]["total"], 0,
+        "LEAK over GraphQL: {theirs}"
+    );
+    assert!(
+        theirs["data"]["rule"].is_null(),
+        "LEAK over GraphQL: {theirs}"
+    );
+    // The REST walk made B write (and delete) a rule of the same id in its own tenant:
+    // B sees only those versions, never A's.
+    let a_actor = &mine["data"]["ruleVersions"][0]["actor"];
+    assert_eq!(
+        mine["data"]["ruleVersions"].as_array().map(Vec::len),
+        Some(1)
+    );
+    for v in theirs["data"]["ruleVersions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert_ne!(&v["actor"], a_actor, "LEAK of A's rule history: {theirs}");
+    }
 }
 
 /// A streamable-HTTP MCP session made of plain JSON-RPC requests.

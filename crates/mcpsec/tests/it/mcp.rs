@@ -205,6 +205,26 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
     let templates = got["templates"].to_string();
     assert!(templates.contains("mcpsec://rules/{id}"), "{templates}");
 
+    // GraphQL lists the same file rules, with their YAML read back.
+    let r: Value = client()
+        .post(s.url("/graphql"))
+        .bearer_auth(&analyst)
+        .json(&serde_json::json!({"query":
+            "{ rules(source: \"file\", limit: 3) { total rules { id title source enabled yaml tags } } }"}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("graphql");
+    let page = &r["data"]["rules"];
+    assert!(page["total"].as_u64().is_some_and(|n| n >= 3), "{r}");
+    assert_eq!(page["rules"].as_array().map(Vec::len), Some(3));
+    for rule in page["rules"].as_array().into_iter().flatten() {
+        assert!(
+            rule["yaml"]
+                .as_str()
+                .is_some_and(|y| y.contains("detection:")),
+            "{rule}"
+        );
+    }
     // A viewer may explain alerts and read reports, but not read rules.
     let viewer = run(
         &python,
