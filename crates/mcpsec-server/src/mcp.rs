@@ -39,6 +39,8 @@ pub struct McpServer {
     pub(crate) vulndb_dir: Option<PathBuf>,
     /// Report template overrides; none: the embedded ones.
     pub(crate) report_templates: Option<PathBuf>,
+    /// Where changes are audited over stdio (over HTTP: the server's audit log).
+    auditor: Option<Arc<mcpsec_store::Auditor>>,
     /// Every tool: events, alerts, vulnerabilities.
     tool_router: ToolRouter<Self>,
 }
@@ -116,6 +118,7 @@ impl McpServer {
             catalog: None,
             vulndb_dir: None,
             report_templates: None,
+            auditor: None,
             tool_router: all_tools(),
         }
     }
@@ -145,6 +148,25 @@ impl McpServer {
         self
     }
 
+    /// Audits changes (alert triage) made over stdio.
+    pub fn with_auditor(mut self, auditor: Arc<mcpsec_store::Auditor>) -> Self {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    /// Appends a change to the audit log: the server's over HTTP, the data dir's over stdio.
+    pub(crate) fn audit(&self, ctx: &RequestContext<RoleServer>, event: mcpsec_store::AuditEvent) {
+        if let Some((_, Some(st))) = Self::principal(ctx) {
+            st.audit(event);
+        } else if let Some(a) = self.auditor.clone() {
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = a.record(&event) {
+                    tracing::error!(error = %e, "cannot write the audit log");
+                }
+            });
+        }
+    }
+
     /// A server whose tenant comes from each HTTP request's authenticated key.
     pub fn per_request(index: Arc<dyn SearchIndex>) -> Self {
         McpServer {
@@ -154,6 +176,7 @@ impl McpServer {
             catalog: None,
             vulndb_dir: None,
             report_templates: None,
+            auditor: None,
             tool_router: all_tools(),
         }
     }

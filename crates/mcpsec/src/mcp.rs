@@ -33,6 +33,11 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
     };
     let state: Arc<dyn StateStore> =
         Arc::new(SqliteState::open(&data.state_db()).context("cannot open the state database")?);
+    // Triage over stdio is a change like any other: audited in the data dir's log.
+    let auditor = Arc::new(
+        mcpsec_store::Auditor::new(state.clone(), &data.audit_key())
+            .context("cannot open the audit log")?,
+    );
     // The same rule files `serve` loads, for rule resources and alert explanations.
     let catalog = Arc::new(mcpsec_detect::Catalog::new(
         state.clone(),
@@ -51,6 +56,7 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
             .with_catalog(catalog)
             .with_vulndb_dir(cfg.data_dir.clone())
             .with_report_templates(cfg.report.templates_dir.clone())
+            .with_auditor(auditor)
             .serve(rmcp::transport::stdio())
             .await
             .context("MCP handshake failed")?;

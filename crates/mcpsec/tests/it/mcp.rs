@@ -205,6 +205,18 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
     let templates = got["templates"].to_string();
     assert!(templates.contains("mcpsec://rules/{id}"), "{templates}");
 
+    // The analyst's triage over MCP is in the audit log, like a REST change.
+    assert_eq!(got["set_alert_status_ok"], true, "{got}");
+    let audit = client()
+        .get(s.url("/api/v1/audit?limit=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .and_then(|r| r.text())
+        .expect("audit");
+    assert!(
+        audit.contains("alerts.status") && audit.contains("\"transport\":\"mcp\""),
+        "{audit}"
+    );
     // GraphQL lists the same file rules, with their YAML read back.
     let r: Value = client()
         .post(s.url("/graphql"))
@@ -254,5 +266,23 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
         );
         check_supply_tools(&stdio);
         assert!(stdio["explain"]["alert"]["id"].is_string(), "{stdio}");
+        assert_eq!(stdio["set_alert_status_ok"], true);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let audit = client()
+                .get(s.url("/api/v1/audit?limit=1000"))
+                .bearer_auth(TOKEN)
+                .send()
+                .and_then(|r| r.text())
+                .expect("audit");
+            if audit.contains("\"actor\":\"mcp-stdio\"") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "stdio triage not audited: {audit}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }
