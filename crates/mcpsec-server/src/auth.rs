@@ -201,6 +201,18 @@ async fn cert_principal(
     principal.ok_or_else(|| refuse(&names))
 }
 
+/// Authenticates a verified client certificate for another transport (gRPC): the same
+/// identity table, cache, audit and rate limits as HTTP requests.
+pub async fn authenticate_cert(
+    state: &AppState,
+    cert: &crate::tls::ClientCert,
+    what: &str,
+) -> Result<Principal, ApiError> {
+    let principal = cert_principal(state, cert, what).await?;
+    state.limiter.check(&principal)?;
+    Ok(principal)
+}
+
 /// Authenticates a bearer token for another transport (gRPC): the same key lookup,
 /// cache, audit and rate limits as HTTP requests.
 pub async fn authenticate(

@@ -39,7 +39,7 @@ mod stream;
 mod timeparse;
 pub mod tls;
 
-pub use auth::{Principal, authenticate, hash_token};
+pub use auth::{Principal, authenticate, authenticate_cert, hash_token};
 pub use authz::{Action, Attributes, Authorizer, builtin_roles};
 pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};

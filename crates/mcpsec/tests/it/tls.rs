@@ -117,7 +117,7 @@ fn client_certificates_map_to_identities_and_strangers_are_refused() {
         "localhost",
         vec![SanType::DnsName("localhost".try_into().expect("dns"))],
     );
-    let (agent, agent_key, _, _) = leaf(
+    let (agent, agent_key, agent_pem, agent_key_pem) = leaf(
         &ca1,
         "agent-1",
         vec![SanType::URI(
@@ -226,6 +226,7 @@ fn client_certificates_map_to_identities_and_strangers_are_refused() {
         .send();
     assert!(plain.is_err() || !plain.is_ok_and(|r| r.status().is_success()));
 
+    grpc_with_certificates(port, &ca1.cert.pem(), &agent_pem, &agent_key_pem);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -306,4 +307,54 @@ fn client_certificates_map_to_identities_and_strangers_are_refused() {
         .expect("check");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.key"));
+}
+
+/// gRPC on the same TLS port: a call without a token authenticates with the client
+/// certificate (a viewer: search yes, ingest no); without either it is refused.
+fn grpc_with_certificates(port: u16, ca_pem: &str, cert_pem: &str, key_pem: &str) {
+    use mcpsec_grpc::pb;
+    use mcpsec_grpc::pb::event_service_client::EventServiceClient;
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let connect = |identity: Option<Identity>| async move {
+            let mut tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca_pem))
+                .domain_name("localhost");
+            if let Some(i) = identity {
+                tls = tls.identity(i);
+            }
+            Channel::from_shared(format!("https://127.0.0.1:{port}"))
+                .expect("uri")
+                .tls_config(tls)
+                .expect("tls")
+                .connect()
+                .await
+                .expect("connect")
+        };
+        let mut with_cert =
+            EventServiceClient::new(connect(Some(Identity::from_pem(cert_pem, key_pem))).await);
+        with_cert
+            .search(pb::SearchRequest {
+                query: "*".into(),
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("search with a certificate");
+        let err = with_cert
+            .ingest(tokio_stream::iter(Vec::<pb::IngestRequest>::new()))
+            .await
+            .expect_err("a viewer may not ingest");
+        assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err}");
+        let mut anonymous = EventServiceClient::new(connect(None).await);
+        let err = anonymous
+            .search(pb::SearchRequest::default())
+            .await
+            .expect_err("no certificate, no key");
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    });
 }
