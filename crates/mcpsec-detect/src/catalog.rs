@@ -222,6 +222,20 @@ impl Catalog {
         self.files.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The YAML document a file rule or correlation named `name` (its id, else its
+    /// title) was loaded from, read again from its file or the embedded demo texts.
+    pub fn file_rule_text(&self, name: &str) -> Option<String> {
+        let files = self.file_rules();
+        let meta = files
+            .set
+            .rules()
+            .iter()
+            .map(|r| &r.meta)
+            .chain(files.set.correlations().iter().map(|c| &c.meta))
+            .find(|m| m.id.as_deref().unwrap_or(&m.title) == name)?;
+        crate::rule_text::text_of(meta, name, &self.options.embedded)
+    }
+
     /// The rules running for `tenant` (built from the store on first use).
     pub fn rules_for(&self, tenant: &TenantId) -> Result<Arc<TenantRules>> {
         if let Some(r) = self

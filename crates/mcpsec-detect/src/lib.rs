@@ -21,6 +21,7 @@ mod catalog;
 mod consumer;
 mod correlations;
 mod error;
+mod rule_text;
 mod stats;
 mod validate;
 
@@ -30,5 +31,6 @@ pub use catalog::{Catalog, CatalogOptions, FileRules, TenantRules};
 pub use consumer::{CONSUMER, Detector, DetectorOptions};
 pub use correlations::{Origin, Role, SavedWindows};
 pub use error::{DetectError, Result};
+pub use rule_text::document_at;
 pub use stats::{RuleStats, RuleStatsSnapshot};
 pub use validate::{DocumentInfo, RuleCheck, RuleProblem, check_rule_text};

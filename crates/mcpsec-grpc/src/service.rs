@@ -37,7 +37,8 @@ impl EventApi {
     }
 }
 
-/// Authenticates a call's bearer token and checks the action, as REST does.
+/// Authenticates a call's bearer token (or, over TLS, its client certificate) and checks
+/// the action, as REST does.
 pub(crate) async fn caller<T>(
     state: &AppState,
     req: &Request<T>,
@@ -53,7 +54,12 @@ pub(crate) async fn caller<T>(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_owned())
         .unwrap_or_default();
-    let who = authenticate(state, &token, what).await.map_err(status)?;
+    // Over TLS, a call without a token may authenticate with its client certificate.
+    let who = match req.extensions().get::<mcpsec_server::tls::ClientCert>() {
+        Some(cert) if token.is_empty() => mcpsec_server::authenticate_cert(state, cert, what).await,
+        _ => authenticate(state, &token, what).await,
+    }
+    .map_err(status)?;
     let attrs = mcpsec_server::Attributes {
         transport: "grpc",
         method: what.into(),

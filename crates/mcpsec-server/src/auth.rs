@@ -146,6 +146,73 @@ async fn lookup(state: &AppState, token: &str) -> Result<Option<Principal>, ApiE
     Ok(principal)
 }
 
+/// The identity a verified client certificate maps to (`[server.tls] clients`), cached
+/// like keys; an unmapped certificate, or one whose tenant does not exist, gets 401.
+async fn cert_principal(
+    state: &AppState,
+    cert: &crate::tls::ClientCert,
+    path: &str,
+) -> Result<Principal, ApiError> {
+    let der: &[u8] = cert.0.as_ref();
+    let hash = format!("cert:{}", hex::encode(Sha256::digest(der)));
+    let names = crate::cert_names::cert_names(der);
+    let refuse = |names: &[String]| {
+        let shown: String = names.join(", ").chars().take(200).collect();
+        unauthenticated(
+            state,
+            path,
+            &format!("the client certificate ({shown}) is not mapped to an identity"),
+        )
+    };
+    if let Some(hit) = state.keys.get(&hash) {
+        return hit.ok_or_else(|| refuse(&names));
+    }
+    let found = state
+        .cert_identities
+        .iter()
+        .find(|i| names.iter().any(|n| n.eq_ignore_ascii_case(&i.subject)));
+    let mut principal = None;
+    if let Some(i) = found
+        && let Ok(tenant) = mcpsec_core::TenantId::new(&i.tenant)
+    {
+        let store = state.state.clone();
+        let t = tenant.clone();
+        let known = tokio::task::spawn_blocking(move || store.tenant_exists(&t))
+            .await
+            .map_err(ApiError::internal)??;
+        if known {
+            state.audit(mcpsec_store::AuditEvent {
+                tenant: tenant.to_string(),
+                actor: format!("cert:{}", i.name),
+                action: "auth.success".into(),
+                target: String::new(),
+                outcome: "success".into(),
+                details: serde_json::json!({ "method": "mtls", "role": i.role, "subject": i.subject }),
+            });
+            principal = Some(Principal {
+                key_id: format!("cert:{}", i.name),
+                tenant,
+                role: i.role.clone(),
+                scopes: Vec::new(),
+            });
+        }
+    }
+    state.keys.put(hash, principal.clone());
+    principal.ok_or_else(|| refuse(&names))
+}
+
+/// Authenticates a verified client certificate for another transport (gRPC): the same
+/// identity table, cache, audit and rate limits as HTTP requests.
+pub async fn authenticate_cert(
+    state: &AppState,
+    cert: &crate::tls::ClientCert,
+    what: &str,
+) -> Result<Principal, ApiError> {
+    let principal = cert_principal(state, cert, what).await?;
+    state.limiter.check(&principal)?;
+    Ok(principal)
+}
+
 /// Authenticates a bearer token for another transport (gRPC): the same key lookup,
 /// cache, audit and rate limits as HTTP requests.
 pub async fn authenticate(
@@ -183,7 +250,17 @@ pub(crate) async fn require_auth(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let Some(value) = header_value.or(query_token) else {
+    let value = header_value.or(query_token);
+    if value.is_none()
+        && let Some(cert) = req.extensions().get::<crate::tls::ClientCert>().cloned()
+    {
+        let principal = cert_principal(&state, &cert, &path).await?;
+        state.limiter.check(&principal)?;
+        req.extensions_mut().insert(principal);
+        req.extensions_mut().insert(state.clone());
+        return Ok(next.run(req).await);
+    }
+    let Some(value) = value else {
         return Err(unauthenticated(
             &state,
             &path,

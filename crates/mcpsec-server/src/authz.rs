@@ -57,6 +57,8 @@ pub enum Action {
     ProjectsWrite,
     /// Re-evaluate every stored SBOM against the vulnerability database now.
     VulndbAdmin,
+    /// Look up vulnerabilities and scan SBOM or lockfile texts against the database.
+    VulnsRead,
 }
 
 impl Action {
@@ -81,6 +83,7 @@ impl Action {
         Action::ProjectsRead,
         Action::ProjectsWrite,
         Action::VulndbAdmin,
+        Action::VulnsRead,
     ];
 
     /// The name used in role tables and policies.
@@ -105,6 +108,7 @@ impl Action {
             Action::ProjectsRead => "projects.read",
             Action::ProjectsWrite => "projects.write",
             Action::VulndbAdmin => "vulndb.admin",
+            Action::VulnsRead => "vulns.read",
         }
     }
 }
@@ -125,6 +129,7 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "playbooks.read",
                 "risk.*",
                 "projects.*",
+                "vulns.read",
             ]),
         ),
         (
@@ -138,6 +143,7 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "risk.read",
                 "projects.read",
                 "risk.assess",
+                "vulns.read",
             ]),
         ),
         (
@@ -148,6 +154,7 @@ pub fn builtin_roles() -> HashMap<String, Vec<String>> {
                 "reports.read",
                 "risk.read",
                 "projects.read",
+                "vulns.read",
             ]),
         ),
         (
@@ -338,6 +345,13 @@ mod tests {
             a.check(&who("nobody", "t"), Action::EventsRead, &attrs)
                 .is_err(),
             "unknown role"
+        );
+        for role in ["admin", "analyst", "responder", "viewer"] {
+            assert!(a.check(&who(role, "t"), Action::VulnsRead, &attrs).is_ok());
+        }
+        assert!(
+            a.check(&who("auditor", "t"), Action::VulnsRead, &attrs)
+                .is_err()
         );
         let custom = HashMap::from([("ingester".to_string(), vec!["events.write".to_string()])]);
         let a = Authorizer::new(custom, None).expect("authz");

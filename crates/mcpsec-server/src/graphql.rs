@@ -36,6 +36,7 @@ pub struct QueryRoot(
     EventQuery,
     crate::graphql_alerts::AlertQuery,
     crate::graphql_projects::ProjectQuery,
+    crate::graphql_rules::RuleQuery,
 );
 
 /// Event queries.

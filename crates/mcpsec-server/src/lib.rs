@@ -13,17 +13,22 @@ mod assets;
 mod audit_api;
 mod auth;
 mod authz;
+mod cert_names;
 mod dashboard;
 mod error;
 mod events;
 mod graphql;
 mod graphql_alerts;
 mod graphql_projects;
+mod graphql_rules;
 mod health;
 mod limits;
 pub mod live;
 mod mcp;
 mod mcp_alerts;
+mod mcp_explain;
+mod mcp_resources;
+mod mcp_supply;
 mod me;
 mod metrics_http;
 mod oidc;
@@ -38,18 +43,21 @@ mod report_schedules;
 mod report_share;
 mod reports;
 mod risk_api;
+mod rule_list;
 mod rules_api;
 mod state;
 mod stream;
 mod supply_eval;
 mod timeparse;
+pub mod tls;
 
-pub use auth::{Principal, authenticate, hash_token};
+pub use auth::{Principal, authenticate, authenticate_cert, hash_token};
 pub use authz::{Action, Attributes, Authorizer, builtin_roles};
 pub use error::ApiError;
 pub use graphql::{MAX_COMPLEXITY, MAX_DEPTH};
 pub use limits::RateLimits;
 pub use mcp::{MAX_RESULT_BYTES, McpServer};
+pub use mcp_supply::MAX_SBOM_BYTES;
 pub use metrics_http::install_metrics;
 pub use oidc::{OidcConfig, OidcError, OidcVerifier};
 pub use openapi::ApiDoc;
@@ -60,6 +68,7 @@ pub use reports::{Progress, build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};
 pub use supply_eval::{GENERATION_CHECKPOINT, NEW_VULNERABILITY_RULE, spawn_vulndb_watch};
 pub use timeparse::parse_time_param;
+pub use tls::{CertIdentity, ClientAuth, TlsConfig};
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
@@ -225,14 +234,7 @@ pub fn router(state: AppState) -> Router {
             auth::require_auth,
         ));
     let mcp_routes = Router::new()
-        .nest_service(
-            "/mcp",
-            mcp::http_service(
-                state.index.clone(),
-                state.state.clone(),
-                state.mcp_hosts.clone(),
-            ),
-        )
+        .nest_service("/mcp", mcp::http_service(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

@@ -216,6 +216,8 @@ impl McpServer {
             return Ok(tool_error(format!("unknown status {:?}", a.status)));
         };
         let comment = a.comment.map(|c| c.chars().take(4000).collect::<String>());
+        let (audit_tenant, audit_actor, audit_comment) =
+            (tenant.to_string(), actor.clone(), comment.clone());
         let id = a.id.clone();
         let res = blocking(move || {
             st.set_alert_status(
@@ -230,7 +232,21 @@ impl McpServer {
         .await;
         match res {
             Ok(ids) if ids.is_empty() => Ok(tool_error("no such alert")),
-            Ok(_) => Ok(data_result(json!({"id": a.id, "status": status.as_str()}))),
+            Ok(ids) => {
+                self.audit(
+                    &ctx,
+                    mcpsec_store::AuditEvent {
+                        tenant: audit_tenant,
+                        actor: audit_actor,
+                        action: "alerts.status".into(),
+                        target: a.id.clone(),
+                        outcome: "success".into(),
+                        details: json!({ "ids": ids, "status": status.as_str(),
+                            "comment": audit_comment, "transport": "mcp" }),
+                    },
+                );
+                Ok(data_result(json!({"id": a.id, "status": status.as_str()})))
+            }
             Err(e) => Ok(tool_error(e)),
         }
     }

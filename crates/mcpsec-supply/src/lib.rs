@@ -16,7 +16,8 @@
 //! [`sarif`] (SARIF 2.1.0 output), [`vex`] (applying OpenVEX / CycloneDX VEX statements)
 //! [`vers`] (`vers:` version ranges) and [`cdx_vex`] (CycloneDX VEX output), [`license`] (SPDX expressions against a licence
 //! policy), [`exploit`] (EPSS and CISA KEV files), [`risk`] (malicious packages, typosquat-like
-//! names, risk scores), [`reports`] (other scanners' reports as findings with their tool).
+//! names, risk scores), [`reports`] (other scanners' reports as findings with their tool),
+//! [`sniff`] (the format of a text without a file name).
 
 pub mod cdx_vex;
 pub mod cvss;
@@ -36,6 +37,7 @@ pub mod risk;
 pub mod sarif;
 pub mod sbom;
 pub mod scan;
+pub mod sniff;
 pub mod vers;
 pub mod version;
 pub mod vex;

@@ -19,6 +19,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address of the HTTP API.
     pub listen: SocketAddr,
+    /// The listener: TLS and client certificates.
+    pub server: ServerConfig,
     /// Log output.
     pub logging: LoggingConfig,
     /// Trace export.
@@ -60,6 +62,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("mcpsec-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            server: ServerConfig::default(),
             logging: LoggingConfig::default(),
             telemetry: TelemetryConfig::default(),
             http: HttpConfig::default(),
@@ -150,6 +153,14 @@ impl Default for HttpConfig {
             cors_allowed_origins: Vec::new(),
         }
     }
+}
+
+/// `[server]`: how the API listener talks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Serve HTTPS (and optionally verify client certificates) instead of plain HTTP.
+    pub tls: Option<mcpsec_server::TlsConfig>,
 }
 
 /// Authentication besides API keys.
@@ -455,6 +466,16 @@ impl Config {
                 Some((&p.display().to_string(), &text)),
             )
             .map_err(|e| anyhow::anyhow!("authz.policy_file: {e}"))?;
+        }
+        if let Some(tls) = &self.server.tls {
+            mcpsec_server::tls::server_config(tls)?;
+            for c in &tls.clients {
+                mcpsec_core::TenantId::new(&c.tenant)
+                    .map_err(|e| anyhow::anyhow!("server.tls.clients: {:?}: {e}", c.subject))?;
+                if c.subject.trim().is_empty() || c.name.trim().is_empty() {
+                    bail!("server.tls.clients: subject and name must not be empty");
+                }
+            }
         }
         if let Some(a) = &self.retention.max_age {
             parse_duration(a).context("retention.max_age")?;

@@ -33,12 +33,30 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
     };
     let state: Arc<dyn StateStore> =
         Arc::new(SqliteState::open(&data.state_db()).context("cannot open the state database")?);
+    // Triage over stdio is a change like any other: audited in the data dir's log.
+    let auditor = Arc::new(
+        mcpsec_store::Auditor::new(state.clone(), &data.audit_key())
+            .context("cannot open the audit log")?,
+    );
+    // The same rule files `serve` loads, for rule resources and alert explanations.
+    let catalog = Arc::new(mcpsec_detect::Catalog::new(
+        state.clone(),
+        mcpsec_detect::CatalogOptions {
+            rule_paths: cfg.detection.rule_paths.clone(),
+            embedded: Vec::new(),
+            mapping: crate::cmd::hunt::load_mapping(cfg.detection.mapping.as_deref())?,
+        },
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let service = McpServer::new(index, tenant)
             .with_state(state)
+            .with_catalog(catalog)
+            .with_vulndb_dir(cfg.data_dir.clone())
+            .with_report_templates(cfg.report.templates_dir.clone())
+            .with_auditor(auditor)
             .serve(rmcp::transport::stdio())
             .await
             .context("MCP handshake failed")?;

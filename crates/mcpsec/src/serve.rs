@@ -428,6 +428,13 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             authz: Some(Arc::new(authorizer(&cfg)?)),
             report_templates: cfg.report.templates_dir.clone(),
             data_dir: Some(cfg.data_dir.clone()),
+            vulndb_dir: Some(cfg.data_dir.clone()),
+            client_certs: cfg
+                .server
+                .tls
+                .as_ref()
+                .map(|t| t.clients.clone())
+                .unwrap_or_default(),
         },
     );
     {
@@ -467,7 +474,12 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         mcpsec_server::spawn_vulndb_watch(app_state.clone(), every, stop_rx.clone())
     };
     let ready = app_state.ready.clone();
-    let app = mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state));
+    let app =
+        mcpsec_server::router(app_state.clone()).merge(mcpsec_grpc::router(app_state.clone()));
+    let tls = match &cfg.server.tls {
+        Some(t) => Some(mcpsec_server::tls::server_config(t)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -477,16 +489,23 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         crate::demo::load(&pipeline, state.as_ref()).await?;
     }
     ready.store(true, Ordering::Release);
-    tracing::info!(%addr, data_dir = %data.root().display(), "mcpsec serving on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, data_dir = %data.root().display(), "mcpsec serving on {scheme}://{addr}");
 
     let ready_off = ready.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            ready_off.store(false, Ordering::Release);
-        })
-        .await
-        .context("HTTP server failed")?;
+    let stopping = async move {
+        shutdown_signal().await;
+        ready_off.store(false, Ordering::Release);
+    };
+    match tls {
+        Some(config) => mcpsec_server::tls::serve(listener, app, config, app_state, stopping)
+            .await
+            .context("HTTPS server failed")?,
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(stopping)
+            .await
+            .context("HTTP server failed")?,
+    }
 
     // Sources flush their batches, then the queue drains, then the index catches up.
     stop_tx.send_replace(true);

@@ -1,6 +1,6 @@
-//! Walks every REST route of the OpenAPI document (so new routes are covered without
-//! editing this test) with tenant B's key over tenant A's data: nothing of A leaks,
-//! nothing of A changes.
+//! Walks every REST route of the OpenAPI document and every MCP tool and resource the
+//! server lists (so new routes and tools are covered without editing this test) with
+//! tenant B's key over tenant A's data: nothing of A leaks, nothing of A changes.
 
 use crate::common::*;
 
@@ -219,6 +219,18 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         }
     }
     assert!(walked >= 8, "only {walked} routes walked");
+    let leaks = [
+        format!("\"{secret}\""),
+        secret.clone(),
+        a_id.clone(),
+        alert_id.clone(),
+        rule_id.to_owned(),
+    ];
+    let mcp_walked = walk_mcp(&server, b, &leaks, &a_id, &alert_id, rule_id);
+    assert!(
+        mcp_walked >= 12,
+        "only {mcp_walked} MCP tools and resources walked"
+    );
     assert_eq!(a_count(), 21, "tenant B changed tenant A's data");
     let after = alerts_of_a();
     assert_eq!(after["total"], 1);
@@ -325,4 +337,211 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .json()
         .expect("json");
     assert_eq!(r["data"]["projects"][0]["name"], secret.as_str(), "{r}");
+    // GraphQL rules: A sees its rule and its versions; B sees none of them.
+    let q = format!(
+        "{{ rules {{ total rules {{ id source yaml tags }} }} rule(id: \"{rule_id}\") {{ id yaml }} \
+         ruleVersions(id: \"{rule_id}\") {{ version yaml actor }} }}"
+    );
+    let gql = |key: &str| -> serde_json::Value {
+        client()
+            .post(server.url("/graphql"))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"query": q}))
+            .send()
+            .expect("gql")
+            .json()
+            .expect("json")
+    };
+    let mine = gql(a);
+    assert_eq!(mine["data"]["rules"]["total"], 1, "{mine}");
+    assert_eq!(mine["data"]["rules"]["rules"][0]["source"], "api");
+    assert!(
+        mine["data"]["rule"]["yaml"]
+            .as_str()
+            .is_some_and(|y| y.contains(&secret))
+    );
+    assert_eq!(mine["data"]["ruleVersions"][0]["version"], 1, "{mine}");
+    let theirs = gql(b);
+    assert_eq!(
+        theirs["data"]["rules"]["total"], 0,
+        "LEAK over GraphQL: {theirs}"
+    );
+    assert!(
+        theirs["data"]["rule"].is_null(),
+        "LEAK over GraphQL: {theirs}"
+    );
+    // The REST walk made B write (and delete) a rule of the same id in its own tenant:
+    // B sees only those versions, never A's.
+    let a_actor = &mine["data"]["ruleVersions"][0]["actor"];
+    assert_eq!(
+        mine["data"]["ruleVersions"].as_array().map(Vec::len),
+        Some(1)
+    );
+    for v in theirs["data"]["ruleVersions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert_ne!(&v["actor"], a_actor, "LEAK of A's rule history: {theirs}");
+    }
+}
+
+/// A streamable-HTTP MCP session made of plain JSON-RPC requests.
+struct Mcp<'a> {
+    url: String,
+    key: &'a str,
+    session: Option<String>,
+    version: String,
+    next: u64,
+}
+
+impl Mcp<'_> {
+    fn post(&mut self, body: serde_json::Value) -> (u16, Option<serde_json::Value>, String) {
+        let mut req = client()
+            .post(&self.url)
+            .bearer_auth(self.key)
+            .header("Accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = &self.session {
+            req = req
+                .header("Mcp-Session-Id", s)
+                .header("MCP-Protocol-Version", &self.version);
+        }
+        let r = req.send().expect("mcp request");
+        if let Some(s) = r.headers().get("mcp-session-id") {
+            self.session = Some(s.to_str().expect("ascii").to_owned());
+        }
+        let status = r.status().as_u16();
+        let text = r.text().unwrap_or_default();
+        // JSON, or server-sent events whose data lines carry the reply.
+        let reply = serde_json::from_str(&text).ok().or_else(|| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+                .find(|v| v.get("id").is_some())
+        });
+        (status, reply, text)
+    }
+
+    fn call(&mut self, method: &str, params: serde_json::Value) -> (serde_json::Value, String) {
+        self.next += 1;
+        let (status, reply, text) = self.post(
+            serde_json::json!({"jsonrpc": "2.0", "id": self.next, "method": method, "params": params}),
+        );
+        assert!(status < 500, "{method}: {status} {text}");
+        (reply.unwrap_or_default(), text)
+    }
+}
+
+/// Calls every listed MCP tool with arguments that point at A's data, lists and reads
+/// every resource B can see and A's rule: no reply may carry anything of A's.
+fn walk_mcp(
+    server: &Server,
+    b: &str,
+    leaks: &[String],
+    a_event: &str,
+    a_alert: &str,
+    a_rule: &str,
+) -> usize {
+    let mut m = Mcp {
+        url: server.url("/mcp"),
+        key: b,
+        session: None,
+        version: "2025-06-18".into(),
+        next: 0,
+    };
+    let (init, text) = m.call(
+        "initialize",
+        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "isolation-walker", "version": "1"}}),
+    );
+    assert!(
+        init["result"]["capabilities"]["resources"].is_object(),
+        "{text}"
+    );
+    if let Some(v) = init["result"]["protocolVersion"].as_str() {
+        m.version = v.to_owned();
+    }
+    m.post(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let (tools, text) = m.call("tools/list", serde_json::json!({}));
+    let tools = tools["result"]["tools"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(tools.len() >= 12, "{text}");
+    let secret = &leaks[1];
+    let check = |what: &str, text: &str| {
+        for l in leaks {
+            assert!(
+                !text.contains(l.as_str()),
+                "LEAK over MCP: {what} showed tenant A's {l} to B: {text}"
+            );
+        }
+    };
+    let mut walked = 0;
+    for t in &tools {
+        let name = t["name"].as_str().expect("tool name");
+        let props = t["inputSchema"]["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut args = serde_json::Map::new();
+        for (p, schema) in props {
+            let v = match p.as_str() {
+                "id" if name.contains("alert") => a_alert.into(),
+                "id" if name.contains("event") => a_event.into(),
+                "id" => "CVE-2019-15551".into(),
+                "rule" => a_rule.into(),
+                // the field that holds A's secret
+                "field" => "secret".into(),
+                "status" => "closed".into(),
+                "content" => format!("{secret}==1.0\n").into(),
+                "limit" | "top" => 50.into(),
+                "from" | "to" | "min_level" | "min_severity" | "file_name" => continue,
+                _ if schema["type"] == "integer" => 10.into(),
+                _ => secret.clone().into(),
+            };
+            args.insert(p, v);
+        }
+        let (reply, text) = m.call(
+            "tools/call",
+            serde_json::json!({"name": name, "arguments": args}),
+        );
+        assert!(
+            reply.get("result").is_some() || reply.get("error").is_some(),
+            "{name}: {text}"
+        );
+        check(name, &text);
+        walked += 1;
+    }
+    let (list, text) = m.call("resources/list", serde_json::json!({}));
+    check("resources/list", &text);
+    let uris: Vec<String> = list["result"]["resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["uri"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!uris.is_empty(), "{text}");
+    let (_, text) = m.call("resources/templates/list", serde_json::json!({}));
+    check("resources/templates/list", &text);
+    walked += 2;
+    for uri in uris
+        .iter()
+        .map(String::as_str)
+        .chain([format!("mcpsec://rules/{a_rule}").as_str()])
+        .chain(["mcpsec://reports/executive?format=json"])
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    {
+        let (reply, text) = m.call("resources/read", serde_json::json!({"uri": uri}));
+        assert!(
+            reply.get("result").is_some() || reply.get("error").is_some(),
+            "{uri}: {text}"
+        );
+        check(&uri, &text.replace(&uri, ""));
+        walked += 1;
+    }
+    walked
 }
