@@ -497,20 +497,51 @@ pub(crate) async fn delete(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let removal = Removal {
+        route: "/api/v1/reports/jobs/{id}",
+        audit_as: "reports.deleted",
+        missing: format!("no report job {id:?}"),
+    };
+    remove_owned(&st, &who, removal, id, |s, t, id| {
+        s.delete_report_job(t, id)
+    })
+    .await
+}
+
+/// What [`remove_owned`] removes: its route, audit action and the 404 message.
+pub(crate) struct Removal {
+    pub(crate) route: &'static str,
+    pub(crate) audit_as: &'static str,
+    pub(crate) missing: String,
+}
+
+/// Deletes (or revokes) one record of the caller's tenant with `remove`, which answers
+/// whether there was one: checks `reports.write`, answers `404` when nothing was
+/// removed, audits the change and answers `204`.
+pub(crate) async fn remove_owned(
+    st: &AppState,
+    who: &Principal,
+    removal: Removal,
+    id: String,
+    remove: impl FnOnce(
+        &dyn mcpsec_store::StateStore,
+        &mcpsec_core::TenantId,
+        &str,
+    ) -> mcpsec_store::Result<bool>
+    + Send
+    + 'static,
+) -> Result<StatusCode, ApiError> {
     st.authorize(
-        &who,
+        who,
         Action::ReportsWrite,
-        &attrs("DELETE", "/api/v1/reports/jobs/{id}", Some(&id)),
+        &attrs("DELETE", removal.route, Some(&id)),
     )?;
     let tenant = who.tenant.clone();
     let key = id.clone();
-    if !st
-        .on_store(move |s| s.delete_report_job(&tenant, &key))
-        .await?
-    {
-        return Err(not_found(&id));
+    if !st.on_store(move |s| remove(s, &tenant, &key)).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, removal.missing));
     }
-    audit(&st, &who, "reports.deleted", &id, serde_json::json!({}));
+    audit(st, who, removal.audit_as, &id, serde_json::json!({}));
     Ok(StatusCode::NO_CONTENT)
 }
 

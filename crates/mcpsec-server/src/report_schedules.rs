@@ -228,27 +228,15 @@ pub(crate) async fn delete(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    st.authorize(
-        &who,
-        Action::ReportsWrite,
-        &crate::events::http_attrs("DELETE", "/api/v1/reports/schedules/{id}", Some(&id)),
-    )?;
-    let tenant = who.tenant.clone();
-    let key = id.clone();
-    if !st
-        .on_store(move |s| s.delete_report_schedule(&tenant, &key))
-        .await?
-    {
-        return Err(not_found(&id));
-    }
-    crate::report_jobs::audit(
-        &st,
-        &who,
-        "reports.schedule_deleted",
-        &id,
-        serde_json::json!({}),
-    );
-    Ok(StatusCode::NO_CONTENT)
+    let removal = crate::report_jobs::Removal {
+        route: "/api/v1/reports/schedules/{id}",
+        audit_as: "reports.schedule_deleted",
+        missing: format!("no report schedule {id:?}"),
+    };
+    crate::report_jobs::remove_owned(&st, &who, removal, id, |s, t, id| {
+        s.delete_report_schedule(t, id)
+    })
+    .await
 }
 
 /// Runs a schedule now (its next due time does not move).

@@ -7,7 +7,7 @@
 //! so revoking or deleting the report kills the link at once, and a forged or altered
 //! token is indistinguishable from an unknown one (`404`).
 
-use crate::report_jobs::{audit, document, not_found};
+use crate::report_jobs::{Removal, audit, document, not_found, remove_owned};
 use crate::{Action, ApiError, AppState, Principal};
 use axum::Extension;
 use axum::Json;
@@ -228,24 +228,15 @@ pub(crate) async fn revoke(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    st.authorize(
-        &who,
-        Action::ReportsWrite,
-        &crate::events::http_attrs("DELETE", "/api/v1/reports/shares/{id}", Some(&id)),
-    )?;
-    let tenant = who.tenant.clone();
-    let key = id.clone();
-    if !st
-        .on_store(move |s| s.revoke_report_share(&tenant, &key, Utc::now()))
-        .await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no live share link {id:?}"),
-        ));
-    }
-    audit(&st, &who, "reports.unshared", &id, serde_json::json!({}));
-    Ok(StatusCode::NO_CONTENT)
+    let removal = Removal {
+        route: "/api/v1/reports/shares/{id}",
+        audit_as: "reports.unshared",
+        missing: format!("no live share link {id:?}"),
+    };
+    remove_owned(&st, &who, removal, id, |s, t, id| {
+        s.revoke_report_share(t, id, Utc::now())
+    })
+    .await
 }
 
 /// Downloads a shared report without an API key (the signed token is the credential).
