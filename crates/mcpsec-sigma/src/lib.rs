@@ -45,6 +45,7 @@ pub mod parse;
 pub mod prefilter;
 pub mod rule;
 pub mod ruleset;
+mod sparse;
 
 pub use correlate::{CorrelationHit, CorrelationState, Engine, EngineStats, Limits};
 pub use correlation::{CorrelationRule, CorrelationType};
