@@ -351,13 +351,13 @@ mod tests {
         let line = r##"{"Event":{"System":{"EventID":{"#text":1,"a":2},"Other":"x"},
             "EventData":{"CommandLine":"Cmd.EXE /c","Image":"C:\\A.exe"}},
             "host.name":"H","junk":[1,{"k":true}],"cmd":null}"##;
-        let ev = parse(&t, line, true).unwrap();
+        let ev = parse(&t, line, true).expect("parses");
         assert_eq!(
             Value::Object(ev.fields),
             serde_json::json!({"Event":{"System":{"EventID":{"#text":1,"a":2}},
                 "EventData":{"CommandLine":"Cmd.EXE /c"}},"host.name":"H","cmd":null})
         );
-        let text = ev.text.unwrap();
+        let text = ev.text.expect("text asked for");
         for piece in [
             "1\n",
             "2\n",
