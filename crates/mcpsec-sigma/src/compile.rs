@@ -54,6 +54,15 @@ impl CompiledDetection {
         self.searches.iter_mut().flatten().flatten()
     }
 
+    /// Whether a test searches every value of the event (keywords).
+    pub(crate) fn has_keyword_test(&self) -> bool {
+        self.searches
+            .iter()
+            .flatten()
+            .flatten()
+            .any(|t| matches!(t, FieldTest::Values { field: None, .. }))
+    }
+
     /// Evaluates on an event.
     pub fn eval(&self, ctx: &EventCtx<'_>) -> bool {
         self.node(&self.condition, ctx)
@@ -499,7 +508,31 @@ pub fn string_matcher(toks: &[Tok], cased: bool) -> Result<StringMatcher> {
         .map_err(|e| invalid(format!("pattern too complex: {}", one_line(&e.to_string()))))?;
     // The pattern carries its own flags.
     Ok(StringMatcher::new(StrMatch::Regex(re), cased, None)
-        .with_regex_literals(false, false, false))
+        .with_regex_literals(false, false, false)
+        .with_inner_literal(inner_literal(toks)))
+}
+
+/// The longest run of literal characters of a wildcard pattern that every match contains
+/// as it is in the lowercased text: ASCII only, and without `k` and `s`, whose
+/// case-insensitive matches include characters that do not lowercase to them (the Kelvin
+/// sign, the long s).
+fn inner_literal(toks: &[Tok]) -> Option<String> {
+    let mut best = String::new();
+    let mut run = String::new();
+    for t in toks.iter().chain([&Tok::Any]) {
+        match t {
+            Tok::Lit(c) if c.is_ascii() && !matches!(c.to_ascii_lowercase(), 'k' | 's') => {
+                run.push(c.to_ascii_lowercase());
+            }
+            _ => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+        }
+    }
+    (!best.is_empty()).then_some(best)
 }
 
 fn resolve(c: &Cond, names: &[&str]) -> Result<CondNode> {

@@ -102,6 +102,8 @@ pub struct FieldTable {
     prefixes: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     /// By prefix id: the node's children are also filed under `*` (from `a.*.b`).
     wild: Vec<bool>,
+    /// By prefix id: the node is a whole candidate path (not only a prefix of one).
+    leaf: Vec<bool>,
     /// The root's children are also filed under `*`.
     root_wild: bool,
 }
@@ -114,6 +116,7 @@ impl Default for FieldTable {
             index: HashMap::new(),
             prefixes: HashMap::default(),
             wild: Vec::new(),
+            leaf: Vec::new(),
             root_wild: false,
         };
         t.prefix_id("");
@@ -135,7 +138,11 @@ impl FieldTable {
                     self.prefix_id(&p[..i]);
                 }
             }
-            ids.push(self.prefix_id(p));
+            let pid = self.prefix_id(p);
+            if let Some(l) = self.leaf.get_mut(pid as usize) {
+                *l = true;
+            }
+            ids.push(pid);
             let parent = if p.starts_with('*') {
                 Some("")
             } else {
@@ -166,7 +173,30 @@ impl FieldTable {
         let id = u32::try_from(self.wild.len()).unwrap_or(u32::MAX);
         self.prefixes.insert(path.into(), id);
         self.wild.push(false);
+        self.leaf.push(false);
         id
+    }
+
+    /// What a selective parse does with the node at this dotted path: nodes off every
+    /// interned path are skipped, nodes that are a whole candidate path (or whose
+    /// children are filed under `*`) are kept whole, the others are read key by key.
+    pub(crate) fn node_kind(&self, path: &str) -> NodeKind {
+        if self.root_wild {
+            return NodeKind::Whole;
+        }
+        match self.prefixes.get(path) {
+            None => NodeKind::Skip,
+            Some(&id) => {
+                let id = id as usize;
+                if self.leaf.get(id).copied().unwrap_or(true)
+                    || self.wild.get(id).copied().unwrap_or(true)
+                {
+                    NodeKind::Whole
+                } else {
+                    NodeKind::Descend
+                }
+            }
+        }
     }
 
     /// Number of interned fields.
@@ -255,6 +285,17 @@ impl FieldTable {
     }
 }
 
+/// See [`FieldTable::node_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    /// No rule looks at it or below it.
+    Skip,
+    /// Keep the whole value.
+    Whole,
+    /// Read its keys one by one.
+    Descend,
+}
+
 /// The per-event state of one field.
 #[derive(Default)]
 struct FieldState {
@@ -274,6 +315,9 @@ pub struct EventCtx<'a> {
     prefilter: &'a crate::prefilter::Prefilter,
     /// Cached results of shared logsource conditions.
     pub(crate) logsource_cache: Vec<Cell<Option<bool>>>,
+    /// The lowercased text of all the event's scalars, when computed while parsing (the
+    /// keyword gate then reads it instead of walking the event).
+    pub(crate) keyword_text: Option<&'a str>,
 }
 
 impl<'a> EventCtx<'a> {
@@ -292,6 +336,7 @@ impl<'a> EventCtx<'a> {
                 .take(table.len())
                 .collect(),
             logsource_cache: vec![Cell::new(None); groups],
+            keyword_text: None,
         }
     }
 

@@ -179,6 +179,12 @@ impl GateIndex {
         self.keywords
     }
 
+    /// Whether a rule is gated on the keyword pseudo-field.
+    pub(crate) fn has_keyword_gate(&self) -> bool {
+        self.keywords
+            .is_some_and(|k| self.fields.iter().any(|gf| gf.field == k))
+    }
+
     /// Number of rules evaluated on every event.
     pub(crate) fn ungated(&self) -> usize {
         self.always.iter().map(|w| w.count_ones() as usize).sum()
@@ -215,11 +221,16 @@ impl GateIndex {
                 continue;
             }
             if Some(gf.field) == self.keywords {
-                let mut text = String::new();
-                for v in ctx.root().values() {
-                    all_text(v, &mut text, 0);
-                }
-                let bits = prefilter.scan(gf.field, &text);
+                let bits = match ctx.keyword_text {
+                    Some(text) => prefilter.scan(gf.field, text),
+                    None => {
+                        let mut text = String::new();
+                        for v in ctx.root().values() {
+                            all_text(v, &mut text, 0);
+                        }
+                        prefilter.scan(gf.field, &text)
+                    }
+                };
                 mark_bits(&bits, &gf.by_pattern, &mut mark);
                 continue;
             }

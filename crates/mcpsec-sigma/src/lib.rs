@@ -28,6 +28,9 @@
 //! 1% of SigmaHQ rules without a gate are evaluated as before. Fields are looked up
 //! through an index of the event built once (an array slot per interned path), and a
 //! field whose rules' logsources all fail for the event is not looked at.
+//! [`RuleSet::no_match_json`] decides "no rule matches" from a selective parse of a JSON
+//! text (only the nodes on interned paths are built, plus the keyword text), so `hunt`
+//! builds whole events only for the lines it cannot clear.
 //! Correlation rules are linked to the rules they reference when the set is built and
 //! evaluated by a [`correlate::Engine`] fed with the matches, in event-time order.
 
@@ -45,6 +48,7 @@ pub mod parse;
 pub mod prefilter;
 pub mod rule;
 pub mod ruleset;
+mod sparse;
 
 pub use correlate::{CorrelationHit, CorrelationState, Engine, EngineStats, Limits};
 pub use correlation::{CorrelationRule, CorrelationType};

@@ -239,6 +239,27 @@ impl StringMatcher {
         self
     }
 
+    /// Offers `lit`, a lowercased ASCII literal that every match contains, as the gate
+    /// literal; kept when it is rarer (longer) than the prefix/suffix literals found.
+    pub(crate) fn with_inner_literal(mut self, lit: Option<String>) -> Self {
+        let score = |ls: &[String]| {
+            ls.iter()
+                .map(|l| 1.0 / (l.len().min(16) as f64).powi(2))
+                .sum::<f64>()
+        };
+        if let (StrMatch::Regex(_), Some(lit)) = (&self.kind, lit) {
+            let lit = [lit];
+            if self
+                .regex_literals
+                .as_ref()
+                .is_none_or(|cur| score(&lit) < score(cur))
+            {
+                self.regex_literals = Some(Box::new(lit));
+            }
+        }
+        self
+    }
+
     /// Matches a value that was already lowercased (when not `cased`).
     pub fn matches_folded(&self, s: &str) -> bool {
         match &self.kind {

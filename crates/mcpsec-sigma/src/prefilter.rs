@@ -26,6 +26,13 @@ impl PrefilterBuilder {
         id
     }
 
+    /// Whether a needle of `field` satisfies `pred`.
+    pub(crate) fn any_needle(&self, field: FieldId, pred: impl Fn(&str) -> bool) -> bool {
+        self.fields
+            .get(&field)
+            .is_some_and(|(list, _)| list.iter().any(|n| pred(n)))
+    }
+
     /// Builds the automata; `None` for a field whose automaton could not be built
     /// (its tests then search directly).
     pub fn build(self, field_count: usize) -> (Prefilter, Vec<FieldId>) {

@@ -10,6 +10,7 @@ use crate::matcher::FieldTest;
 use crate::parse::parse_documents;
 use crate::prefilter::{Prefilter, PrefilterBuilder};
 use crate::rule::{FilterRule, LogSource, RuleMeta, SigmaDocument, SigmaRule};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct CompiledRule {
     branches: Vec<Branch>,
     /// Literals of which one must occur for the rule to match (see [`crate::gate`]).
     gate: RuleGate,
+    /// A test of the rule or its filters searches every value of the event (keywords).
+    keyword: bool,
 }
 
 impl CompiledRule {
@@ -88,7 +91,11 @@ impl RuleSetBuilder {
 
     /// Adds the documents of a YAML text.
     pub fn add_text(&mut self, text: &str, file: Option<&Path>) {
-        match parse_documents(text, file) {
+        self.add_parsed(parse_documents(text, file));
+    }
+
+    fn add_parsed(&mut self, parsed: Result<Vec<Result<SigmaDocument>>>) {
+        match parsed {
             Ok(docs) => {
                 for d in docs {
                     match d {
@@ -101,17 +108,19 @@ impl RuleSetBuilder {
         }
     }
 
-    /// Adds a file, or every `.yml`/`.yaml` file under a directory.
+    /// Adds a file, or every `.yml`/`.yaml` file under a directory. Files are read and
+    /// parsed on all cores; documents and errors are kept in file order.
     pub fn add_path(&mut self, path: &Path) {
         let mut files = Vec::new();
         if let Err(e) = rule_files(path, &mut files) {
             self.errors.push(e);
         }
-        for f in files {
-            match read_rule_file(&f) {
-                Ok(text) => self.add_text(&text, Some(&f)),
-                Err(e) => self.errors.push(e),
-            }
+        let parsed: Vec<_> = files
+            .par_iter()
+            .map(|f| read_rule_file(f).and_then(|text| parse_documents(&text, Some(f))))
+            .collect();
+        for p in parsed {
+            self.add_parsed(p);
         }
     }
 
@@ -202,6 +211,9 @@ impl RuleSetBuilder {
             let need = gate::any_of(r.branches.iter().map(|b| b.detection.need(keywords)));
             r.gate = gate::intern(&need, &mut pf);
         }
+        // The selective parse joins the keyword text with newlines (and may hold more
+        // values than a whole parse when keys repeat): exact for needles without one.
+        let sparse = !pf.any_needle(keywords, |n| n.contains('\n'));
         let (prefilter, failed) = pf.build(compiler.fields.len());
         if !failed.is_empty() {
             for_each_test(&mut compiled, &mut groups, |t| t.unregister(&failed));
@@ -223,6 +235,7 @@ impl RuleSetBuilder {
                 correlations,
                 prefilter,
                 gates,
+                sparse,
             },
             loaded,
             errors,
@@ -313,6 +326,9 @@ fn compile_rule<'f>(
             .iter()
             .map(|f| f.meta.id.clone().unwrap_or_else(|| f.meta.title.clone()))
             .collect(),
+        keyword: branches.iter().any(|b| {
+            b.detection.has_keyword_test() || b.filters.iter().any(|f| f.has_keyword_test())
+        }),
         branches,
         gate: None,
     })
@@ -377,6 +393,8 @@ pub struct RuleSet {
     correlations: Vec<CorrelationRule>,
     prefilter: Prefilter,
     gates: GateIndex,
+    /// Whether [`RuleSet::no_match_json`] may decide from a selective parse.
+    sparse: bool,
 }
 
 impl RuleSet {
@@ -448,6 +466,38 @@ impl RuleSet {
                 }
             }
         }
+    }
+
+    /// Whether no rule matches the JSON object `text`, decided from a selective parse
+    /// that keeps only the fields rules read (much cheaper than parsing the whole event).
+    /// `false` means "unsure": parse the event and call [`RuleSet::for_each_match`]; so it
+    /// is for texts that are not a JSON object, and for events on which a rule whose
+    /// keywords search every value is worth evaluating.
+    pub fn no_match_json(&self, text: &str) -> bool {
+        if !self.sparse || self.gates.len() != self.rules.len() {
+            return false;
+        }
+        let Ok(ev) = crate::sparse::parse(&self.fields, text, self.gates.has_keyword_gate()) else {
+            return false;
+        };
+        let mut ctx = EventCtx::new(&ev.fields, &self.fields, self.groups.len(), &self.prefilter);
+        ctx.keyword_text = ev.text.as_deref();
+        let candidates = self
+            .gates
+            .candidates(&ctx, &self.prefilter, |g| self.group(g, &ctx));
+        for (w, word) in candidates.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let Some(rule) = self.rules.get(i)
+                    && (rule.keyword || self.rule_matches(rule, &ctx))
+                {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Evaluates every rule on its own and reports whether it matched and how long it

@@ -19,6 +19,8 @@ use std::collections::BTreeSet;
 use std::io::{IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 mod correlate;
@@ -83,6 +85,33 @@ pub fn load_mapping(path: Option<&Path>) -> Result<FieldMapping> {
     })
 }
 
+/// The matched event, shared (not copied) by every detection of that event; written as
+/// the JSON object, `null` when absent.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedEvent(Option<Arc<Map<String, Value>>>);
+
+impl SharedEvent {
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The event as a JSON value (`null` when absent).
+    pub(crate) fn to_value(&self) -> Value {
+        self.0
+            .as_ref()
+            .map_or(Value::Null, |m| Value::Object(Map::clone(m)))
+    }
+}
+
+impl Serialize for SharedEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(m) => m.serialize(s),
+            None => s.serialize_unit(),
+        }
+    }
+}
+
 /// One rule firing on one event.
 #[derive(Debug, Serialize)]
 struct Detection {
@@ -95,8 +124,8 @@ struct Detection {
     line: Option<u64>,
     timestamp: Option<String>,
     record_id: Option<Value>,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    event: Value,
+    #[serde(skip_serializing_if = "SharedEvent::is_none")]
+    event: SharedEvent,
     /// Set for correlation detections (then `event` is null and not written).
     #[serde(flatten)]
     correlation: Option<CorrelationInfo>,
@@ -400,22 +429,24 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
     let scan_started = Instant::now();
     let mut seen: Vec<Observed<'_>> = Vec::new();
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    for (n, file) in files.iter().enumerate() {
-        totals.files += 1;
-        pb.set_message(file.display().to_string());
-        let ctx = FileCtx {
-            set: &set,
-            tf: &tf,
-            window: (from, to),
-            correlator: &correlator,
-            file: n,
-            name: &names[n],
-        };
-        if let Err(e) = hunt_file(file, &ctx, &mut w, &mut totals, &mut seen) {
-            eprintln!("{}: {e:#}", file.display());
-        }
-        pb.inc(1);
-    }
+    let scan = Scan {
+        set: &set,
+        tf: &tf,
+        window: (from, to),
+        correlator: &correlator,
+        names: &names,
+    };
+    // Three stages run at once: a reader thread decodes files into batches, a matcher
+    // thread parses and matches each batch on all cores, and this thread writes the
+    // detections in input order. The channels hold two batches each, so memory stays
+    // flat whatever the input size.
+    std::thread::scope(|s| -> Result<()> {
+        let (raw_tx, raw_rx) = sync_channel(2);
+        let (out_tx, out_rx) = sync_channel(2);
+        s.spawn(|| read_files(&files, raw_tx));
+        s.spawn(|| match_batches(&scan, raw_rx, out_tx));
+        write_results(&out_rx, &files, &names, &pb, &mut w, &mut totals, &mut seen)
+    })?;
     pb.finish_and_clear();
     if correlator.active() {
         for (hit, info, file) in correlator.run(seen, &names, passes) {
@@ -441,7 +472,7 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
                     .and_then(Value::as_u64),
                 timestamp: Some(correlate::rfc3339(hit.window_end_ms)),
                 record_id: None,
-                event: Value::Null,
+                event: SharedEvent::default(),
                 correlation: Some(info),
             })?;
         }
@@ -477,62 +508,155 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
 
 type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-/// What matching one file needs to know.
-struct FileCtx<'a, 's> {
+/// What matching needs to know.
+struct Scan<'a, 's> {
     set: &'s RuleSet,
     tf: &'a TimeFields,
     window: Window,
     correlator: &'a Correlator,
-    /// Position of the file in the input list.
-    file: usize,
-    name: &'a str,
+    /// Input file names, by position in the input list.
+    names: &'a [String],
 }
 
-fn hunt_file<'s>(
-    file: &Path,
-    ctx: &FileCtx<'_, 's>,
+/// One event's detections, the matches correlations need, and the count of those
+/// without a readable time.
+type Matched<'s> = (Vec<Detection>, Vec<Observed<'s>>, u64);
+
+/// From the reader to the matcher, and (matched) from the matcher to the writer.
+enum Msg<T> {
+    /// The next file (by position) starts.
+    Start(usize),
+    /// Events of the current file, in order.
+    Batch(usize, T),
+    /// The current file failed here (earlier batches stand).
+    Failed(anyhow::Error),
+    /// The current file is done.
+    End,
+}
+
+/// Reader stage: every file's events, in batches, in order.
+fn read_files(files: &[PathBuf], tx: SyncSender<Msg<Vec<RawRecord>>>) {
+    for (n, file) in files.iter().enumerate() {
+        if tx.send(Msg::Start(n)).is_err() {
+            return;
+        }
+        let r = EventSource::open(file).and_then(|mut src| {
+            while let Some(batch) = src.next_batch()? {
+                if tx.send(Msg::Batch(n, batch)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = r
+            && tx.send(Msg::Failed(e)).is_err()
+        {
+            return;
+        }
+        if tx.send(Msg::End).is_err() {
+            return;
+        }
+    }
+}
+
+type MatchedBatch<'s> = Vec<std::result::Result<Matched<'s>, String>>;
+
+/// Matcher stage: parses and matches each batch on all cores.
+fn match_batches<'s>(
+    scan: &Scan<'_, 's>,
+    rx: Receiver<Msg<Vec<RawRecord>>>,
+    tx: SyncSender<Msg<MatchedBatch<'s>>>,
+) {
+    for msg in rx {
+        let out = match msg {
+            Msg::Batch(n, batch) => Msg::Batch(
+                n,
+                batch
+                    .into_par_iter()
+                    .map(|raw| {
+                        // Most lines match no rule: a selective parse of the fields rules
+                        // read proves it without building the whole event. Only lines it
+                        // cannot clear are parsed whole (time windows need every event's
+                        // time, so they always are).
+                        if scan.window == (None, None)
+                            && raw.text().is_some_and(|t| scan.set.no_match_json(t))
+                        {
+                            return Ok((Vec::new(), Vec::new(), 0));
+                        }
+                        Ok(detect(raw.parse()?, scan, n))
+                    })
+                    .collect(),
+            ),
+            Msg::Start(n) => Msg::Start(n),
+            Msg::Failed(e) => Msg::Failed(e),
+            Msg::End => Msg::End,
+        };
+        if tx.send(out).is_err() {
+            return;
+        }
+    }
+}
+
+/// Writer stage: counts and writes detections in input order.
+fn write_results<'s>(
+    rx: &Receiver<Msg<MatchedBatch<'s>>>,
+    files: &[PathBuf],
+    names: &[String],
+    pb: &ProgressBar,
     w: &mut Writer,
     totals: &mut Totals,
     seen: &mut Vec<Observed<'s>>,
 ) -> Result<()> {
-    let mut src = EventSource::open(file)?;
-    let name = ctx.name;
-    while let Some(batch) = src.next_batch()? {
-        type Matched<'s> = (Vec<Detection>, Vec<Observed<'s>>, u64);
-        let results: Vec<std::result::Result<Matched<'s>, String>> = batch
-            .into_par_iter()
-            .map(|raw| {
-                let rec = raw.parse()?;
-                Ok(detect(&rec, ctx))
-            })
-            .collect();
-        for r in results {
-            match r {
-                Ok((ds, obs, untimed)) => {
-                    totals.events += 1;
-                    seen.extend(obs);
-                    totals.untimed += untimed;
-                    for d in ds {
-                        totals.detections += 1;
-                        totals
-                            .fired
-                            .insert(d.rule_id.clone().unwrap_or_else(|| d.rule_title.clone()));
-                        w.write(&d)?;
-                    }
-                }
-                Err(e) => {
-                    totals.bad += 1;
-                    if totals.bad <= 20 {
-                        eprintln!("{name}: {e}");
+    let mut current = 0;
+    for msg in rx {
+        match msg {
+            Msg::Start(n) => {
+                current = n;
+                totals.files += 1;
+                pb.set_message(names.get(n).cloned().unwrap_or_default());
+            }
+            Msg::Batch(n, results) => {
+                let name = names.get(n).map_or("", String::as_str);
+                for r in results {
+                    match r {
+                        Ok((ds, obs, untimed)) => {
+                            totals.events += 1;
+                            seen.extend(obs);
+                            totals.untimed += untimed;
+                            for d in ds {
+                                totals.detections += 1;
+                                if !totals
+                                    .fired
+                                    .contains(d.rule_id.as_ref().unwrap_or(&d.rule_title))
+                                {
+                                    totals.fired.insert(
+                                        d.rule_id.clone().unwrap_or_else(|| d.rule_title.clone()),
+                                    );
+                                }
+                                w.write(&d)?;
+                            }
+                        }
+                        Err(e) => {
+                            totals.bad += 1;
+                            if totals.bad <= 20 {
+                                eprintln!("{name}: {e}");
+                            }
+                        }
                     }
                 }
             }
+            Msg::Failed(e) => {
+                if let Some(f) = files.get(current) {
+                    eprintln!("{}: {e:#}", f.display());
+                }
+            }
+            Msg::End => pb.inc(1),
         }
     }
     Ok(())
 }
 
-fn detect<'s>(rec: &Record, ctx: &FileCtx<'_, 's>) -> (Vec<Detection>, Vec<Observed<'s>>, u64) {
+fn detect<'s>(rec: Record, ctx: &Scan<'_, 's>, file: usize) -> Matched<'s> {
     let (set, tf, window) = (ctx.set, ctx.tf, ctx.window);
     let none = || (Vec::new(), Vec::new(), 0);
     // The time is read only when a window needs it or a rule fired (most events do not).
@@ -552,7 +676,6 @@ fn detect<'s>(rec: &Record, ctx: &FileCtx<'_, 's>) -> (Vec<Detection>, Vec<Obser
         return none();
     }
     let time = time.or_else(|| tf.time(&rec.fields));
-    let event = Value::Object(rec.fields.clone());
     let timestamp = time.map(|t| mcpsec_core::to_rfc3339(&t));
     let record_id = tf.record(&rec.fields);
     let mut observed = Vec::new();
@@ -562,15 +685,17 @@ fn detect<'s>(rec: &Record, ctx: &FileCtx<'_, 's>) -> (Vec<Detection>, Vec<Obser
             (Some(t), Some(ts)) => observed.push(Observed {
                 time_ms: t.timestamp_millis(),
                 rule: r,
-                file: ctx.file,
+                file,
                 index: rec.index,
                 line: rec.line,
                 timestamp: ts.clone(),
-                event: event.clone(),
+                event: Value::Object(rec.fields.clone()),
             }),
             _ => untimed += 1,
         }
     }
+    let event = SharedEvent(Some(Arc::new(rec.fields)));
+    let name = ctx.names.get(file).map_or("", String::as_str);
     let detections = hits
         .into_iter()
         .filter(|r| ctx.correlator.shows(r))
@@ -579,7 +704,7 @@ fn detect<'s>(rec: &Record, ctx: &FileCtx<'_, 's>) -> (Vec<Detection>, Vec<Obser
             rule_title: r.meta.title.clone(),
             level: r.meta.level.clone(),
             tags: r.meta.tags.clone(),
-            file: ctx.name.to_owned(),
+            file: name.to_owned(),
             index: rec.index,
             line: rec.line,
             timestamp: timestamp.clone(),

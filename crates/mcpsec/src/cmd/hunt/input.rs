@@ -40,6 +40,14 @@ impl RawRecord {
         object(v, self.index, self.line)
     }
 
+    /// The text of a record read from a line (not yet parsed).
+    pub fn text(&self) -> Option<&str> {
+        match &self.raw {
+            Raw::Text(t) => Some(t),
+            Raw::Value(_) => None,
+        }
+    }
+
     /// Parses the record, keeping it (for benchmarks that parse the same input again).
     pub fn parse_ref(&self) -> std::result::Result<Record, String> {
         let v = match &self.raw {

@@ -55,7 +55,7 @@ impl SarifRules {
             properties["event_count"] = json!(c.event_count);
             properties["events"] = json!(c.events);
         } else {
-            properties["event"] = d.event.clone();
+            properties["event"] = d.event.to_value();
         }
         let mut location = json!({"artifactLocation": {"uri": uri(&d.file)}});
         if let Some(l) = d.line {
