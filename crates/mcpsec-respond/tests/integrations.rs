@@ -49,6 +49,26 @@ async fn webhook_is_hmac_signed_and_carries_the_idempotency_key() {
 }
 
 #[tokio::test]
+async fn https_urls_are_spoken_with_tls_and_refused_by_a_plain_http_server() {
+    let m = mock(|_| (200, "{}".into())).await;
+    let (_d, s) = secrets(&[]);
+    let (_st, e) = engine(Services::default(), s);
+    let url = m.url.replacen("http://", "https://", 1);
+    let yaml = format!(
+        "id: t\nname: t\nsteps:\n  - id: call\n    action: http.request\n    with: {{url: '{url}/hook'}}\n"
+    );
+    let (status, steps) = run(&e, &yaml).await;
+    assert_eq!(status, "failed", "{steps:?}");
+    let error = steps[0].error.clone().unwrap_or_default();
+    assert!(
+        !error.contains("TLS-enabled"),
+        "https is attempted: {error}"
+    );
+    // A TLS handshake is not an HTTP request: the plain server saw none.
+    assert!(m.take().is_empty());
+}
+
+#[tokio::test]
 async fn slack_post_and_webhook() {
     let m = mock(|r| {
         if r.path == "/api/chat.postMessage" {
