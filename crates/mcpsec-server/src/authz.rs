@@ -292,6 +292,27 @@ mod tests {
     use super::*;
     use mcpsec_core::TenantId;
 
+    #[test]
+    fn all_lists_each_action_once_and_covers_every_role_pattern() {
+        let names: std::collections::HashSet<&str> =
+            Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), Action::ALL.len(), "an action is listed twice");
+        for (role, patterns) in builtin_roles() {
+            for p in patterns.iter().filter(|p| *p != "*") {
+                match p.strip_suffix(".*") {
+                    Some(area) => assert!(
+                        names.iter().any(|n| n.starts_with(&format!("{area}."))),
+                        "role {role}: {p} grants no action listed in Action::ALL"
+                    ),
+                    None => assert!(
+                        names.contains(p.as_str()),
+                        "role {role}: {p} is missing from Action::ALL (GET /api/v1/me)"
+                    ),
+                }
+            }
+        }
+    }
+
     fn who(role: &str, tenant: &str) -> Principal {
         Principal {
             key_id: "k".into(),
