@@ -181,12 +181,19 @@ async fn an_interrupted_drive_resumes_without_repeating_finished_steps() {
         u = m.url
     );
     let id = start(&e, &yaml, alert());
-    // The "crash": the drive is dropped while step 'slow' waits for its reply.
+    // The "crash": the drive is dropped while step 'slow' waits for its reply. The
+    // engine's own calls may hold the thread, so on a loaded machine the cut can land a
+    // step later; what must hold wherever it lands is checked below.
     let r = tokio::time::timeout(std::time::Duration::from_millis(2000), e.drive(&id)).await;
     assert!(r.is_err(), "the drive was cut off");
-    let st = by_id(&store.step_runs(&id).unwrap());
-    assert_eq!(st["one"].status, "succeeded");
-    assert_eq!(st["slow"].status, "running");
+    let before = by_id(&store.step_runs(&id).unwrap());
+    let status = |step: &str| before.get(step).map(|r| r.status.clone());
+    assert_eq!(status("one").as_deref(), Some("succeeded"));
+    let cut: Vec<&str> = ["slow", "three"]
+        .into_iter()
+        .filter(|s| status(s).as_deref() == Some("running"))
+        .collect();
+    assert_eq!(cut.len(), 1, "one step was cut off mid-call: {before:?}");
     // A new engine over the same store (as after a restart) finishes the run.
     let store_dyn: Arc<dyn mcpsec_store::StateStore> = store.clone();
     let fx = mcpsec_respond::live::LiveEffects::new(
@@ -202,16 +209,21 @@ async fn an_interrupted_drive_resumes_without_repeating_finished_steps() {
         "succeeded"
     );
     let reqs = m.take();
-    let count = |p: &str| reqs.iter().filter(|r| r.path == p).count();
-    assert_eq!(count("/one"), 1, "a finished step is not repeated");
-    assert_eq!(count("/three"), 1);
-    let slow: Vec<_> = reqs
-        .iter()
-        .filter(|r| r.path == "/slow")
-        .map(|r| r.header("idempotency-key").unwrap())
-        .collect();
-    assert_eq!(slow.len(), 2, "the cut-off step is called again");
-    assert_eq!(slow[0], slow[1], "with the same idempotency key");
+    let keys = |p: &str| -> Vec<String> {
+        reqs.iter()
+            .filter(|r| r.path == p)
+            .map(|r| r.header("idempotency-key").unwrap().to_owned())
+            .collect()
+    };
+    for step in ["one", "slow", "three"] {
+        let sent = keys(&format!("/{step}"));
+        if cut.contains(&step) {
+            assert_eq!(sent.len(), 2, "the cut-off step {step} is called again");
+            assert_eq!(sent[0], sent[1], "with the same idempotency key");
+        } else {
+            assert_eq!(sent.len(), 1, "step {step} is not repeated");
+        }
+    }
 }
 
 fn who(actor: &str, role: &str) -> Decider {
