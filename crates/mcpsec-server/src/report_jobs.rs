@@ -3,15 +3,15 @@
 //! `GET /api/v1/reports` is the tenant's report history. Jobs left unfinished by a
 //! restart run again when `serve` starts ([`AppState::resume_report_jobs`]).
 
-use crate::{Action, ApiError, AppState, Principal, parse_time_param};
+use crate::{Action, ApiError, AppState, Principal};
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use mcpsec_core::ErrorCode;
-use mcpsec_report::{Format, KINDS, Templates};
+use mcpsec_report::{Format, KINDS};
 use mcpsec_store::{ReportJob, ReportJobStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -179,19 +179,8 @@ pub(crate) async fn create(
         .unwrap_or("pdf")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
+    let (from, to) = crate::reports::times(req.from.as_deref(), req.to.as_deref())?;
     let now = Utc::now();
-    let time = |s: &Option<String>| {
-        s.as_deref()
-            .map(|s| parse_time_param(s, now))
-            .transpose()
-            .map_err(ApiError::bad_request)
-    };
-    let (from, to) = (time(&req.from)?, time(&req.to)?);
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        return Err(ApiError::bad_request("from must be before to"));
-    }
     let job = ReportJob {
         id: ulid::Ulid::new().to_string(),
         tenant: who.tenant.clone(),
@@ -316,14 +305,8 @@ pub(crate) fn spawn_with(st: AppState, job: ReportJob, after: Option<Delivery>) 
 /// Renders a job's document (blocking). Errors are for the job's `error` field.
 fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
     let format: Format = job.format.parse().map_err(|e| format!("{e}"))?;
-    let rules = match &st.detector {
-        Some(d) if job.kind == "coverage" => Some(
-            d.catalog()
-                .rules_for(&job.tenant)
-                .map_err(|e| format!("cannot load the deployed rules: {e}"))?,
-        ),
-        _ => None,
-    };
+    let rules = crate::reports::rules_for_report(st.detector.as_deref(), &job.kind, &job.tenant)
+        .map_err(|e| format!("cannot load the deployed rules: {e}"))?;
     let board = st.report_jobs.clone();
     let id = job.id.clone();
     let progress = move |done: u64, total: u64| board.set(&id, done, total);
@@ -335,11 +318,7 @@ fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
     };
     let data = crate::report_data(&src, &job.kind, &job.tenant, job.from, job.to, Utc::now())
         .map_err(|e| format!("cannot gather the report data: {e}"))?;
-    let templates = match &st.report_templates {
-        Some(dir) => Templates::with_overrides(dir),
-        None => Templates::embedded(),
-    };
-    mcpsec_report::render(&data, format, &templates).map_err(|e| e.to_string())
+    mcpsec_report::render(&data, format, &st.templates()).map_err(|e| e.to_string())
 }
 
 /// History parameters.
@@ -416,30 +395,13 @@ pub(crate) async fn get_one(
 /// A document as a download.
 pub(crate) fn document(job: &ReportJob, bytes: Vec<u8>) -> Response {
     let format: Format = job.format.parse().unwrap_or(Format::Json);
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
     let name = format!(
-        "attachment; filename=\"mcpsec-{}-{}.{}\"",
+        "mcpsec-{}-{}.{}",
         job.kind,
         job.created_at.format("%Y%m%d-%H%M"),
         format.as_str()
     );
-    if let Ok(v) = HeaderValue::from_str(&name) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if format == Format::Html {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            ),
-        );
-    }
-    r
+    crate::reports::document_response(bytes, format, Some(&name))
 }
 
 /// The finished document of a job.

@@ -71,7 +71,60 @@ pub(crate) fn build_report_with_progress(
 /// A period with optional ends.
 type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-fn times(from: Option<&str>, to: Option<&str>) -> Result<Span, ApiError> {
+/// A rendered report as an HTTP answer: its media type, `attachment` under `filename`
+/// when one is given, and for HTML a CSP that allows the report's own inline styles only.
+pub(crate) fn document_response(
+    bytes: Vec<u8>,
+    format: Format,
+    filename: Option<&str>,
+) -> Response {
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Some(name) = filename
+        && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if format == Format::Html {
+        // The report's own inline styles, nothing else, even if opened from here.
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    r
+}
+
+/// The deployed rules a report of `kind` needs: the tenant's, for `coverage` only.
+pub(crate) fn rules_for_report(
+    detector: Option<&mcpsec_detect::Detector>,
+    kind: &str,
+    tenant: &TenantId,
+) -> Result<Option<std::sync::Arc<mcpsec_detect::TenantRules>>, mcpsec_detect::DetectError> {
+    match detector {
+        Some(d) if kind == "coverage" => d.catalog().rules_for(tenant).map(Some),
+        _ => Ok(None),
+    }
+}
+
+impl AppState {
+    /// The report templates: embedded, overridden from `[report] templates_dir`.
+    pub(crate) fn templates(&self) -> Templates {
+        match &self.report_templates {
+            Some(dir) => Templates::with_overrides(dir),
+            None => Templates::embedded(),
+        }
+    }
+}
+
+/// `from` and `to` parameters parsed, `from` before `to`.
+pub(crate) fn times(from: Option<&str>, to: Option<&str>) -> Result<Span, ApiError> {
     let now = Utc::now();
     let parse = |s: Option<&str>| {
         s.map(|s| parse_time_param(s, now))
@@ -148,20 +201,13 @@ pub(crate) async fn generate(
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
     let (from, to) = times(p.from.as_deref(), p.to.as_deref())?;
     let index = st.index.clone();
-    let templates = match &st.report_templates {
-        Some(dir) => Templates::with_overrides(dir),
-        None => Templates::embedded(),
-    };
+    let templates = st.templates();
     let tenant = who.tenant.clone();
     let state = st.state.clone();
     let detector = st.detector.clone();
     let bytes = tokio::task::spawn_blocking(move || {
-        let rules = match &detector {
-            Some(d) if kind == "coverage" => {
-                Some(d.catalog().rules_for(&tenant).map_err(ApiError::internal)?)
-            }
-            _ => None,
-        };
+        let rules =
+            rules_for_report(detector.as_deref(), &kind, &tenant).map_err(ApiError::internal)?;
         let src = crate::ReportSources {
             index: Some(index.as_ref()),
             state: state.as_ref(),
@@ -173,32 +219,9 @@ pub(crate) async fn generate(
     })
     .await
     .map_err(ApiError::internal)??;
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    if format != Format::Json {
-        let name = format!(
-            "attachment; filename=\"report-{}.{}\"",
-            who.tenant.as_str(),
-            format.as_str()
-        );
-        if let Ok(v) = HeaderValue::from_str(&name) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-    }
-    if format == Format::Html {
-        // The report's own inline styles, nothing else, even if opened from here.
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            ),
-        );
-    }
-    Ok(r)
+    let name = format!("report-{}.{}", who.tenant.as_str(), format.as_str());
+    let filename = (format != Format::Json).then_some(name.as_str());
+    Ok(document_response(bytes, format, filename))
 }
 
 /// Histogram parameters.
