@@ -230,8 +230,26 @@ fn id_rank(id: &str) -> u8 {
     }
 }
 
+/// What a scan may use beyond the database.
+#[derive(Debug, Default)]
+pub struct ScanOptions {
+    /// Local clones that order commits for OSV `GIT` ranges
+    /// ([`crate::osv::GitHistory`]); without them only exact commits and listed
+    /// revisions match.
+    pub git_history: Option<crate::osv::GitHistory>,
+}
+
 /// Matches inventories against the database.
 pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, ScanError> {
+    scan_with(db, inventories, &ScanOptions::default())
+}
+
+/// [`scan`] with options.
+pub fn scan_with(
+    db: &mut VulnDb,
+    inventories: Vec<Inventory>,
+    opts: &ScanOptions,
+) -> Result<ScanReport, ScanError> {
     let t = std::time::Instant::now();
     let mut report = ScanReport {
         typosquats: crate::risk::typosquats(&inventories),
@@ -423,7 +441,7 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
                 });
             }
         }
-        git_findings(db, inv, ii, &mut report)?;
+        git_findings(db, inv, ii, opts.git_history.as_ref(), &mut report)?;
     }
     for f in &mut report.findings {
         let cves: Vec<&str> = std::iter::once(&f.id)
@@ -462,11 +480,13 @@ pub fn scan(db: &mut VulnDb, inventories: Vec<Inventory>) -> Result<ScanReport, 
 
 /// Components whose purl names a repository and revision (`pkg:github/...@rev`, a
 /// `vcs_url` qualifier), matched against the advisories' GIT ranges
-/// ([`crate::osv::match_git`]: equal commits and listed revisions only).
+/// ([`crate::osv::match_git`]: equal commits and listed revisions only, unless `history`
+/// holds a clone of the repository).
 fn git_findings(
     db: &mut VulnDb,
     inv: &Inventory,
     ii: usize,
+    history: Option<&crate::osv::GitHistory>,
     report: &mut ScanReport,
 ) -> Result<(), ScanError> {
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
@@ -483,11 +503,29 @@ fn git_findings(
             continue;
         }
         let mut found: Vec<Finding> = Vec::new();
-        for adv in db.advisories_for_repo(&g.repo)? {
+        let advisories = db.advisories_for_repo(&g.repo)?;
+        if let Some(h) = history
+            && !advisories.is_empty()
+        {
+            match h.clone_of(&g.repo) {
+                None => report.warnings.push(format!(
+                    "{}: no full clone of {} under the git repositories directory; only exact \
+                     commits and listed revisions of its advisories are matched",
+                    inv.file, g.repo
+                )),
+                Some(dir) if h.commit(&dir, &g.rev).is_none() => report.warnings.push(format!(
+                    "{}: revision {} is not in the clone of {}; only exact commits and listed \
+                     revisions of its advisories are matched",
+                    inv.file, g.rev, g.repo
+                )),
+                Some(_) => {}
+            }
+        }
+        for adv in advisories {
             let Some(m) = adv
                 .affected
                 .iter()
-                .find_map(|a| crate::osv::match_git(a, &g.repo, &g.rev))
+                .find_map(|a| crate::osv::match_git(a, &g.repo, &g.rev, history))
             else {
                 continue;
             };

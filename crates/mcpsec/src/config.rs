@@ -298,12 +298,18 @@ pub struct SupplyConfig {
     /// newly affected projects raise alerts. 0 turns the periodic check off (the check at
     /// start and `POST /api/v1/vulndb/reevaluate` remain).
     pub vulndb_check_secs: u64,
+    /// Directory of full local clones (`<dir>/<host>/<path>`, `<dir>/<path>` or
+    /// `<dir>/<name>`) that order commits for OSV `GIT` ranges, so a revision between an
+    /// introducing and a fixing commit is found. Unset: exact commits and listed
+    /// revisions only.
+    pub git_repos: Option<std::path::PathBuf>,
 }
 
 impl Default for SupplyConfig {
     fn default() -> Self {
         SupplyConfig {
             vulndb_check_secs: 60,
+            git_repos: None,
         }
     }
 }

@@ -6,15 +6,17 @@
 //! affected, one equal to a `fixed` commit is not (abbreviated hashes of 7+ characters
 //! match their full hash), and a revision (tag or commit) listed in the affected entry's
 //! explicit `versions` is affected. A commit somewhere between `introduced` and `fixed`
-//! is **not** found — that needs `git merge-base`, i.e. a clone.
+//! is found only with a local clone of the repository ([`GitHistory`], `--git-repos`),
+//! which orders commits; without one it is **not** found.
 //!
 //! Components carry a repository through their purl: `pkg:github/owner/repo@rev`
 //! (also `gitlab`, `bitbucket`), or a `vcs_url` qualifier
 //! (`vcs_url=git+https://host/path.git@rev`; the purl's version is the revision when the
 //! URL names none).
 
+use super::history::GitHistory;
 use super::matching::AffectedMatch;
-use super::model::{Affected, RangeKind};
+use super::model::{Affected, Range, RangeKind};
 use crate::purl::Purl;
 
 /// A repository (normalised, see [`normalize_repo`]) and a revision.
@@ -109,9 +111,15 @@ fn same_commit(a: &str, b: &str) -> bool {
 }
 
 /// Evaluates the GIT ranges of `affected` that name `repo` for `rev` (see the module
-/// documentation for exactly what is matched).
-pub fn match_git(affected: &Affected, repo: &str, rev: &str) -> Option<AffectedMatch> {
-    let ranges: Vec<_> = affected
+/// documentation for exactly what is matched). With `history` holding a clone of `repo`,
+/// a revision between an `introduced` and a `fixed` commit is placed by the commit graph.
+pub fn match_git(
+    affected: &Affected,
+    repo: &str,
+    rev: &str,
+    history: Option<&GitHistory>,
+) -> Option<AffectedMatch> {
+    let ranges: Vec<&Range> = affected
         .ranges
         .iter()
         .filter(|r| {
@@ -121,12 +129,17 @@ pub fn match_git(affected: &Affected, repo: &str, rev: &str) -> Option<AffectedM
     if ranges.is_empty() {
         return None;
     }
-    let fixed_of = |r: &super::model::Range| {
-        r.events
-            .iter()
-            .find_map(|e| e.fixed.clone())
-            .filter(|f| is_commit(f))
-    };
+    if let Some(h) = history
+        && let Some(dir) = h.clone_of(repo)
+        && let Some(commit) = h.commit(&dir, rev)
+    {
+        return ranges.iter().find_map(|r| {
+            in_range(r, h, &dir, &commit).then(|| AffectedMatch {
+                fixed: fixed_of(r),
+                interval: describe(r),
+            })
+        });
+    }
     for r in &ranges {
         if r.events
             .iter()
@@ -164,6 +177,56 @@ pub fn match_git(affected: &Affected, repo: &str, rev: &str) -> Option<AffectedM
         fixed: ranges.iter().find_map(|r| fixed_of(r)),
         interval: format!("listed revision {listed}"),
     })
+}
+
+fn fixed_of(r: &Range) -> Option<String> {
+    r.events
+        .iter()
+        .find_map(|e| e.fixed.clone())
+        .filter(|f| is_commit(f))
+}
+
+/// OSV's rule for one range, on the clone's graph: `commit` descends from an
+/// `introduced` commit (`"0"`: any), not from a `fixed` one, and not strictly from a
+/// `last_affected` one. A commit the clone does not hold is no ancestor of one it holds.
+fn in_range(r: &Range, h: &GitHistory, dir: &std::path::Path, commit: &str) -> bool {
+    let descends_from = |x: &str| {
+        h.commit(dir, x)
+            .is_some_and(|xc| h.is_ancestor(dir, &xc, commit) == Some(true))
+    };
+    let introduced = r.events.iter().filter_map(|e| e.introduced.as_deref());
+    let mut introduced = introduced.map(|i| i == "0" || descends_from(i));
+    if !introduced.any(|b| b) {
+        return false;
+    }
+    if r.events
+        .iter()
+        .filter_map(|e| e.fixed.as_deref())
+        .any(descends_from)
+    {
+        return false;
+    }
+    !r.events
+        .iter()
+        .filter_map(|e| e.last_affected.as_deref())
+        .any(|l| descends_from(l) && h.commit(dir, l).as_deref() != Some(commit))
+}
+
+fn describe(r: &Range) -> String {
+    let list = |f: fn(&super::model::Event) -> Option<&str>| {
+        r.events.iter().filter_map(f).collect::<Vec<_>>().join(", ")
+    };
+    let mut s = format!("introduced in {}", list(|e| e.introduced.as_deref()));
+    let fixed = list(|e| e.fixed.as_deref());
+    if !fixed.is_empty() {
+        s.push_str(&format!(", fixed in {fixed}"));
+    }
+    let last = list(|e| e.last_affected.as_deref());
+    if !last.is_empty() {
+        s.push_str(&format!(", last affected {last}"));
+    }
+    s.push_str(" (placed with the local clone's history)");
+    s
 }
 
 #[cfg(test)]
@@ -241,26 +304,29 @@ mod tests {
     fn only_equal_commits_and_listed_revisions_match() {
         let a = affected();
         let repo = "github.com/openssl/openssl";
-        let m = match_git(&a, repo, INTRO).expect("introducing commit");
+        let m = match_git(&a, repo, INTRO, None).expect("introducing commit");
         assert_eq!(m.fixed.as_deref(), Some(FULL));
         assert!(
-            match_git(&a, repo, &INTRO[..7]).is_some(),
+            match_git(&a, repo, &INTRO[..7], None).is_some(),
             "abbreviated hash"
         );
-        assert!(match_git(&a, repo, FULL).is_none(), "the fix itself");
-        assert!(match_git(&a, repo, &FULL[..10]).is_none());
-        assert!(match_git(&a, repo, "openssl-3.0.4").is_some(), "listed tag");
+        assert!(match_git(&a, repo, FULL, None).is_none(), "the fix itself");
+        assert!(match_git(&a, repo, &FULL[..10], None).is_none());
         assert!(
-            match_git(&a, repo, "openssl-3.0.7").is_none(),
+            match_git(&a, repo, "openssl-3.0.4", None).is_some(),
+            "listed tag"
+        );
+        assert!(
+            match_git(&a, repo, "openssl-3.0.7", None).is_none(),
             "unlisted tag"
         );
         assert!(
-            match_git(&a, repo, "2222222222222222222222222222222222222222").is_none(),
+            match_git(&a, repo, "2222222222222222222222222222222222222222", None).is_none(),
             "a commit between introduced and fixed cannot be placed without the repository"
         );
-        assert!(match_git(&a, "github.com/other/repo", INTRO).is_none());
+        assert!(match_git(&a, "github.com/other/repo", INTRO, None).is_none());
         assert!(
-            match_git(&a, repo, "123456").is_none(),
+            match_git(&a, repo, "123456", None).is_none(),
             "too short to be a commit"
         );
     }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use mcpsec_supply::cvss::Severity;
 use mcpsec_supply::db::VulnDb;
-use mcpsec_supply::scan::{Finding, ScanReport, read_inputs, scan};
+use mcpsec_supply::scan::{Finding, ScanOptions, ScanReport, read_inputs, scan_with};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -136,6 +136,12 @@ pub struct ScanArgs {
     /// CycloneDX version written by `--format cyclonedx-vex`.
     #[arg(long, value_enum, default_value_t = CdxSpec::V1_6)]
     pub cyclonedx_version: CdxSpec,
+    /// Directory of full local clones (`DIR/github.com/owner/repo`, `DIR/owner/repo` or
+    /// `DIR/repo`) whose history places a component's commit inside an advisory's GIT
+    /// range; without it only exact commits and listed revisions match. Default:
+    /// `supply.git_repos` from the config.
+    #[arg(long, value_name = "DIR")]
+    pub git_repos: Option<PathBuf>,
 }
 
 /// Runs an `sbom` action.
@@ -282,7 +288,14 @@ fn scan_cmd(a: ScanArgs) -> Result<ExitCode> {
     let cfg = super::load_config(&a.store)?;
     let mut db = VulnDb::open_existing(&cfg.data_dir)?;
     let (invs, read_warnings) = read_inputs(&a.paths)?;
-    let mut report = scan(&mut db, invs)?;
+    let opts = ScanOptions {
+        git_history: a
+            .git_repos
+            .clone()
+            .or_else(|| cfg.supply.git_repos.clone())
+            .map(mcpsec_supply::osv::GitHistory::new),
+    };
+    let mut report = scan_with(&mut db, invs, &opts)?;
     report.warnings.splice(0..0, read_warnings);
     let mut docs = Vec::new();
     for p in &a.vex {

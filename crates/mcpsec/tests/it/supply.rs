@@ -484,3 +484,83 @@ fn sbom_scan_malicious_packages_fail_and_risk_is_shown() {
         "{table}"
     );
 }
+
+/// Runs `git` in `dir` with a fixed identity; returns its trimmed stdout.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn sbom_scan_git_repos_places_a_commit_inside_a_git_range() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = dir.path().join("clones/example/libfoo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    git(&repo, &["init", "-q"]);
+    let mut commits = Vec::new();
+    for msg in ["intro", "mid", "fix"] {
+        std::fs::write(repo.join("f"), msg).expect("write");
+        git(&repo, &["add", "f"]);
+        git(&repo, &["commit", "-q", "-m", msg]);
+        commits.push(git(&repo, &["rev-parse", "HEAD"]));
+    }
+    let adv = dir.path().join("adv.json");
+    std::fs::write(
+        &adv,
+        serde_json::json!({"id": "OSV-2099-9", "modified": "2025-01-01T00:00:00Z",
+            "affected": [{"ranges": [{"type": "GIT", "repo": "https://github.com/example/libfoo",
+                "events": [{"introduced": commits[0]}, {"fixed": commits[2]}]}]}]})
+        .to_string(),
+    )
+    .expect("write");
+    let d = dir.path().join("data");
+    let d = d.to_str().expect("utf8");
+    let out = Command::new(bin())
+        .args(["vulndb", "import"])
+        .arg(&adv)
+        .args(["--data-dir", d])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let bom = dir.path().join("bom.json");
+    std::fs::write(
+        &bom,
+        serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+            {"type": "library", "name": "libfoo", "purl": format!("pkg:github/example/libfoo@{}", commits[1])}]})
+        .to_string(),
+    )
+    .expect("write");
+    let scan = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["sbom", "scan", "--format", "json", "--data-dir", d])
+            .args(extra)
+            .arg(&bom)
+            .output()
+            .expect("run")
+    };
+    let out = scan(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no clone: the middle commit cannot be placed"
+    );
+    let clones = dir.path().join("clones");
+    let out = scan(&["--git-repos", clones.to_str().expect("utf8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["findings"][0]["id"], "OSV-2099-9", "{v:#}");
+    assert_eq!(v["findings"][0]["fixed"], commits[2].as_str());
+}
