@@ -256,6 +256,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/alerts.js", get(dashboard::alerts_script))
         .route("/ui/rules.js", get(dashboard::rules_script))
         .route("/ui/reports.js", get(dashboard::reports_script))
+        .route("/ui/projects.js", get(dashboard::projects_script))
+        .route("/ui/risk.js", get(dashboard::risk_script))
+        .route("/ui/playbooks.js", get(dashboard::playbooks_script))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(
