@@ -8,6 +8,7 @@
 
 mod alert_stream;
 mod alerts_api;
+mod alerts_histogram;
 mod apidocs;
 mod assets;
 mod audit_api;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit_api::list))
         .route("/alerts", get(alerts_api::list))
         .route("/alerts/summary", get(alerts_api::summary))
+        .route("/alerts/histogram", get(alerts_histogram::histogram))
         .route("/alerts/stream", get(alert_stream::open))
         .route("/alerts/status", axum::routing::post(alerts_api::bulk))
         .route(

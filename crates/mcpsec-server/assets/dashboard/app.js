@@ -83,12 +83,13 @@ function countsTable(table, head, rows, what) {
 
 // A column chart of {start, count} buckets, drawn as SVG elements (no inline script or
 // style, so the page's strict CSP holds). Each bar has a title for pointer and reader.
-function chart(box, buckets, label) {
+function chart(box, buckets, label, noun) {
+  const what = noun || "events";
   const total = buckets.reduce((s, b) => s + b.count, 0);
-  if (!buckets.length || !total) { box.replaceChildren(el("p", { class: "muted" }, "No events in this period.")); return; }
+  if (!buckets.length || !total) { box.replaceChildren(el("p", { class: "muted" }, `No ${what} in this period.`)); return; }
   const W = 800, H = 160, L = 40, B = 20, T = 6;
   const max = Math.max(...buckets.map((b) => b.count));
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${label}: ${fmt(total)} events, at most ${fmt(max)} in one bucket` });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${label}: ${fmt(total)} ${what}, at most ${fmt(max)} in one bucket` });
   const ph = H - B - T, slot = (W - L) / buckets.length;
   for (const f of [0, 0.5, 1]) {
     const y = T + ph - ph * f;
@@ -177,8 +178,8 @@ async function overview() {
   const from = $("ov-range").value;
   $("ov-status").textContent = "Loading…";
   try {
-    const [r, stats, sum] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats"),
-      api("/api/v1/alerts/summary", { from, top: 10 })]);
+    const [r, stats, sum, ahist] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats"),
+      api("/api/v1/alerts/summary", { from, top: 10 }), api("/api/v1/alerts/histogram", { from, buckets: 48 })]);
     const e = r.events;
     $("ov-cards").replaceChildren(...[
       [fmt(e.total), "events"], [fmt(e.distinct_hosts) + (e.hosts_capped ? "+" : ""), "hosts"],
@@ -190,6 +191,7 @@ async function overview() {
     countsTable($("ov-arules"), "Rule", sum.top_rules.map(([, name, count]) => ({ name, count })), "Alerts");
     countsTable($("ov-ahosts"), "Host", sum.top_hosts.map(([name, count]) => ({ name, count })), "Alerts");
     chart($("ov-chart"), e.histogram.buckets, "Events over time");
+    chart($("ov-achart"), ahist.buckets, "Alerts over time", "alerts");
     countsTable($("ov-sources"), "Source", e.top_sources);
     countsTable($("ov-hosts"), "Host", e.top_hosts);
     countsTable($("ov-formats"), "Format", e.by_format);

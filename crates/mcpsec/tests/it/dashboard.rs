@@ -464,6 +464,13 @@ fn headless_chromium_uploads_an_sbom_reads_risk_and_approves_a_playbook_step() {
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
     std::fs::write(shots.join("pages-run.json"), seen.to_string()).expect("save what was seen");
 
+    // Overview: all 23 demo alerts over time, and where they fired most.
+    assert!(
+        s(&seen["alert_chart_label"]).starts_with("Alerts over time: 23 alerts"),
+        "{seen}"
+    );
+    assert!(s(&seen["alert_hosts"]).contains("DC01.corp.example"), "{seen}");
+
     // Projects: the demo project, its findings with the version to upgrade to, the diff.
     assert!(
         s(&seen["projects_rows"]).contains("shop-frontend"),
