@@ -469,7 +469,10 @@ fn headless_chromium_uploads_an_sbom_reads_risk_and_approves_a_playbook_step() {
         s(&seen["alert_chart_label"]).starts_with("Alerts over time: 23 alerts"),
         "{seen}"
     );
-    assert!(s(&seen["alert_hosts"]).contains("DC01.corp.example"), "{seen}");
+    assert!(
+        s(&seen["alert_hosts"]).contains("DC01.corp.example"),
+        "{seen}"
+    );
 
     // Projects: the demo project, its findings with the version to upgrade to, the diff.
     assert!(
