@@ -1,5 +1,5 @@
 //! The web dashboard at `/`: login with an API key, overview, event search, the alert
-//! queue, the rules and the reports pages. Its assets
+//! queue, the rules, reports, projects, risk and playbooks pages. Its assets
 //! are embedded in the binary and served without authentication (they hold no data);
 //! every figure they show comes from `/api/v1`, which requires a key.
 
@@ -11,6 +11,9 @@ const STYLE: &str = include_str!("../assets/dashboard/app.css");
 const ALERTS: &str = include_str!("../assets/dashboard/alerts.js");
 const RULES: &str = include_str!("../assets/dashboard/rules.js");
 const REPORTS: &str = include_str!("../assets/dashboard/reports.js");
+const PROJECTS: &str = include_str!("../assets/dashboard/projects.js");
+const RISK: &str = include_str!("../assets/dashboard/risk.js");
+const PLAYBOOKS: &str = include_str!("../assets/dashboard/playbooks.js");
 /// Only this origin's script, style and API; nothing inline, nothing external. `blob:`
 /// lets report downloads (fetched with the key) be saved.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -41,4 +44,16 @@ pub(crate) async fn rules_script() -> Response {
 
 pub(crate) async fn reports_script() -> Response {
     asset(REPORTS, "text/javascript; charset=utf-8")
+}
+
+pub(crate) async fn projects_script() -> Response {
+    asset(PROJECTS, "text/javascript; charset=utf-8")
+}
+
+pub(crate) async fn risk_script() -> Response {
+    asset(RISK, "text/javascript; charset=utf-8")
+}
+
+pub(crate) async fn playbooks_script() -> Response {
+    asset(PLAYBOOKS, "text/javascript; charset=utf-8")
 }

@@ -8,6 +8,7 @@
 
 mod alert_stream;
 mod alerts_api;
+mod alerts_histogram;
 mod apidocs;
 mod assets;
 mod audit_api;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit_api::list))
         .route("/alerts", get(alerts_api::list))
         .route("/alerts/summary", get(alerts_api::summary))
+        .route("/alerts/histogram", get(alerts_histogram::histogram))
         .route("/alerts/stream", get(alert_stream::open))
         .route("/alerts/status", axum::routing::post(alerts_api::bulk))
         .route(
@@ -256,6 +258,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/alerts.js", get(dashboard::alerts_script))
         .route("/ui/rules.js", get(dashboard::rules_script))
         .route("/ui/reports.js", get(dashboard::reports_script))
+        .route("/ui/projects.js", get(dashboard::projects_script))
+        .route("/ui/risk.js", get(dashboard::risk_script))
+        .route("/ui/playbooks.js", get(dashboard::playbooks_script))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics_http::track))
         .layer(SetResponseHeaderLayer::if_not_present(

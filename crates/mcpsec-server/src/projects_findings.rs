@@ -25,7 +25,18 @@ pub(crate) struct FindingParams {
     version: Option<u32>,
     /// Also list findings a VEX statement suppresses (default false).
     include_suppressed: Option<bool>,
+    /// Page size (1–5000, default 1000).
+    limit: Option<usize>,
+    /// Findings skipped, in the listed order (default 0). The order is stable for one
+    /// version and database generation: most severe first, then file, package,
+    /// version and id.
+    offset: Option<usize>,
 }
+
+/// Default page of findings.
+const DEFAULT_FINDINGS: usize = 1000;
+/// Largest page of findings.
+pub(crate) const MAX_FINDINGS_PAGE: usize = 5000;
 
 /// Findings of one version.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -42,6 +53,12 @@ pub(crate) struct Findings {
     /// fixes it (`fixed`), its dependency path and any VEX statement applied.
     #[schema(value_type = Vec<Object>)]
     pub(crate) findings: Vec<Finding>,
+    /// Findings matching the filters, all pages together.
+    pub(crate) total: usize,
+    /// Findings skipped before this page.
+    pub(crate) offset: usize,
+    /// The `offset` of the next page; none on the last page.
+    pub(crate) next_offset: Option<usize>,
     /// Findings a VEX statement suppresses (listed only with `include_suppressed`).
     pub(crate) suppressed: usize,
     /// Problems reading the inventory or advisories.
@@ -210,17 +227,35 @@ pub(crate) async fn findings(
         &http_attrs("GET", "/api/v1/projects/{id}/findings", Some(&id)),
     )?;
     let min = p.min_severity.as_deref().map(parse_min).transpose()?;
-    Ok(Json(
-        project_findings(
-            &st,
-            &who,
-            &id,
-            p.version,
-            min,
-            p.include_suppressed.unwrap_or(false),
-        )
-        .await?,
-    ))
+    let limit = p.limit.unwrap_or(DEFAULT_FINDINGS);
+    if limit == 0 || limit > MAX_FINDINGS_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_FINDINGS_PAGE}"
+        )));
+    }
+    let mut all = project_findings(
+        &st,
+        &who,
+        &id,
+        p.version,
+        min,
+        p.include_suppressed.unwrap_or(false),
+    )
+    .await?;
+    page(&mut all, p.offset.unwrap_or(0), limit);
+    Ok(Json(all))
+}
+
+/// Keeps `limit` findings from `offset` on and says where the next page starts.
+fn page(f: &mut Findings, offset: usize, limit: usize) {
+    let total = f.findings.len();
+    let start = offset.min(total);
+    f.findings.truncate(start.saturating_add(limit).min(total));
+    f.findings.drain(..start);
+    f.total = total;
+    f.offset = offset;
+    let end = start + f.findings.len();
+    f.next_offset = (end < total).then_some(end);
 }
 
 /// The findings of a project version (shared with GraphQL).
@@ -249,7 +284,7 @@ pub(crate) async fn project_findings(
         })
         .collect();
     let suppressed = report.findings.iter().filter(|f| f.suppressed).count();
-    let findings = report
+    let findings: Vec<Finding> = report
         .findings
         .into_iter()
         .filter(|f| include_suppressed || !f.suppressed)
@@ -260,6 +295,9 @@ pub(crate) async fn project_findings(
         version,
         vulndb_generation: ev.generation,
         components: report.components,
+        total: findings.len(),
+        offset: 0,
+        next_offset: None,
         findings,
         suppressed,
         warnings: report.warnings,

@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod config;
 mod demo;
+mod demo_seed;
 mod mcp;
 mod serve;
 mod telemetry;

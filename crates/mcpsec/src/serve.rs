@@ -305,6 +305,9 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         index,
     } = open_stores(&cfg)?;
     seed_admin(state.as_ref(), &data)?;
+    if demo {
+        crate::demo_seed::vulndb(&cfg.data_dir)?;
+    }
     let auditor = Arc::new(
         mcpsec_store::Auditor::new(state.clone(), &data.audit_key())
             .context("cannot open the audit log")?,
@@ -486,6 +489,10 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let addr = listener.local_addr()?;
 
     if demo {
+        // A demo without its sample project still serves; say why it is missing.
+        if let Err(e) = crate::demo_seed::through_api(&app, state.as_ref(), &cfg.data_dir).await {
+            tracing::warn!(error = %e, "demo project, assets and playbook not seeded");
+        }
         crate::demo::load(&pipeline, state.as_ref()).await?;
     }
     ready.store(true, Ordering::Release);

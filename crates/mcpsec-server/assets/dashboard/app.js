@@ -1,5 +1,5 @@
 // mcpsec dashboard: login with an API key, overview, event search (alerts.js,
-// rules.js and reports.js add the alert queue, the rules and the reports pages). No framework, no
+// rules.js, reports.js, projects.js, risk.js and playbooks.js add the other pages). No framework, no
 // external requests; everything goes to this server's /api/v1 with the key as a bearer
 // token. The key lives in sessionStorage (this tab only), the theme in localStorage.
 "use strict";
@@ -18,9 +18,13 @@ async function api(path, params, raw, init) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
   const headers = { Authorization: "Bearer " + sessionStorage.getItem(KEY) };
-  if (init && init.body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(url, { method: (init && init.method) || "GET", headers,
-    body: init && init.body !== undefined ? JSON.stringify(init.body) : undefined });
+  let body;
+  if (init && init.file !== undefined) { // a file as it is (an SBOM upload)
+    headers["Content-Type"] = init.file.type || "application/octet-stream"; body = init.file;
+  } else if (init && init.body !== undefined) {
+    headers["Content-Type"] = "application/json"; body = JSON.stringify(init.body);
+  }
+  const r = await fetch(url, { method: (init && init.method) || "GET", headers, body });
   if (r.status === 401) { logout("Your key was refused (expired or revoked?). Log in again."); throw new Error("unauthenticated"); }
   if (!r.ok) {
     let msg = r.status + " " + r.statusText;
@@ -79,12 +83,13 @@ function countsTable(table, head, rows, what) {
 
 // A column chart of {start, count} buckets, drawn as SVG elements (no inline script or
 // style, so the page's strict CSP holds). Each bar has a title for pointer and reader.
-function chart(box, buckets, label) {
+function chart(box, buckets, label, noun) {
+  const what = noun || "events";
   const total = buckets.reduce((s, b) => s + b.count, 0);
-  if (!buckets.length || !total) { box.replaceChildren(el("p", { class: "muted" }, "No events in this period.")); return; }
+  if (!buckets.length || !total) { box.replaceChildren(el("p", { class: "muted" }, `No ${what} in this period.`)); return; }
   const W = 800, H = 160, L = 40, B = 20, T = 6;
   const max = Math.max(...buckets.map((b) => b.count));
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${label}: ${fmt(total)} events, at most ${fmt(max)} in one bucket` });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${label}: ${fmt(total)} ${what}, at most ${fmt(max)} in one bucket` });
   const ph = H - B - T, slot = (W - L) / buckets.length;
   for (const f of [0, 0.5, 1]) {
     const y = T + ph - ph * f;
@@ -107,7 +112,7 @@ function chart(box, buckets, label) {
 
 // ---- Views ---------------------------------------------------------------------
 
-const VIEWS = ["login", "overview", "search", "alerts", "rules", "reports"];
+const VIEWS = ["login", "overview", "search", "alerts", "rules", "reports", "projects", "risk", "playbooks"];
 const PAGES = VIEWS.slice(1);
 
 function show(view) {
@@ -121,16 +126,24 @@ function show(view) {
   document.title = (view === "login" ? "Log in" : view[0].toUpperCase() + view.slice(1)) + " · mcpsec";
 }
 
+// Pages that need more than logging in; without the action their link is hidden and
+// going there shows the overview.
+const PAGE_NEEDS = { projects: "projects.read", risk: "risk.read", playbooks: "playbooks.read" };
+
 function route() {
   if (!sessionStorage.getItem(KEY)) { show("login"); $("key").focus(); return; }
-  const view = PAGES.find((p) => location.hash === "#/" + p) || "overview";
+  let view = PAGES.find((p) => location.hash === "#/" + p) || "overview";
+  if (caps && PAGE_NEEDS[view] && !can(PAGE_NEEDS[view])) view = "overview";
   show(view);
   live.start();
-  if (!caps) loadCaps().catch(() => {});
+  if (!caps) loadCaps().then(() => { if (PAGE_NEEDS[view] && !can(PAGE_NEEDS[view])) route(); }).catch(() => {});
   if (view === "overview") overview();
   else if (view === "search") { $("q").focus(); if (!searched) search(); }
   else if (view === "alerts") alertsView();
   else if (view === "reports") reportsView();
+  else if (view === "projects") projectsView();
+  else if (view === "risk") riskView();
+  else if (view === "playbooks") playbooksView();
   else rulesView();
 }
 
@@ -155,7 +168,7 @@ function logout(message) {
   sessionStorage.removeItem(KEY);
   searched = false; caps = null; applyCaps();
   live.stop();
-  resetAlerts(); resetRules(); resetReports();
+  resetAlerts(); resetRules(); resetReports(); resetProjects(); resetRisk(); resetPlaybooks();
   show("login");
   $("login-error").textContent = typeof message === "string" ? message : "";
   $("key").focus();
@@ -165,8 +178,8 @@ async function overview() {
   const from = $("ov-range").value;
   $("ov-status").textContent = "Loading…";
   try {
-    const [r, stats, sum] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats"),
-      api("/api/v1/alerts/summary", { from, top: 10 })]);
+    const [r, stats, sum, ahist] = await Promise.all([api("/api/v1/reports/executive", { format: "json", from }), api("/api/v1/stats"),
+      api("/api/v1/alerts/summary", { from, top: 10 }), api("/api/v1/alerts/histogram", { from, buckets: 48 })]);
     const e = r.events;
     $("ov-cards").replaceChildren(...[
       [fmt(e.total), "events"], [fmt(e.distinct_hosts) + (e.hosts_capped ? "+" : ""), "hosts"],
@@ -176,7 +189,9 @@ async function overview() {
     countsTable($("ov-alevel"), "Level", sum.by_level.map(([name, count]) => ({ name, count })), "Alerts");
     countsTable($("ov-astatus"), "Status", sum.by_status.map(([name, count]) => ({ name: statusLabel(name), count })), "Alerts");
     countsTable($("ov-arules"), "Rule", sum.top_rules.map(([, name, count]) => ({ name, count })), "Alerts");
+    countsTable($("ov-ahosts"), "Host", sum.top_hosts.map(([name, count]) => ({ name, count })), "Alerts");
     chart($("ov-chart"), e.histogram.buckets, "Events over time");
+    chart($("ov-achart"), ahist.buckets, "Alerts over time", "alerts");
     countsTable($("ov-sources"), "Source", e.top_sources);
     countsTable($("ov-hosts"), "Host", e.top_hosts);
     countsTable($("ov-formats"), "Format", e.by_format);
@@ -282,8 +297,13 @@ function keys(ev) {
   else if (ev.key === "a") location.hash = "#/alerts";
   else if (ev.key === "r") location.hash = "#/rules";
   else if (ev.key === "p") location.hash = "#/reports";
+  else if (ev.key === "c" && can("projects.read")) location.hash = "#/projects";
+  else if (ev.key === "e" && can("risk.read")) location.hash = "#/risk";
+  else if (ev.key === "b" && can("playbooks.read")) location.hash = "#/playbooks";
   else if (view === "alerts") alertKeys(ev);
   else if (view === "rules") ruleKeys(ev);
+  else if (view === "risk") riskKeys(ev);
+  else if (view === "playbooks") playbookKeys(ev);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -299,7 +319,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("s-more").addEventListener("click", () => search(null, true));
   $("help-open").addEventListener("click", () => help(true));
   $("help-close").addEventListener("click", () => help(false));
-  alertsInit(); rulesInit(); reportsInit();
+  alertsInit(); rulesInit(); reportsInit(); projectsInit(); riskInit(); playbooksInit();
   document.addEventListener("keydown", keys);
   window.addEventListener("hashchange", route);
   route();

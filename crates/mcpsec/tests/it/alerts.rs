@@ -594,3 +594,60 @@ fn graphql_subscriptions_deliver_new_alerts() {
     let refused = client().get(s.url("/graphql/ws")).send().expect("get");
     assert_eq!(refused.status().as_u16(), 401);
 }
+
+#[test]
+fn alert_histogram_counts_each_alert_once_per_tenant_and_refuses_bad_parameters() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let s = Server::start_with(&data, &["--demo"], &[]);
+    wait_total(&s, TOKEN, "/api/v1/alerts", 23);
+    let sum = |h: &Value| -> u64 {
+        h["buckets"]
+            .as_array()
+            .expect("buckets")
+            .iter()
+            .map(|b| b["count"].as_u64().expect("count"))
+            .sum()
+    };
+    let (st, h) = get(&s, TOKEN, "/api/v1/alerts/histogram?buckets=12");
+    assert_eq!(st, 200, "{h}");
+    assert_eq!(h["total"], 23);
+    assert_eq!(h["buckets"].as_array().map(Vec::len), Some(12), "{h}");
+    assert_eq!(sum(&h), 23, "every alert in exactly one bucket: {h}");
+    assert!(h["bucket_seconds"].as_i64() >= Some(1), "{h}");
+
+    let (_, crit) = get(&s, TOKEN, "/api/v1/alerts/histogram?min_level=critical");
+    assert_eq!((crit["total"].as_u64(), sum(&crit)), (Some(1), 1), "{crit}");
+    let (_, future) = get(
+        &s,
+        TOKEN,
+        "/api/v1/alerts/histogram?from=2099-01-01T00:00:00Z&to=2099-01-02T00:00:00Z",
+    );
+    assert_eq!(future["total"], 0, "{future}");
+
+    let other = tenant_key(&data, "tenant-b", "viewer");
+    let (st, theirs) = get(&s, &other, "/api/v1/alerts/histogram");
+    assert_eq!(st, 200);
+    assert_eq!(
+        (
+            theirs["total"].as_u64(),
+            theirs["buckets"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0)),
+        "LEAK: tenant-b counts the demo tenant's alerts: {theirs}"
+    );
+    let auditor = tenant_key(&data, "default", "auditor");
+    assert_eq!(get(&s, &auditor, "/api/v1/alerts/histogram").0, 403);
+    for bad in [
+        "buckets=0",
+        "buckets=201",
+        "buckets=-1",
+        "buckets=99999999999",
+        "min_level=urgent",
+        "from=yesterday-ish",
+        "to=%00",
+    ] {
+        let (st, e) = get(&s, TOKEN, &format!("/api/v1/alerts/histogram?{bad}"));
+        assert_eq!(st, 400, "{bad}: {e}");
+    }
+}

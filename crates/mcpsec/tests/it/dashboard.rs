@@ -2,7 +2,8 @@
 //! driven by Selenium from `tests/fixtures/dashboard_e2e.py`) against a real
 //! `serve --demo`. Screenshots land in `<target>/test-artifacts/dashboard/`. The alert
 //! queue and rules pages have their own run (`tests/fixtures/dashboard_alerts_e2e.py`),
-//! which also runs axe-core when `AXE_CORE_JS` names its `axe.min.js`.
+//! and so do the projects, risk and playbooks pages (`dashboard_pages_e2e.py`); both
+//! also run axe-core when `AXE_CORE_JS` names its `axe.min.js`.
 
 use crate::common::*;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ fn dashboard_is_public_and_its_assets_are_strict() {
         ("/ui/alerts.js", "text/javascript"),
         ("/ui/rules.js", "text/javascript"),
         ("/ui/reports.js", "text/javascript"),
+        ("/ui/projects.js", "text/javascript"),
+        ("/ui/risk.js", "text/javascript"),
+        ("/ui/playbooks.js", "text/javascript"),
     ] {
         let r = client().get(server.url(path)).send().expect("get");
         assert_eq!(r.status().as_u16(), 200, "{path} needs no key");
@@ -378,6 +382,234 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
     assert_eq!(seen["other_rest_alert"], 404);
 
     // Accessibility (when axe-core is at hand) and a clean console.
+    for (page, result) in seen["axe"].as_object().expect("axe") {
+        if let Some(violations) = result.as_array() {
+            let bad: Vec<_> = violations
+                .iter()
+                .filter(|v| v["impact"] == "critical" || v["impact"] == "serious")
+                .collect();
+            assert!(bad.is_empty(), "axe-core on {page}: {bad:?}");
+        }
+    }
+    assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
+    for shot in seen["screenshots"].as_array().expect("screenshots") {
+        let path = shot.as_str().expect("path");
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "screenshot {path} is empty");
+    }
+}
+
+#[test]
+fn headless_chromium_uploads_an_sbom_reads_risk_and_approves_a_playbook_step() {
+    let _browser = one_browser();
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    // Risk snapshots every second, so the trend chart has points at once.
+    let server = Server::start_with(
+        &data,
+        &["--demo"],
+        &[("MCPSEC_RISK__SNAPSHOT_INTERVAL_SECS", "1")],
+    );
+    let analyst = tenant_key(&data, "default", "analyst");
+    let responder = tenant_key(&data, "default", "responder");
+    let viewer = tenant_key(&data, "default", "viewer");
+    let other = tenant_key(&data, "tenant-b", "responder");
+    // The demo alerts are scored, and a snapshot holds them, before the browser starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let get = |path: &str| {
+            client()
+                .get(server.url(path))
+                .bearer_auth(&analyst)
+                .send()
+                .and_then(|r| r.json::<serde_json::Value>())
+                .unwrap_or_default()
+        };
+        let alerts = get("/api/v1/alerts/summary")["total"].as_u64().unwrap_or(0);
+        let trend = get("/api/v1/risk/trends")["buckets"][0]["max"]
+            .as_f64()
+            .unwrap_or(0.0);
+        if alerts >= 23 && trend > 0.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "demo alerts ({alerts}) and a risk snapshot after 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let shots = artifacts("dashboard");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dashboard_pages_e2e.py"
+    );
+    let sbom = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dashboard/shop-frontend-3.cdx.json"
+    );
+    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg(script)
+        .args([&server.base, &analyst, &responder, &viewer, &other])
+        .arg(&shots)
+        .arg(sbom)
+        .output()
+        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
+    std::fs::write(shots.join("pages-run.json"), seen.to_string()).expect("save what was seen");
+
+    // Overview: all 23 demo alerts over time, and where they fired most.
+    assert!(
+        s(&seen["alert_chart_label"]).starts_with("Alerts over time: 23 alerts"),
+        "{seen}"
+    );
+    assert!(
+        s(&seen["alert_hosts"]).contains("DC01.corp.example"),
+        "{seen}"
+    );
+
+    // Projects: the demo project, its findings with the version to upgrade to, the diff.
+    assert!(
+        s(&seen["projects_rows"]).contains("shop-frontend"),
+        "{seen}"
+    );
+    assert_eq!(seen["versions"], serde_json::json!(["2", "1"]));
+    assert!(
+        s(&seen["findings_status"]).starts_with("Version 2: 3 findings in 7 components."),
+        "{seen}"
+    );
+    assert_eq!(s(&seen["findings_page"]), "1–3 of 3");
+    assert_eq!(seen["first_finding"]["id"], "MCPSEC-DEMO-2025-0001");
+    assert_eq!(seen["first_finding"]["fixed"], "4.17.21");
+    assert_eq!(seen["first_finding"]["vex"], "none");
+    assert_eq!(s(&seen["components_status"]), "7 of 7 components shown.");
+    assert!(
+        s(&seen["component_filtered"]).starts_with("lodash 4.17.20"),
+        "{seen}"
+    );
+    let diff = s(&seen["diff"]);
+    assert!(
+        diff.contains("1 added, 1 removed, 3 upgraded, 0 downgraded; 0 new and 2 fixed"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("left-pad 1.3.0") && diff.contains("express 4.18.2 → 4.19.2"),
+        "{diff}"
+    );
+    // The upload through the file input became version 3, checked through REST too.
+    assert!(
+        s(&seen["upload_status"]).contains(
+            "stored as version 3 (CycloneDX 1.5 JSON, 8 components): 1 finding, 1 critical or high"
+        ),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["findings_v3_ids"],
+        serde_json::json!(["MCPSEC-DEMO-2025-0005"])
+    );
+    assert_eq!(seen["rest_latest"], 3);
+    assert_eq!(seen["hostile_text_shown"], true, "{seen}");
+    assert_eq!(
+        seen["hostile_imgs"], 0,
+        "a project name became HTML: {seen}"
+    );
+    assert_eq!(seen["no_dialog"], true);
+    assert!(s(&seen["empty_project_versions"]).contains("No SBOM uploaded yet."));
+
+    // Risk: the tenant's figures, the trend, the assets and their factors.
+    let cards = seen["risk_cards"].to_string();
+    assert!(
+        cards.contains("tenant risk (") && cards.contains("alerts counted"),
+        "{cards}"
+    );
+    assert!(
+        seen["risk_top_factors"].as_u64().unwrap_or(0) >= 1,
+        "{seen}"
+    );
+    assert!(
+        seen["risk_chart_points"].as_u64().unwrap_or(0) >= 2,
+        "{seen}"
+    );
+    assert!(
+        s(&seen["risk_chart_label"]).starts_with("Tenant risk: "),
+        "{seen}"
+    );
+    let hosts = s(&seen["risk_hosts"]);
+    assert!(
+        hosts.contains("DC01.corp.example") && hosts.contains("web-1"),
+        "{hosts}"
+    );
+    assert_eq!(s(&seen["risk_detail_title"]), "host DC01.corp.example");
+    assert_eq!(seen["risk_detail_focus"], "rk-d-title");
+    let detail = s(&seen["risk_detail"]);
+    assert!(
+        detail.contains("in the inventory") && detail.contains("top alert"),
+        "{detail}"
+    );
+
+    // Playbooks: read only for an analyst; a responder approves and starts.
+    assert_eq!(seen["analyst_approve_buttons"], 0);
+    assert_eq!(seen["analyst_run_form"], false);
+    assert!(
+        s(&seen["playbooks_rows"]).contains("demo-contain-host"),
+        "{seen}"
+    );
+    assert!(
+        s(&seen["approval_row"]).contains("approve-isolation"),
+        "{seen}"
+    );
+    assert!(
+        s(&seen["approve_status"]).contains("approval recorded, request approved"),
+        "{seen}"
+    );
+    assert!(s(&seen["run_facts"]).contains("Succeeded"), "{seen}");
+    assert_eq!(
+        seen["run_steps"],
+        serde_json::json!([
+            ["record", "step st-succeeded"],
+            ["approve-isolation", "step st-succeeded"],
+            ["contained", "step st-succeeded"]
+        ]),
+        "the timeline, in order: {seen}"
+    );
+    assert_eq!(seen["rest_run"], "succeeded");
+    assert_eq!(seen["approvals_after"], 0);
+    assert!(
+        s(&seen["start_status"]).contains("of demo-contain-host started"),
+        "{seen}"
+    );
+    assert_eq!(seen["started_is_new"], true);
+    assert_eq!(seen["started_rest"]["trigger"], "manual");
+    assert_eq!(seen["started_rest"]["status"], "waiting");
+    assert_eq!(
+        seen["started_rest"]["record"],
+        serde_json::json!([{"host": "web-1", "reason": "web shell"}])
+    );
+
+    // A viewer: no playbooks link, no upload, the key for it does nothing.
+    assert_eq!(
+        seen["viewer_nav"],
+        serde_json::json!([
+            "Overview", "Search", "Alerts", "Rules", "Reports", "Projects", "Risk"
+        ])
+    );
+    assert_eq!(seen["viewer_upload"], false);
+    assert_eq!(seen["viewer_new_project"], false);
+    assert_eq!(seen["viewer_after_b"], "#/projects");
+
+    // Another tenant sees none of it.
+    assert_eq!(s(&seen["other_projects"]), "0 projects.");
+    assert_eq!(seen["other_rest_project"], 404);
+    assert_eq!(seen["other_risk_rows"], 0, "LEAK: tenant-b lists assets");
+    assert_eq!(seen["other_approvals"], 0, "LEAK: tenant-b sees approvals");
+    assert_eq!(seen["other_runs"], 0, "LEAK: tenant-b sees runs");
+
     for (page, result) in seen["axe"].as_object().expect("axe") {
         if let Some(violations) = result.as_array() {
             let bad: Vec<_> = violations

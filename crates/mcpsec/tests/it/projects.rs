@@ -735,3 +735,92 @@ fn a_new_advisory_alerts_the_affected_tenant_once() {
     );
     assert!(st.get("path").is_none());
 }
+
+#[test]
+fn findings_come_in_pages_of_a_stable_order_with_a_total() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    // 30 vulnerable packages of three severities, so the order has ties to break.
+    let advisories: Vec<(String, String)> = (0..30)
+        .map(|i| {
+            let vector = [CRITICAL, HIGH, MEDIUM][i % 3];
+            let name = format!("pkg{i:02}");
+            let id = format!("GHSA-page-{i:04}");
+            (name.clone(), advisory(&id, &[], &name, "2.0.0", vector))
+        })
+        .collect();
+    let refs: Vec<(&str, String)> = advisories
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.clone()))
+        .collect();
+    import(&data, &dir.path().join("adv"), &refs);
+    let s = Server::start(&data);
+    let id = create_project(&s, TOKEN, "paged");
+    let comps: Vec<(String, &str)> = (0..30).map(|i| (format!("pkg{i:02}"), "1.0.0")).collect();
+    let comps: Vec<(&str, &str)> = comps.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let (st, up) = upload(&s, TOKEN, &id, &cdx(&comps), "", "application/json");
+    assert_eq!((st, up["findings"].as_u64()), (201, Some(30)), "{up}");
+
+    let (_, all) = get(&s, TOKEN, &format!("/api/v1/projects/{id}/findings"));
+    assert_eq!(all["total"], 30);
+    assert_eq!(all["offset"], 0);
+    assert_eq!(all["next_offset"], Value::Null, "one page holds all: {all}");
+    let everything = names(&all["findings"], "id");
+    assert_eq!(everything.len(), 30);
+    let severities = names(&all["findings"], "severity");
+    assert_eq!(severities[..10], ["critical"; 10], "most severe first");
+
+    // Walking the pages gives the same list, each finding once, in the same order.
+    let mut walked = Vec::new();
+    let mut offset = Some(0u64);
+    let mut pages = 0;
+    while let Some(o) = offset {
+        let (st, p) = get(
+            &s,
+            TOKEN,
+            &format!("/api/v1/projects/{id}/findings?limit=7&offset={o}"),
+        );
+        assert_eq!(st, 200, "{p}");
+        assert_eq!(p["total"], 30);
+        assert_eq!(p["offset"], o);
+        walked.extend(names(&p["findings"], "id"));
+        offset = p["next_offset"].as_u64();
+        pages += 1;
+        assert!(pages <= 5, "paging does not end: {p}");
+    }
+    assert_eq!(pages, 5, "30 findings in pages of 7");
+    assert_eq!(walked, everything);
+
+    // Filters apply before paging, so the total is the filtered one.
+    let (_, c) = get(
+        &s,
+        TOKEN,
+        &format!("/api/v1/projects/{id}/findings?min_severity=critical&limit=4&offset=8"),
+    );
+    assert_eq!(
+        (c["total"].as_u64(), c["next_offset"].as_u64()),
+        (Some(10), None)
+    );
+    assert_eq!(names(&c["findings"], "id"), everything[8..10]);
+
+    // Past the end: an empty page, not an error.
+    let (st, past) = get(
+        &s,
+        TOKEN,
+        &format!("/api/v1/projects/{id}/findings?offset=1000"),
+    );
+    assert_eq!(
+        (st, past["findings"].clone(), past["total"].as_u64()),
+        (200, json!([]), Some(30))
+    );
+    for bad in [
+        "limit=0",
+        "limit=5001",
+        "limit=-1",
+        "offset=x",
+        &format!("limit={}", u64::MAX),
+    ] {
+        let (st, e) = get(&s, TOKEN, &format!("/api/v1/projects/{id}/findings?{bad}"));
+        assert_eq!(st, 400, "{bad}: {e}");
+    }
+}
