@@ -394,3 +394,63 @@ async fn a_spent_cost_budget_falls_back() {
     );
     assert_eq!(fake.seen().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_cannot_overshoot_the_token_budget() {
+    let fake = Fake::start().await;
+    // Slow answers keep every call in flight while the others check the budget; were
+    // they all let through, each would find a scripted answer.
+    for _ in 0..8 {
+        fake.push(Reply::Slow(
+            std::time::Duration::from_millis(400),
+            Box::new(Reply::Json(openai_answer(VERDICT))),
+        ));
+    }
+    let a = alert("01J", "x");
+    let e = env(std::slice::from_ref(&a));
+    let mut cfg = RiskConfig {
+        daily_token_budget: Some(100),
+        cache_ttl_secs: 0,
+        ..config(&fake.base)
+    };
+    if let Some(p) = cfg.providers.get_mut("fake") {
+        p.max_tokens = 50;
+        p.max_concurrency = 8;
+    }
+    let assessor = Arc::new(Assessor::new(cfg, e.store.clone()).expect("assessor"));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (s, req) = (assessor.clone(), request(&e, &a));
+        tasks.push(tokio::spawn(async move { s.assess(req).await }));
+    }
+    let mut by_model = 0;
+    for t in tasks {
+        let r = t.await.expect("join").expect("assess");
+        match r.source {
+            Source::Llm => by_model += 1,
+            Source::Deterministic => assert!(
+                r.reasons[0].contains("reserved by calls in flight")
+                    || r.reasons[0].contains("daily token budget spent (150 of 100"),
+                "{:?}",
+                r.reasons
+            ),
+        }
+    }
+    assert_eq!(by_model, 1, "one call fits the budget");
+    assert_eq!(fake.seen().len(), 1, "the provider was asked once");
+    let midnight = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let used = e.store.llm_usage(&e.tenant, midnight).expect("usage");
+    assert_eq!(used.prompt_tokens + used.completion_tokens, 150);
+    // Once the call is settled its reservation is gone: the next refusal names the real
+    // usage only.
+    let r = assessor.assess(request(&e, &a)).await.expect("after");
+    assert!(
+        r.reasons[0].contains("daily token budget spent (150 of 100 tokens)"),
+        "{:?}",
+        r.reasons
+    );
+}

@@ -15,14 +15,13 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 2000;
 
 /// The schema type.
-pub type McpsecSchema =
-    Schema<QueryRoot, crate::graphql_alerts::MutationRoot, crate::graphql_alerts::SubscriptionRoot>;
+pub type McpsecSchema = Schema<QueryRoot, MutationRoot, crate::graphql_alerts::SubscriptionRoot>;
 
 /// Builds the schema with its limits.
 pub fn schema() -> McpsecSchema {
     Schema::build(
         QueryRoot::default(),
-        crate::graphql_alerts::MutationRoot,
+        MutationRoot::default(),
         crate::graphql_alerts::SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
@@ -30,13 +29,23 @@ pub fn schema() -> McpsecSchema {
     .finish()
 }
 
-/// Root of queries: events, alerts and supply-chain projects.
+/// Root of queries: events, alerts, supply-chain projects, rules, risk and playbooks.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     EventQuery,
     crate::graphql_alerts::AlertQuery,
     crate::graphql_projects::ProjectQuery,
     crate::graphql_rules::RuleQuery,
+    crate::graphql_risk::RiskQuery,
+    crate::graphql_playbooks::PlaybookQuery,
+);
+
+/// Root of mutations: alert triage, risk assessment, playbook runs and approvals.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    crate::graphql_alerts::AlertMutation,
+    crate::graphql_risk::RiskMutation,
+    crate::graphql_playbooks::PlaybookMutation,
 );
 
 /// Event queries.

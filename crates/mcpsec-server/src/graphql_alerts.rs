@@ -167,11 +167,12 @@ impl AlertQuery {
     }
 }
 
-/// Mutations.
-pub struct MutationRoot;
+/// Alert mutations (merged into the mutation root).
+#[derive(Default)]
+pub struct AlertMutation;
 
 #[Object]
-impl MutationRoot {
+impl AlertMutation {
     /// Sets an alert's status; who and when are recorded. `null` when there is no such
     /// alert in the caller's tenant.
     async fn set_alert_status(

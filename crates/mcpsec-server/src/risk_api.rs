@@ -38,14 +38,14 @@ pub(crate) struct AssessBody {
     scenario: Option<String>,
 }
 
-fn assessor(st: &AppState) -> Result<Arc<Assessor>, ApiError> {
+pub(crate) fn assessor(st: &AppState) -> Result<Arc<Assessor>, ApiError> {
     st.risk
         .clone()
         .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "risk assessment is not available"))
 }
 
 /// Sigma status of the file rules, by rule id (API rules' status is in the store).
-fn file_statuses(st: &AppState) -> HashMap<String, String> {
+pub(crate) fn file_statuses(st: &AppState) -> HashMap<String, String> {
     let mut out = HashMap::new();
     if let Some(d) = &st.detector {
         for r in d.catalog().file_rules().set.rules() {
@@ -88,12 +88,7 @@ pub(crate) async fn assess(
                 format!("assess body is larger than {MAX_ASSESS_BODY} bytes"),
             )
         })?;
-    let tenant = who.tenant.clone();
-    let alert_id = id.clone();
-    let alert = st
-        .on_store(move |s| s.get_alert(&tenant, &alert_id))
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such alert"))?;
+    let alert = find_alert(&st, &who, &id).await?;
     // The body is parsed after the tenant lookup, so another tenant's id is a 404 first.
     let opts: AssessBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         AssessBody::default()
@@ -101,14 +96,42 @@ pub(crate) async fn assess(
         serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("invalid assess body: {e}")))?
     };
-    let rule_status = file_statuses(&st).remove(&alert.rule_id);
-    let a = assessor(&st)?
+    Ok(Json(
+        assess_found(&st, &who, alert, opts.provider, opts.scenario, "rest").await?,
+    ))
+}
+
+/// One of the caller's alerts, or 404.
+pub(crate) async fn find_alert(
+    st: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<mcpsec_store::Alert, ApiError> {
+    let (tenant, alert_id) = (who.tenant.clone(), id.to_owned());
+    st.on_store(move |s| s.get_alert(&tenant, &alert_id))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such alert"))
+}
+
+/// Assesses one of the caller's alerts (already looked up in its tenant), keeps the
+/// result and audits it; `transport` names the interface in the audit entry.
+pub(crate) async fn assess_found(
+    st: &AppState,
+    who: &Principal,
+    alert: mcpsec_store::Alert,
+    provider: Option<String>,
+    scenario: Option<String>,
+    transport: &str,
+) -> Result<Assessment, ApiError> {
+    let id = alert.id.clone();
+    let rule_status = file_statuses(st).remove(&alert.rule_id);
+    let a = assessor(st)?
         .assess(AssessRequest {
             tenant: who.tenant.clone(),
             alert,
             rule_status,
-            provider: opts.provider,
-            scenario: opts.scenario.unwrap_or_else(|| "alert_triage".into()),
+            provider,
+            scenario: scenario.unwrap_or_else(|| "alert_triage".into()),
             actor: who.key_id.clone(),
             store_result: true,
         })
@@ -122,9 +145,10 @@ pub(crate) async fn assess(
         details: serde_json::json!({
             "assessment": a.id, "source": a.source.as_str(), "score": a.score,
             "provider": a.llm.as_ref().map(|l| l.provider.clone()),
+            "transport": transport,
         }),
     });
-    Ok(Json(a))
+    Ok(a)
 }
 
 /// Filters of the asset list.
@@ -399,45 +423,102 @@ pub(crate) async fn trends(
         Action::RiskRead,
         &http_attrs("GET", "/api/v1/risk/trends", None),
     )?;
-    let (bucket, secs) = match p.bucket.as_deref().unwrap_or("hour") {
-        "hour" => ("hour", 3600),
-        "day" => ("day", 86_400),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown bucket {other:?}: use hour or day"
-            )));
-        }
-    };
-    let scope = match p.scope.as_deref().unwrap_or("tenant") {
-        "tenant" => ("tenant".to_owned(), who.tenant.to_string()),
-        k => {
-            let kind = mcpsec_risk::asset::AssetKind::parse(k).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "unknown scope {k:?}: use tenant, host, user, service or project"
-                ))
-            })?;
-            let name = p
-                .name
-                .clone()
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| ApiError::bad_request("name is required with an asset scope"))?;
-            (kind.as_str().to_owned(), name)
-        }
-    };
-    let (from, to) = crate::timeparse::period(p.from.as_deref(), p.to.as_deref())?;
-    let to = to.unwrap_or_else(Utc::now);
-    let from = from.unwrap_or(to - Duration::days(7));
-    if to - from > Duration::days(400) {
-        return Err(ApiError::bad_request("a trend spans at most 400 days"));
-    }
-    let tenant = who.tenant.clone();
-    let buckets = st
-        .on_store(move |s| s.risk_trend(&tenant, Some((&scope.0, &scope.1)), from, to, secs))
-        .await?;
+    let q = TrendQuery::parse(
+        &who.tenant,
+        p.scope.as_deref(),
+        p.name.as_deref(),
+        p.bucket.as_deref(),
+        p.from.as_deref(),
+        p.to.as_deref(),
+    )?;
+    let bucket = q.bucket;
+    let buckets = q.run(&st, &who.tenant).await?;
     Ok(Json(Trend {
         bucket: bucket.into(),
         buckets,
     }))
+}
+
+/// A checked trend query: scope, name, bucket size and period.
+pub(crate) struct TrendQuery {
+    /// `hour` or `day`.
+    pub(crate) bucket: &'static str,
+    secs: u32,
+    scope: String,
+    name: String,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+}
+
+impl TrendQuery {
+    /// Checks the parameters of a trend (the same for REST and GraphQL): scope `tenant`
+    /// (default) or an asset kind with a name, bucket `hour` (default) or `day`, a period
+    /// of at most 400 days (default the last 7 days).
+    pub(crate) fn parse(
+        tenant: &mcpsec_core::TenantId,
+        scope: Option<&str>,
+        name: Option<&str>,
+        bucket: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let (bucket, secs) = match bucket.unwrap_or("hour") {
+            "hour" => ("hour", 3600),
+            "day" => ("day", 86_400),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown bucket {other:?}: use hour or day"
+                )));
+            }
+        };
+        let (scope, name) = match scope.unwrap_or("tenant") {
+            "tenant" => ("tenant".to_owned(), tenant.to_string()),
+            k => {
+                let kind = mcpsec_risk::asset::AssetKind::parse(k).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "unknown scope {k:?}: use tenant, host, user, service or project"
+                    ))
+                })?;
+                let name = name
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| ApiError::bad_request("name is required with an asset scope"))?;
+                (kind.as_str().to_owned(), name.to_owned())
+            }
+        };
+        let (from, to) = crate::timeparse::period(from, to)?;
+        let to = to.unwrap_or_else(Utc::now);
+        let from = from.unwrap_or(to - Duration::days(7));
+        if to - from > Duration::days(400) {
+            return Err(ApiError::bad_request("a trend spans at most 400 days"));
+        }
+        Ok(TrendQuery {
+            bucket,
+            secs,
+            scope,
+            name,
+            from,
+            to,
+        })
+    }
+
+    /// The buckets, oldest first, from the tenant's series.
+    pub(crate) async fn run(
+        self,
+        st: &AppState,
+        tenant: &mcpsec_core::TenantId,
+    ) -> Result<Vec<mcpsec_store::RiskBucket>, ApiError> {
+        let tenant = tenant.clone();
+        st.on_store(move |s| {
+            s.risk_trend(
+                &tenant,
+                Some((&self.scope, &self.name)),
+                self.from,
+                self.to,
+                self.secs,
+            )
+        })
+        .await
+    }
 }
 
 /// Recent model calls of the tenant.

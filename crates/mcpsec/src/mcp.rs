@@ -38,15 +38,22 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
         mcpsec_store::Auditor::new(state.clone(), &data.audit_key())
             .context("cannot open the audit log")?,
     );
-    // The same rule files `serve` loads, for rule resources and alert explanations.
+    // The same rule files `serve` loads (with the demo rules when it runs `--demo`), for
+    // rule resources and alert explanations.
     let catalog = Arc::new(mcpsec_detect::Catalog::new(
         state.clone(),
         mcpsec_detect::CatalogOptions {
             rule_paths: cfg.detection.rule_paths.clone(),
-            embedded: Vec::new(),
+            embedded: crate::demo::served_rules(state.as_ref())?,
             mapping: crate::cmd::hunt::load_mapping(cfg.detection.mapping.as_deref())?,
         },
     ));
+    // Alerts are assessed with the data dir's `[risk]` settings (providers, budgets).
+    let assessor = Arc::new(
+        mcpsec_risk::Assessor::new(cfg.risk.clone(), state.clone())
+            .context("cannot start risk assessment ([risk])")?
+            .with_index(index.clone()),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -57,6 +64,7 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
             .with_vulndb_dir(cfg.data_dir.clone())
             .with_report_templates(cfg.report.templates_dir.clone())
             .with_auditor(auditor)
+            .with_assessor(assessor)
             .serve(rmcp::transport::stdio())
             .await
             .context("MCP handshake failed")?;

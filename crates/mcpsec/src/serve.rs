@@ -256,9 +256,12 @@ fn start_responder(
 
 /// Every `[risk] snapshot_interval_secs`: risk per tenant and asset into the time series
 /// (for `/api/v1/risk/trends`), and risk alerts on threshold or fast rise.
+/// Snapshots every tenant's risk periodically; the risk alerts it raises are stored and
+/// handed to the detector's subscribers (live stream, GraphQL, gRPC, playbook triggers).
 fn spawn_risk_snapshots(
     cfg: &Config,
     state: Arc<dyn StateStore>,
+    detector: Option<Arc<Detector>>,
     mut stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if cfg.risk.snapshot_interval_secs == 0 {
@@ -282,8 +285,11 @@ fn spawn_risk_snapshots(
             {
                 Ok((Ok(raised), prev)) => {
                     previous = prev;
-                    if raised > 0 {
-                        tracing::warn!(raised, "risk alerts raised");
+                    if !raised.is_empty() {
+                        tracing::warn!(raised = raised.len(), "risk alerts raised");
+                        if let Some(d) = &detector {
+                            d.publish(&raised);
+                        }
                     }
                 }
                 Ok((Err(e), prev)) => {
@@ -313,6 +319,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             .context("cannot open the audit log")?,
     );
     auditor.record(&lifecycle("serve.start", &cfg))?;
+    crate::demo::record_serve_mode(state.as_ref(), demo)?;
     let metrics = mcpsec_server::install_metrics();
     let pipeline = Pipeline::start(
         log.clone(),
@@ -463,7 +470,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     );
     tracing::info!(providers = ?assessor.providers(), default = ?cfg.risk.default_provider, "risk assessment ready");
     let app_state = app_state.with_risk(assessor);
-    let risk_task = spawn_risk_snapshots(&cfg, state.clone(), stop_rx.clone());
+    let risk_task = spawn_risk_snapshots(&cfg, state.clone(), detector.clone(), stop_rx.clone());
     let (responder, responder_task) = start_responder(&cfg, &state, alert_rx, stop_rx.clone())?;
     let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();

@@ -1,5 +1,5 @@
-//! The model path: budget, redaction, fenced prompt, cache, at most two attempts with
-//! strict validation, the severity guard, and a record of every call.
+//! The model path: redaction, fenced prompt, cache, at most two attempts (each within
+//! the budget, see [`super::budget`]) with strict validation, the severity guard, and a record of every call.
 
 use super::context::AlertContext;
 use super::{AssessRequest, Assessor};
@@ -70,41 +70,6 @@ impl Assessor {
             ("provider", client.name().to_owned()),
             ("model", pcfg.model.clone()),
         ];
-        // Budget.
-        let (tokens_budget, cost_budget) =
-            (self.cfg.daily_token_budget, self.cfg.daily_cost_budget_usd);
-        if tokens_budget.is_some() || cost_budget.is_some() {
-            let midnight = Utc::now()
-                .date_naive()
-                .and_hms_opt(0, 0, 0)
-                .map(|t| t.and_utc())
-                .unwrap_or_else(Utc::now);
-            let t = tenant.clone();
-            match self.blocking(move |s| Ok(s.llm_usage(&t, midnight)?)).await {
-                Ok(u) => {
-                    let used = u.prompt_tokens + u.completion_tokens;
-                    if let Some(limit) = tokens_budget
-                        && used >= limit
-                    {
-                        metrics::counter!("mcpsec_llm_requests_total", "provider" => labels[0].1.clone(), "model" => labels[1].1.clone(), "outcome" => "budget").increment(1);
-                        return Outcome::fallback(
-                            format!("daily token budget spent ({used} of {limit} tokens)"),
-                            None,
-                        );
-                    }
-                    if let Some(limit) = cost_budget
-                        && u.cost_usd >= limit
-                    {
-                        metrics::counter!("mcpsec_llm_requests_total", "provider" => labels[0].1.clone(), "model" => labels[1].1.clone(), "outcome" => "budget").increment(1);
-                        return Outcome::fallback(
-                            format!("daily cost budget spent ({:.4} of {limit} USD)", u.cost_usd),
-                            None,
-                        );
-                    }
-                }
-                Err(e) => return Outcome::fallback(format!("cannot read the budget: {e}"), None),
-            }
-        }
         // Data, redacted, fenced in the rendered prompt.
         let mut data = if req.scenario == "executive_summary" {
             match self.tenant_data(&tenant).await {
@@ -168,6 +133,21 @@ impl Assessor {
             }
         }
         for attempt in 1..=2u32 {
+            // Budget: this attempt's worst case is reserved until its usage is recorded.
+            let (tokens, cost) =
+                super::budget::estimate(chat.system.len() + chat.user.len(), &pcfg);
+            let _held = match self.reserve(&tenant, tokens, cost).await {
+                Ok(held) => held,
+                Err(why) => {
+                    metrics::counter!("mcpsec_llm_requests_total", "provider" => labels[0].1.clone(), "model" => labels[1].1.clone(), "outcome" => "budget").increment(1);
+                    reasons.push(why);
+                    return Outcome {
+                        verdict: None,
+                        reasons,
+                        info: (attempt > 1).then_some(info),
+                    };
+                }
+            };
             let started = Instant::now();
             let result = client.chat(&chat).await;
             let ms = started.elapsed().as_millis().min(u64::MAX as u128) as u64;

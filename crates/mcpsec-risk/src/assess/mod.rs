@@ -3,6 +3,7 @@
 
 mod alerting;
 mod assets;
+pub mod budget;
 mod context;
 mod llm_path;
 
@@ -104,6 +105,8 @@ pub struct Assessor {
     prompts: Prompts,
     store: Arc<dyn StateStore>,
     index: Option<Arc<dyn SearchIndex>>,
+    /// Budget reserved by model calls in flight, per tenant.
+    reserved: budget::Ledger,
 }
 
 impl std::fmt::Debug for Assessor {
@@ -133,6 +136,7 @@ impl Assessor {
             cfg,
             store,
             index: None,
+            reserved: budget::Ledger::default(),
         })
     }
 

@@ -131,6 +131,39 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         .send()
         .expect("sbom");
     assert_eq!(r.status().as_u16(), 201);
+    // Tenant A has a playbook whose run, about A's alert and with the secret as input,
+    // waits for approval.
+    let playbook = "id: a-gate\nname: a-gate\ntriggers: [manual]\nsteps:\n  - id: hold\n    \
+                    action: noop\n    approval: {role: admin, deadline: 1h}\n";
+    let r = client()
+        .post(server.url("/api/v1/playbooks"))
+        .bearer_auth(a)
+        .json(&serde_json::json!({"yaml": playbook}))
+        .send()
+        .expect("playbook");
+    assert_eq!(r.status().as_u16(), 201);
+    let started: serde_json::Value = client()
+        .post(server.url("/api/v1/playbooks/a-gate/run"))
+        .bearer_auth(a)
+        .json(&serde_json::json!({"alert_id": alert_id, "input": {"why": secret}}))
+        .send()
+        .expect("run")
+        .json()
+        .expect("json");
+    let run_id = started["run_id"].as_str().expect("run id").to_owned();
+    let pending_of_a = || -> serde_json::Value {
+        client()
+            .get(server.url("/api/v1/approvals"))
+            .bearer_auth(a)
+            .send()
+            .expect("approvals")
+            .json()
+            .expect("json")
+    };
+    while pending_of_a()["approvals"][0]["run_id"] != run_id.as_str() {
+        assert!(std::time::Instant::now() < deadline, "A's approval request");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     let doc: serde_json::Value = client()
         .get(server.url("/api/v1/openapi.json"))
@@ -227,13 +260,15 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
         a_id.clone(),
         alert_id.clone(),
         rule_id.to_owned(),
+        run_id.clone(),
     ];
-    let mcp_walked = walk_mcp(&server, b, &leaks, &a_id, &alert_id, rule_id);
+    let mcp_walked = walk_mcp(&server, b, &leaks, &a_id, &alert_id, rule_id, &run_id);
     assert!(
-        mcp_walked >= 12,
+        mcp_walked >= 18,
         "only {mcp_walked} MCP tools and resources walked"
     );
     assert_eq!(a_count(), 21, "tenant B changed tenant A's data");
+    check_risk_and_playbooks(&server, a, b, &secret, &alert_id, &run_id);
     let after = alerts_of_a();
     assert_eq!(after["total"], 1);
     assert_eq!(
@@ -397,7 +432,32 @@ struct Mcp<'a> {
     next: u64,
 }
 
-impl Mcp<'_> {
+impl<'a> Mcp<'a> {
+    /// An initialized session with `key`.
+    fn open(server: &Server, key: &'a str) -> Self {
+        let mut m = Mcp {
+            url: server.url("/mcp"),
+            key,
+            session: None,
+            version: "2025-06-18".into(),
+            next: 0,
+        };
+        let (init, text) = m.call(
+            "initialize",
+            serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "isolation-walker", "version": "1"}}),
+        );
+        assert!(
+            init["result"]["capabilities"]["resources"].is_object(),
+            "{text}"
+        );
+        if let Some(v) = init["result"]["protocolVersion"].as_str() {
+            m.version = v.to_owned();
+        }
+        m.post(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        m
+    }
+
     fn post(&mut self, body: serde_json::Value) -> (u16, Option<serde_json::Value>, String) {
         let mut req = client()
             .post(&self.url)
@@ -444,33 +504,15 @@ fn walk_mcp(
     a_event: &str,
     a_alert: &str,
     a_rule: &str,
+    a_run: &str,
 ) -> usize {
-    let mut m = Mcp {
-        url: server.url("/mcp"),
-        key: b,
-        session: None,
-        version: "2025-06-18".into(),
-        next: 0,
-    };
-    let (init, text) = m.call(
-        "initialize",
-        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "isolation-walker", "version": "1"}}),
-    );
-    assert!(
-        init["result"]["capabilities"]["resources"].is_object(),
-        "{text}"
-    );
-    if let Some(v) = init["result"]["protocolVersion"].as_str() {
-        m.version = v.to_owned();
-    }
-    m.post(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let mut m = Mcp::open(server, b);
     let (tools, text) = m.call("tools/list", serde_json::json!({}));
     let tools = tools["result"]["tools"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert!(tools.len() >= 12, "{text}");
+    assert!(tools.len() >= 18, "{text}");
     let secret = &leaks[1];
     let check = |what: &str, text: &str| {
         for l in leaks {
@@ -494,6 +536,15 @@ fn walk_mcp(
                 "id" if name.contains("event") => a_event.into(),
                 "id" => "CVE-2019-15551".into(),
                 "rule" => a_rule.into(),
+                "run_id" => a_run.into(),
+                "step" => "hold".into(),
+                "approve" => true.into(),
+                "playbook" => "a-gate".into(),
+                "alert" => a_alert.into(),
+                // get_risk of A's alert
+                "scope" => "alert".into(),
+                "name" => a_alert.into(),
+                "provider" | "scenario" => continue,
                 // the field that holds A's secret
                 "field" => "secret".into(),
                 "status" => "closed".into(),
@@ -546,4 +597,138 @@ fn walk_mcp(
         walked += 1;
     }
     walked
+}
+
+fn gql(server: &Server, key: &str, query: &str) -> serde_json::Value {
+    client()
+        .post(server.url("/graphql"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"query": query}))
+        .send()
+        .expect("gql")
+        .json()
+        .expect("json")
+}
+
+/// Risk and playbooks over GraphQL and MCP: B sees and changes none of A's risk, runs and
+/// approvals; A sees them, and A's decision over MCP lets A's run finish.
+fn check_risk_and_playbooks(
+    server: &Server,
+    a: &str,
+    b: &str,
+    secret: &str,
+    alert_id: &str,
+    run_id: &str,
+) {
+    let reads = format!(
+        "{{ alertRisk(id: \"{alert_id}\") {{ score risk {{ factors {{ name }} }} assessments {{ id }} }} \
+         playbookRun(id: \"{run_id}\") {{ status steps {{ stepId status }} approvals {{ status }} }} \
+         playbookRuns {{ id alertId }} pendingApprovals {{ runId stepId }} playbooks {{ id }} \
+         risk {{ tenant {{ score alerts }} assets {{ name topAlerts {{ id }} }} }} \
+         riskTrends {{ buckets {{ name }} }} riskInventory {{ name }} }}"
+    );
+    let theirs = gql(server, b, &reads);
+    let text = theirs.to_string();
+    for leak in [secret, alert_id, run_id, "a-gate"] {
+        assert!(!text.contains(leak), "LEAK over GraphQL of {leak}: {text}");
+    }
+    let d = &theirs["data"];
+    assert!(
+        d["alertRisk"].is_null() && d["playbookRun"].is_null(),
+        "{theirs}"
+    );
+    assert_eq!(d["playbookRuns"], serde_json::json!([]), "{theirs}");
+    assert_eq!(d["pendingApprovals"], serde_json::json!([]), "{theirs}");
+    assert_eq!(d["risk"]["tenant"]["alerts"], 0, "{theirs}");
+    // B's changes over GraphQL reach nothing of A's.
+    for m in [
+        format!("mutation {{ assessAlert(id: \"{alert_id}\") {{ id }} }}"),
+        format!(
+            "mutation {{ decideApproval(runId: \"{run_id}\", step: \"hold\", approve: true) {{ status }} }}"
+        ),
+        format!(
+            "mutation {{ startPlaybookRun(id: \"a-gate\", alertId: \"{alert_id}\") {{ id }} }}"
+        ),
+    ] {
+        let r = gql(server, b, &m);
+        let text = r.to_string();
+        for leak in [secret, alert_id, run_id] {
+            assert!(!text.contains(leak), "LEAK over GraphQL of {leak}: {text}");
+        }
+        assert!(
+            r["errors"].is_array() || r["data"]["assessAlert"].is_null(),
+            "{m}: {r}"
+        );
+    }
+    // A sees its own: the alert's risk with its factors (nothing assessed by B), the run
+    // waiting on its approval request.
+    let mine = gql(server, a, &reads);
+    let d = &mine["data"];
+    assert!(
+        d["alertRisk"]["score"].as_u64().is_some_and(|s| s > 0),
+        "{mine}"
+    );
+    assert!(
+        d["alertRisk"]["risk"]["factors"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{mine}"
+    );
+    assert_eq!(
+        d["alertRisk"]["assessments"],
+        serde_json::json!([]),
+        "B assessed A's alert: {mine}"
+    );
+    assert_eq!(d["playbookRun"]["status"], "waiting", "{mine}");
+    assert_eq!(d["playbookRun"]["steps"][0]["stepId"], "hold", "{mine}");
+    assert_eq!(d["pendingApprovals"][0]["runId"], run_id, "{mine}");
+    assert_eq!(d["playbookRuns"][0]["alertId"], alert_id, "{mine}");
+    assert_eq!(d["risk"]["tenant"]["alerts"], 1, "{mine}");
+    // A assesses over GraphQL and decides over MCP; both are audited.
+    let r = gql(
+        server,
+        a,
+        &format!(
+            "mutation {{ assessAlert(id: \"{alert_id}\") {{ source score risk {{ factors {{ name }} }} }} }}"
+        ),
+    );
+    assert_eq!(r["data"]["assessAlert"]["source"], "deterministic", "{r}");
+    let mut m = Mcp::open(server, a);
+    let (reply, text) = m.call(
+        "tools/call",
+        serde_json::json!({"name": "decide_approval",
+            "arguments": {"run_id": run_id, "step": "hold", "approve": true, "comment": "ok"}}),
+    );
+    assert_eq!(
+        reply["result"]["structuredContent"]["approval"]["status"], "approved",
+        "{text}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = gql(
+            server,
+            a,
+            &format!("{{ playbookRun(id: \"{run_id}\") {{ status }} }}"),
+        );
+        if r["data"]["playbookRun"]["status"] == "succeeded" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "A's run: {r}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let audit = client()
+        .get(server.url("/api/v1/audit?limit=1000"))
+        .bearer_auth(a)
+        .send()
+        .expect("audit")
+        .text()
+        .expect("text");
+    assert!(
+        audit.contains("\"transport\":\"graphql\"") && audit.contains("risk.assess"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("approvals.approve") && audit.contains("\"transport\":\"mcp\""),
+        "{audit}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The MCP tools and resources beyond search, driven by the official MCP Python SDK over
 //! streamable HTTP and stdio: explain an alert, look a vulnerability up, scan a lockfile
-//! given as text, read rules and reports.
+//! given as text, read rules (the demo rules too over stdio) and reports, assess an alert
+//! and read risk, list playbook runs and approvals.
 
 use crate::common::*;
 use serde_json::Value;
@@ -107,6 +108,58 @@ fn check_supply_tools(got: &Value) {
     );
 }
 
+/// `assess_alert` and `get_risk` as an analyst sees them: a deterministic assessment with
+/// its factors (no model configured), then the alert's risk listing that assessment.
+fn check_risk_tools(got: &Value) {
+    let a = &got["assess"];
+    assert_eq!(a["source"], "deterministic", "{a}");
+    assert!(
+        a["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("no model provider configured")),
+        "{a}"
+    );
+    let score = a["score"].as_u64().expect("score");
+    assert!((1..=100).contains(&score), "{a}");
+    let factors = a["factors"].as_array().expect("factors");
+    assert!(factors.iter().any(|f| f["name"] == "severity"), "{a}");
+    assert!(a["verdict"]["severity"].is_string(), "{a}");
+    assert!(a["assessment_id"].is_string(), "{a}");
+    let r = &got["alert_risk"];
+    assert_eq!(r["scope"], "alert", "{r}");
+    assert_eq!(r["alert_id"], a["alert_id"]);
+    assert_eq!(r["score"], a["score"], "the same model, the same score");
+    assert!(
+        r["assessments"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x["id"] == a["assessment_id"])),
+        "the kept assessment is listed: {r}"
+    );
+    assert!(
+        got["assess_missing"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no such alert")),
+        "{}",
+        got["assess_missing"]
+    );
+    let t = &got["tenant_risk"];
+    assert_eq!(t["scope"], "tenant", "{t}");
+    assert!(t["tenant_risk"]["score"].as_u64().is_some(), "{t}");
+    assert!(
+        t["top_assets"].is_array() && t["trend_daily"].is_array(),
+        "{t}"
+    );
+    assert!(
+        got["bad_scope"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown scope")),
+        "{}",
+        got["bad_scope"]
+    );
+    assert!(got["runs"]["runs"].is_array(), "{}", got["runs"]);
+    assert_eq!(got["approvals"]["pending"], 0, "{}", got["approvals"]);
+}
+
 #[test]
 fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_reports() {
     let Some(python) = python() else { return };
@@ -137,7 +190,17 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
         .iter()
         .filter_map(|t| t.as_str())
         .collect();
-    for t in ["explain_alert", "scan_sbom", "lookup_vulnerability"] {
+    for t in [
+        "explain_alert",
+        "scan_sbom",
+        "lookup_vulnerability",
+        "assess_alert",
+        "get_risk",
+        "list_playbook_runs",
+        "get_playbook_run",
+        "list_pending_approvals",
+        "decide_approval",
+    ] {
         assert!(tools.contains(&t), "{t} missing: {tools:?}");
     }
     if have_db {
@@ -205,7 +268,8 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
     let templates = got["templates"].to_string();
     assert!(templates.contains("mcpsec://rules/{id}"), "{templates}");
 
-    // The analyst's triage over MCP is in the audit log, like a REST change.
+    check_risk_tools(&got);
+    // The analyst's triage and assessment over MCP are in the audit log, like REST changes.
     assert_eq!(got["set_alert_status_ok"], true, "{got}");
     let audit = client()
         .get(s.url("/api/v1/audit?limit=1000"))
@@ -217,6 +281,7 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
         audit.contains("alerts.status") && audit.contains("\"transport\":\"mcp\""),
         "{audit}"
     );
+    assert!(audit.contains("\"action\":\"risk.assess\""), "{audit}");
     // GraphQL lists the same file rules, with their YAML read back.
     let r: Value = client()
         .post(s.url("/graphql"))
@@ -248,6 +313,15 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
         ],
     );
     assert!(viewer["explain"]["rule"].is_object());
+    // ... and read risk, but not assess (risk.assess).
+    assert!(
+        viewer["assess"]["refused"]
+            .as_str()
+            .is_some_and(|e| e.contains("may not risk.assess")),
+        "{}",
+        viewer["assess"]
+    );
+    assert_eq!(viewer["tenant_risk"]["scope"], "tenant");
     let vuris = viewer["resources"].to_string();
     assert!(vuris.contains("mcpsec://reports/executive"));
     assert!(!vuris.contains("mcpsec://rules/"), "{vuris}");
@@ -266,6 +340,26 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
         );
         check_supply_tools(&stdio);
         assert!(stdio["explain"]["alert"]["id"].is_string(), "{stdio}");
+        // The demo rules `serve --demo` runs are resources over stdio too, and the
+        // explained alert's rule is one of them.
+        let suris = stdio["resources"].to_string();
+        assert!(
+            stdio["explain"]["rule"]["source"] == "file"
+                && suris.contains(stdio["explain"]["rule_uri"].as_str().unwrap_or("none")),
+            "{stdio}"
+        );
+        assert_eq!(
+            stdio["resources"].as_array().map(|u| u
+                .iter()
+                .filter(|u| u.to_string().contains("mcpsec://rules/"))
+                .count()),
+            got["resources"].as_array().map(|u| u
+                .iter()
+                .filter(|u| u.to_string().contains("mcpsec://rules/"))
+                .count()),
+            "stdio lists the rules the server runs"
+        );
+        check_risk_tools(&stdio);
         assert_eq!(stdio["set_alert_status_ok"], true);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {

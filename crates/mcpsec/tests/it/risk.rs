@@ -562,3 +562,95 @@ fn cli_assesses_alert_files_and_renders_prompts() {
     let out = run(&["risk", "assets", "load", file.to_str().expect("utf8")]);
     assert!(!out.status.success(), "a .json alert is not an inventory");
 }
+
+/// A fresh LSASS dump on WS042, as a demo event with a new record id and the current time.
+fn fresh_lsass(record: u64) -> Value {
+    let line = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/events.ndjson"))
+        .expect("demo events")
+        .lines()
+        .find(|l| l.contains("comsvcs.dll, MiniDump"))
+        .expect("lsass event")
+        .to_owned();
+    let mut ev: Value = serde_json::from_str(&line).expect("event");
+    ev["Event"]["System"]["TimeCreated_attributes"]["SystemTime"] =
+        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    ev["Event"]["System"]["EventRecordID"] = json!(record);
+    ev
+}
+
+#[test]
+fn risk_alerts_reach_the_live_alert_stream() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("mcpsec.toml");
+    std::fs::write(
+        &cfg,
+        "[risk]\nsnapshot_interval_secs = 1\nalert_threshold = 1\n",
+    )
+    .expect("config");
+    let s = Server::start_with(
+        &data,
+        &["--demo", "--config", cfg.to_str().expect("utf8")],
+        &[],
+    );
+    let other = tenant_key(&data, "tenant-b", "analyst");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let ws_base = s.base.replace("http://", "ws://");
+    let connect = |key: String| {
+        let url = format!("{ws_base}/api/v1/alerts/stream");
+        async move {
+            let mut req = url.into_client_request().expect("req");
+            req.headers_mut().insert(
+                "authorization",
+                format!("Bearer {key}").parse().expect("hdr"),
+            );
+            tokio_tungstenite::connect_async(req)
+                .await
+                .expect("connect")
+                .0
+        }
+    };
+    rt.block_on(async {
+        let mut mine = connect(TOKEN.to_owned()).await;
+        let mut theirs = connect(other).await;
+        // The demo's alerts are older than the risk window: the score is 0 until a fresh
+        // critical alert arrives, then the next snapshot crosses the threshold.
+        let ev = fresh_lsass(99101);
+        let (st, _) = tokio::task::block_in_place(|| s.post_ndjson(format!("{ev}\n")));
+        assert_eq!(st, 200);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let risk = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let msg = tokio::time::timeout(left, mine.next())
+                .await
+                .expect("no risk alert on the stream")
+                .expect("stream ended")
+                .expect("frame");
+            let Ok(text) = msg.into_text() else { continue };
+            let v: Value = serde_json::from_str(&text).unwrap_or_default();
+            if v["rule_id"] == "mcpsec-risk-threshold" {
+                break v;
+            }
+        };
+        assert_eq!(risk["tenant"], "default", "{risk}");
+        assert!(
+            risk["events"][0]["tenant_risk"]["score"].as_u64() >= Some(1),
+            "{risk}"
+        );
+        // Another tenant's stream carries none of it.
+        while let Ok(Some(Ok(msg))) =
+            tokio::time::timeout(Duration::from_secs(2), theirs.next()).await
+        {
+            let text = msg.into_text().map(|t| t.to_string()).unwrap_or_default();
+            assert!(
+                !text.contains("mcpsec-risk") && !text.contains("WS042"),
+                "LEAK on tenant B's stream: {text}"
+            );
+        }
+    });
+}
