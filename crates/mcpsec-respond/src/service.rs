@@ -195,7 +195,8 @@ impl Responder {
         });
     }
 
-    /// Starts every enabled playbook whose triggers match a new alert.
+    /// Starts every enabled playbook whose triggers match a new alert. This reads the
+    /// store: from async code, call it on the blocking pool.
     pub fn on_alert(self: &Arc<Self>, alert: &Alert) {
         let alert_json = serde_json::to_value(alert).unwrap_or(Value::Null);
         let mut candidates: Vec<(String, u32)> = Vec::new();
@@ -258,9 +259,15 @@ impl Responder {
                 }
             };
             tokio::select! {
-                _ = ticks.tick() => self.tick(),
+                _ = ticks.tick() => self.tick().await,
                 a = next_alert => match a {
-                    Ok(alert) => self.on_alert(&alert),
+                    Ok(alert) => {
+                        // Matching reads the store: off the runtime's threads.
+                        let me = self.clone();
+                        if let Err(e) = tokio::task::spawn_blocking(move || me.on_alert(&alert)).await {
+                            tracing::error!(error = %e, "playbook trigger failed");
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         metrics::counter!("mcpsec_playbook_alerts_missed_total").increment(n);
                         tracing::warn!(missed = n, "playbook trigger fell behind the detector; alerts missed");
@@ -273,24 +280,33 @@ impl Responder {
     }
 
     /// Drives every unfinished run that nobody is driving.
-    pub fn tick(self: &Arc<Self>) {
-        let runs = match self.engine.store().unfinished_runs() {
-            Ok(r) => r,
-            Err(e) => {
+    pub async fn tick(self: &Arc<Self>) {
+        let store = self.engine.store().clone();
+        let listed = tokio::task::spawn_blocking(move || {
+            let runs = store.unfinished_runs()?;
+            let mut pending = 0usize;
+            for r in runs.iter().filter(|r| r.status == "waiting") {
+                pending += store
+                    .approvals(&r.id)?
+                    .iter()
+                    .filter(|a| a.status == "pending")
+                    .count();
+            }
+            Ok::<_, mcpsec_store::StoreError>((runs, pending))
+        })
+        .await;
+        let (runs, pending) = match listed {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "cannot list unfinished runs");
                 return;
             }
-        };
-        let mut pending = 0usize;
-        for r in runs {
-            if r.status == "waiting" {
-                pending += self
-                    .engine
-                    .store()
-                    .approvals(&r.id)
-                    .map(|a| a.iter().filter(|a| a.status == "pending").count())
-                    .unwrap_or(0);
+            Err(e) => {
+                tracing::error!(error = %e, "listing unfinished runs was interrupted");
+                return;
             }
+        };
+        for r in runs {
             if !self.engine.is_active(&r.id) {
                 self.spawn_drive(r.id);
             }
