@@ -34,6 +34,7 @@ mod metrics_http;
 mod oidc;
 mod openapi;
 mod playbooks_api;
+mod playbooks_manage;
 mod projects_api;
 mod projects_findings;
 mod report_data;
@@ -177,7 +178,20 @@ pub fn router(state: AppState) -> Router {
             "/playbooks",
             get(playbooks_api::list).post(playbooks_api::create),
         )
-        .route("/playbooks/{id}", get(playbooks_api::get_one))
+        .route(
+            "/playbooks/{id}",
+            get(playbooks_api::get_one)
+                .put(playbooks_manage::update)
+                .delete(playbooks_manage::delete),
+        )
+        .route(
+            "/playbooks/{id}/enable",
+            axum::routing::post(playbooks_manage::enable),
+        )
+        .route(
+            "/playbooks/{id}/disable",
+            axum::routing::post(playbooks_manage::disable),
+        )
         .route(
             "/playbooks/{id}/run",
             axum::routing::post(playbooks_api::run),

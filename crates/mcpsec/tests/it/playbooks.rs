@@ -393,6 +393,153 @@ fn playbook_api_is_tenant_scoped_and_approvals_work_over_rest_and_cli() {
     assert!(doc["paths"]["/api/v1/runs/{id}/steps/{step}/approve"].is_object());
 }
 
+fn send(s: &Server, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
+    call(s, key, method, path, body).0
+}
+
+#[test]
+fn playbooks_are_updated_disabled_and_deleted_while_runs_keep_their_version() {
+    use reqwest::Method;
+    let (url, seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let a = tenant_key(&data, "tenant-a", "responder");
+    let b = tenant_key(&data, "tenant-b", "responder");
+    let viewer = tenant_key(&data, "tenant-a", "viewer");
+    let auditor = tenant_key(&data, "tenant-a", "auditor");
+    let s = Server::start(&data);
+    let version = |n: u32| {
+        format!(
+            "id: chg\nname: chg\ntriggers: [manual]\nsteps:\n  - id: ask\n    action: noop\n    approval: {{role: responder, deadline: 1h}}\n  - id: send\n    action: http.request\n    with: {{url: '{url}/v{n}'}}\n"
+        )
+    };
+    let (st, v) = post(&s, &a, "/api/v1/playbooks", json!({"yaml": version(1)}));
+    assert_eq!(st, 201, "{v}");
+    let run = post(&s, &a, "/api/v1/playbooks/chg/run", json!({})).1["run_id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
+    wait_run(&s, &a, &run, "waiting");
+
+    // A new version, while the run waits.
+    let put = |key: &str, yaml: String| {
+        call(
+            &s,
+            key,
+            Method::PUT,
+            "/api/v1/playbooks/chg",
+            Some(json!({"yaml": yaml})),
+        )
+    };
+    assert_eq!(put(&viewer, version(2)).0, 403);
+    assert_eq!(
+        put(&b, version(2)).0,
+        404,
+        "another tenant's playbook is not found"
+    );
+    let other_id = version(2).replace("id: chg", "id: other");
+    let (st, v) = put(&a, other_id);
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = put(&a, "id: chg\nsteps: [".into());
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = put(&a, version(2));
+    assert_eq!((st, v["version"].clone()), (200, json!(2)), "{v}");
+    assert_eq!(
+        put(&a, version(2)).1["version"],
+        2,
+        "unchanged text, same version"
+    );
+    let detail = get(&s, &a, "/api/v1/playbooks/chg").1;
+    assert_eq!(detail["playbook"]["version"], 2);
+    assert_eq!(detail["versions"].as_array().map(Vec::len), Some(2));
+
+    // The waiting run finishes on the version it started with.
+    let (st, v) = post(
+        &s,
+        &a,
+        &format!("/api/v1/runs/{run}/steps/ask/approve"),
+        json!({}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let done = wait_run(&s, &a, &run, "succeeded");
+    assert_eq!(done["run"]["playbook_version"], 1);
+    assert_eq!((count(&seen, "/v1"), count(&seen, "/v2")), (1, 0));
+
+    // Disable and enable.
+    assert_eq!(
+        send(
+            &s,
+            &viewer,
+            Method::POST,
+            "/api/v1/playbooks/chg/disable",
+            None
+        ),
+        403
+    );
+    assert_eq!(
+        send(&s, &b, Method::POST, "/api/v1/playbooks/chg/disable", None),
+        404
+    );
+    assert_eq!(
+        send(&s, &a, Method::POST, "/api/v1/playbooks/chg/disable", None),
+        204
+    );
+    assert_eq!(
+        get(&s, &a, "/api/v1/playbooks/chg").1["playbook"]["enabled"],
+        false
+    );
+    assert_eq!(
+        send(&s, &a, Method::POST, "/api/v1/playbooks/chg/enable", None),
+        204
+    );
+    assert_eq!(
+        get(&s, &a, "/api/v1/playbooks/chg").1["playbook"]["enabled"],
+        true
+    );
+    assert_eq!(
+        send(&s, &a, Method::POST, "/api/v1/playbooks/none/enable", None),
+        404
+    );
+
+    // Delete: gone from the list, its run still readable, a new deployment numbers on.
+    assert_eq!(
+        send(&s, &viewer, Method::DELETE, "/api/v1/playbooks/chg", None),
+        403
+    );
+    assert_eq!(
+        send(&s, &b, Method::DELETE, "/api/v1/playbooks/chg", None),
+        404
+    );
+    assert_eq!(
+        send(&s, &a, Method::DELETE, "/api/v1/playbooks/chg", None),
+        204
+    );
+    assert_eq!(
+        send(&s, &a, Method::DELETE, "/api/v1/playbooks/chg", None),
+        404
+    );
+    assert_eq!(get(&s, &a, "/api/v1/playbooks/chg").0, 404);
+    assert_eq!(put(&a, version(3)).0, 404, "PUT does not create");
+    assert_eq!(get(&s, &a, &format!("/api/v1/runs/{run}")).0, 200);
+    let (st, v) = post(&s, &a, "/api/v1/playbooks", json!({"yaml": version(3)}));
+    assert_eq!((st, v["version"].clone()), (201, json!(3)), "{v}");
+
+    let audit = get(&s, &auditor, "/api/v1/audit?limit=1000").1.to_string();
+    for action in [
+        "playbooks.update",
+        "playbooks.disable",
+        "playbooks.enable",
+        "playbooks.delete",
+    ] {
+        assert!(audit.contains(action), "{action} audited");
+    }
+    let doc = get(&s, TOKEN, "/api/v1/openapi.json").1;
+    assert!(doc["paths"]["/api/v1/playbooks/{id}"]["put"].is_object());
+    assert!(doc["paths"]["/api/v1/playbooks/{id}"]["delete"].is_object());
+    assert!(doc["paths"]["/api/v1/playbooks/{id}/disable"]["post"].is_object());
+}
+
 #[test]
 fn playbook_commands_validate_import_and_simulate() {
     let dir = tempfile::tempdir().expect("tmp");
