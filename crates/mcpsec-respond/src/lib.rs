@@ -19,6 +19,7 @@
 //! | [`live`] / [`simulate`] | real and recorded effects |
 //! | [`cacao`] | CACAO v2 import |
 //! | [`trigger`] | which playbooks an alert starts |
+//! | [`schedule`] | cron schedules of playbooks |
 //! | [`service`] | the responder inside `serve` |
 
 pub mod action;
@@ -28,6 +29,7 @@ pub mod config;
 pub mod engine;
 pub mod live;
 pub mod model;
+pub mod schedule;
 pub mod secrets;
 pub mod service;
 pub mod simulate;

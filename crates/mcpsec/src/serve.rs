@@ -255,10 +255,12 @@ fn start_responder(
 }
 
 /// Every `[risk] snapshot_interval_secs`: risk per tenant and asset into the time series
-/// (for `/api/v1/risk/trends`), and risk alerts on threshold or fast rise.
+/// (for `/api/v1/risk/trends`), and risk alerts on threshold or fast rise, which start
+/// the playbooks whose `risk` trigger they match.
 fn spawn_risk_snapshots(
     cfg: &Config,
     state: Arc<dyn StateStore>,
+    responder: Arc<mcpsec_respond::Responder>,
     mut stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if cfg.risk.snapshot_interval_secs == 0 {
@@ -274,9 +276,15 @@ fn spawn_risk_snapshots(
                 _ = stop.changed() => return,
             }
             let (st, r, mut prev) = (state.clone(), risk.clone(), std::mem::take(&mut previous));
+            let resp = responder.clone();
             match tokio::task::spawn_blocking(move || {
                 let out = mcpsec_risk::assess::snapshot_all(st.as_ref(), &r, &mut prev, Utc::now());
-                (out, prev)
+                if let Ok(alerts) = &out {
+                    for a in alerts {
+                        resp.on_alert(a);
+                    }
+                }
+                (out.map(|a| a.len()), prev)
             })
             .await
             {
@@ -460,8 +468,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     );
     tracing::info!(providers = ?assessor.providers(), default = ?cfg.risk.default_provider, "risk assessment ready");
     let app_state = app_state.with_risk(assessor);
-    let risk_task = spawn_risk_snapshots(&cfg, state.clone(), stop_rx.clone());
     let (responder, responder_task) = start_responder(&cfg, &state, alert_rx, stop_rx.clone())?;
+    let risk_task = spawn_risk_snapshots(&cfg, state.clone(), responder.clone(), stop_rx.clone());
     let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();
     app_state.start_report_scheduler();

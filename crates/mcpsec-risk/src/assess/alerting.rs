@@ -80,14 +80,15 @@ pub fn risk_alerts(
 
 /// One snapshot pass over every tenant: stores the time-series points and commits the
 /// risk alerts. `previous` remembers each tenant's last score between passes (seeded from
-/// the stored series after a restart). Returns the number of alerts raised.
+/// the stored series after a restart). Returns the alerts raised (stored), so response
+/// playbooks with a `risk` trigger can act on them.
 pub fn snapshot_all(
     store: &dyn StateStore,
     cfg: &RiskConfig,
     previous: &mut HashMap<TenantId, u8>,
     now: DateTime<Utc>,
-) -> Result<usize> {
-    let mut raised = 0;
+) -> Result<Vec<Alert>> {
+    let mut raised = Vec::new();
     for tenant in store.tenants()? {
         let o = overview(store, &tenant, cfg.window_days, now, &HashMap::new())?;
         let prev = match previous.get(&tenant) {
@@ -107,7 +108,7 @@ pub fn snapshot_all(
         let alerts = risk_alerts(cfg, &tenant, prev, &o);
         if !alerts.is_empty() {
             store.commit_detections(CONSUMER, &alerts, &DetectionOffset::default())?;
-            raised += alerts.len();
+            raised.extend(alerts);
         }
         previous.insert(tenant, o.tenant.score);
     }
@@ -172,11 +173,20 @@ mod tests {
         };
         let mut prev = HashMap::new();
         let now = Utc::now();
-        assert_eq!(snapshot_all(&s, &cfg, &mut prev, now).expect("pass"), 1);
-        assert_eq!(snapshot_all(&s, &cfg, &mut prev, now).expect("pass"), 0);
+        assert_eq!(
+            snapshot_all(&s, &cfg, &mut prev, now).expect("pass").len(),
+            1
+        );
+        assert_eq!(
+            snapshot_all(&s, &cfg, &mut prev, now).expect("pass").len(),
+            0
+        );
         // After a restart the stored series says it was already at 0.
         let mut fresh = HashMap::new();
-        assert_eq!(snapshot_all(&s, &cfg, &mut fresh, now).expect("pass"), 0);
+        assert_eq!(
+            snapshot_all(&s, &cfg, &mut fresh, now).expect("pass").len(),
+            0
+        );
         let page = s
             .list_alerts(
                 &t,
