@@ -245,6 +245,39 @@ fn new_alerts_start_matching_playbooks_and_runs_link_to_them() {
 }
 
 #[test]
+fn risk_alerts_start_playbooks_with_a_risk_trigger() {
+    let (url, seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "id: on-risk\nname: on risk\ntriggers:\n  - risk: {{min_score: 1, kinds: [threshold]}}\nsteps:\n  - id: page\n    action: http.request\n    with: {{url: '{url}/risk', body: {{rule: '{{{{ alert.rule_id }}}}', score: '{{{{ alert.events[0].tenant_risk.score }}}}'}}}}\n"
+        ),
+    );
+    let mut text = std::fs::read_to_string(&cfg).expect("config");
+    text.push_str("[risk]\nsnapshot_interval_secs = 1\nalert_threshold = 1\nwindow_days = 366\n");
+    std::fs::write(&cfg, text).expect("config");
+    let s = Server::start_with(
+        &data,
+        &["--demo"],
+        &[("MCPSEC_CONFIG", &cfg.display().to_string())],
+    );
+    wait_until("the risk playbook's request", || count(&seen, "/risk") >= 1);
+    let body: Value = serde_json::from_str(&seen.lock().expect("lock")[0].body).expect("json");
+    assert_eq!(body["rule"], "mcpsec-risk-threshold", "{body}");
+    assert!(body["score"].as_u64().is_some_and(|n| n >= 1), "{body}");
+    let runs = get(&s, TOKEN, "/api/v1/runs?playbook=on-risk").1;
+    let run = &runs["runs"][0];
+    assert_eq!(run["trigger"], "alert", "{runs}");
+    let alert = run["alert_id"].as_str().expect("linked to the risk alert");
+    let a = get(&s, TOKEN, &format!("/api/v1/alerts/{alert}")).1;
+    assert_eq!(a["rule_id"], "mcpsec-risk-threshold", "{a}");
+    // Detection alerts of the demo do not start it.
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+}
+
+#[test]
 fn playbook_api_is_tenant_scoped_and_approvals_work_over_rest_and_cli() {
     let (url, seen) = local_server(&[]);
     let dir = tempfile::tempdir().expect("tmp");
