@@ -12,6 +12,7 @@ use crate::action::{ActionCall, ActionError, Effects};
 use crate::actions::Registry;
 use crate::model::{Approval, Expiry, Playbook, Step, parse_duration};
 use crate::template::Templates;
+use crate::updates::RunUpdate;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use mcpsec_core::TenantId;
@@ -93,6 +94,7 @@ pub struct Engine {
     active: Mutex<HashSet<String>>,
     auto_approve: bool,
     recorder: Option<Arc<crate::simulate::Recorder>>,
+    updates: tokio::sync::broadcast::Sender<RunUpdate>,
 }
 
 enum Outcome {
@@ -119,6 +121,7 @@ impl Engine {
             active: Mutex::new(HashSet::new()),
             auto_approve: false,
             recorder: None,
+            updates: tokio::sync::broadcast::channel(crate::updates::CAPACITY).0,
         }
     }
 
@@ -188,6 +191,7 @@ impl Engine {
             finished_at: None,
         };
         self.store.create_run(&run)?;
+        self.publish(RunUpdate::run(&run.tenant, &run.id, "running", None));
         metrics::counter!("mcpsec_playbook_runs_started_total").increment(1);
         Ok(run)
     }
@@ -245,14 +249,28 @@ impl Engine {
 
     /// Stores an approval request (see [`Engine::db`]).
     async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), EngineError> {
-        let rec = rec.clone();
-        self.db(move |s| s.put_approval(&rec)).await
+        let stored = rec.clone();
+        self.db(move |s| s.put_approval(&stored)).await?;
+        self.publish(RunUpdate::approval(rec));
+        Ok(())
     }
 
     /// Stores a step record (see [`Engine::db`]).
-    async fn put_step(&self, rec: &StepRunRecord) -> Result<(), EngineError> {
-        let rec = rec.clone();
-        self.db(move |s| s.put_step_run(&rec)).await
+    async fn put_step(&self, tenant: &TenantId, rec: &StepRunRecord) -> Result<(), EngineError> {
+        let stored = rec.clone();
+        self.db(move |s| s.put_step_run(&stored)).await?;
+        self.publish(RunUpdate::step(tenant, rec));
+        Ok(())
+    }
+
+    /// Publishes an update to live followers (none listening is fine).
+    fn publish(&self, u: RunUpdate) {
+        let _ = self.updates.send(u);
+    }
+
+    /// Follows every run update of this engine (filter by tenant before showing them).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RunUpdate> {
+        self.updates.subscribe()
     }
 
     async fn drive_inner(&self, run_id: &str) -> Result<String, EngineError> {
@@ -268,9 +286,10 @@ impl Engine {
             Ok(pb) => pb,
             Err(e) => {
                 let msg = format!("the run's playbook no longer validates: {e}");
-                let id = run_id.to_owned();
-                self.db(move |s| s.update_run(&id, "failed", Some(&msg), Some(now())))
+                let (id, m2) = (run_id.to_owned(), msg.clone());
+                self.db(move |s| s.update_run(&id, "failed", Some(&m2), Some(now())))
                     .await?;
+                self.publish(RunUpdate::run(&run.tenant, run_id, "failed", Some(&msg)));
                 return Ok("failed".into());
             }
         };
@@ -295,20 +314,23 @@ impl Engine {
                 };
                 if needs.iter().any(|n| DONE_BAD.contains(&need_state(n))) {
                     let at = now();
-                    self.put_step(&StepRunRecord {
-                        run_id: run_id.into(),
-                        step_id: s.id.clone(),
-                        item: -1,
-                        status: "cancelled".into(),
-                        attempt: 0,
-                        input: None,
-                        output: None,
-                        error: Some("a step it needs did not succeed".into()),
-                        actor: run.actor.clone(),
-                        started_at: None,
-                        finished_at: Some(at),
-                        duration_ms: None,
-                    })
+                    self.put_step(
+                        &run.tenant,
+                        &StepRunRecord {
+                            run_id: run_id.into(),
+                            step_id: s.id.clone(),
+                            item: -1,
+                            status: "cancelled".into(),
+                            attempt: 0,
+                            input: None,
+                            output: None,
+                            error: Some("a step it needs did not succeed".into()),
+                            actor: run.actor.clone(),
+                            started_at: None,
+                            finished_at: Some(at),
+                            duration_ms: None,
+                        },
+                    )
                     .await?;
                     cancelled = true;
                 } else if needs.iter().all(|n| DONE_OK.contains(&need_state(n))) {
@@ -370,9 +392,17 @@ impl Engine {
             ("running", None)
         };
         let end = matches!(status, "succeeded" | "failed").then(now);
-        let id = run.id.clone();
-        self.db(move |s| s.update_run(&id, status, error.as_deref(), end))
+        let (id, e2) = (run.id.clone(), error.clone());
+        self.db(move |s| s.update_run(&id, status, e2.as_deref(), end))
             .await?;
+        if status != run.status {
+            self.publish(RunUpdate::run(
+                &run.tenant,
+                &run.id,
+                status,
+                error.as_deref(),
+            ));
+        }
         if end.is_some() {
             metrics::counter!("mcpsec_playbook_runs_total", "status" => status).increment(1);
             if let Some(rec) = &self.recorder {
@@ -427,7 +457,7 @@ impl Engine {
                 Ok(false) => {
                     rec.status = "skipped".into();
                     rec.finished_at = Some(now());
-                    self.put_step(&rec).await?;
+                    self.put_step(&run.tenant, &rec).await?;
                     return Ok(Outcome::Done);
                 }
                 Err(e) => {
@@ -444,7 +474,7 @@ impl Engine {
                     // Written once; later ticks find it waiting and write nothing.
                     if prev.is_none_or(|p| p.status != "waiting") {
                         rec.status = "waiting".into();
-                        self.put_step(&rec).await?;
+                        self.put_step(&run.tenant, &rec).await?;
                     }
                     return Ok(Outcome::Waiting);
                 }
@@ -465,7 +495,7 @@ impl Engine {
                 )
                 .await;
         };
-        self.put_step(&rec).await?;
+        self.put_step(&run.tenant, &rec).await?;
         let result = match &step.foreach {
             None => {
                 let r = self.attempts(run, step, &action, ctx, None, &mut rec).await;
@@ -494,7 +524,7 @@ impl Engine {
                 rec.error = None;
                 rec.finished_at = Some(at);
                 rec.duration_ms = ms_between(Some(started), at);
-                self.put_step(&rec).await?;
+                self.put_step(&run.tenant, &rec).await?;
                 Ok(Outcome::Done)
             }
             Err(e) => self.fail_step(run, step, ctx, rec, e).await,
@@ -543,7 +573,9 @@ impl Engine {
             rec.output = Some(out.clone());
             rec.finished_at = Some(at);
             rec.duration_ms = ms_between(rec.started_at, at);
-            self.put_step(&rec).await.map_err(|e| e.to_string())?;
+            self.put_step(&run.tenant, &rec)
+                .await
+                .map_err(|e| e.to_string())?;
             outputs.push(out);
         }
         Ok(Value::Array(outputs))
@@ -572,7 +604,9 @@ impl Engine {
         let last = loop {
             rec.attempt += 1;
             rec.status = "running".into();
-            self.put_step(rec).await.map_err(|e| e.to_string())?;
+            self.put_step(&run.tenant, rec)
+                .await
+                .map_err(|e| e.to_string())?;
             let t0 = Instant::now();
             let r = self
                 .call(run, step.id.as_str(), action, &input, &key, step.timeout())
@@ -596,7 +630,9 @@ impl Engine {
                         .map(|r| r.delay_after(attempt_in_run))
                         .unwrap_or_default();
                     tracing::info!(run = %run.id, step = %step.id, attempt = attempt_in_run, error = %last, "step failed; retrying");
-                    self.put_step(rec).await.map_err(|e| e.to_string())?;
+                    self.put_step(&run.tenant, rec)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -706,7 +742,7 @@ impl Engine {
                     crec.error = Some(e);
                 }
             }
-            self.put_step(&crec).await?;
+            self.put_step(&run.tenant, &crec).await?;
         }
         let at = now();
         if rec.status != "rejected" {
@@ -715,7 +751,7 @@ impl Engine {
         rec.error = Some(error);
         rec.finished_at = Some(at);
         rec.duration_ms = ms_between(rec.started_at, at);
-        self.put_step(&rec).await?;
+        self.put_step(&run.tenant, &rec).await?;
         tracing::warn!(run = %run.id, step = %step.id, error = ?rec.error, "playbook step failed");
         Ok(Outcome::Done)
     }
@@ -891,6 +927,7 @@ impl Engine {
             self.store.put_approval(&rec)?;
             metrics::gauge!("mcpsec_playbook_approvals_pending").decrement(1.0);
         }
+        self.publish(RunUpdate::approval(&rec));
         Ok(rec)
     }
 }

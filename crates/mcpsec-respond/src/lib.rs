@@ -20,6 +20,7 @@
 //! | [`cacao`] | CACAO v2 import |
 //! | [`trigger`] | which playbooks an alert starts |
 //! | [`schedule`] | cron schedules of playbooks |
+//! | [`updates`] | live run updates |
 //! | [`service`] | the responder inside `serve` |
 
 pub mod action;
@@ -35,6 +36,7 @@ pub mod service;
 pub mod simulate;
 pub mod template;
 pub mod trigger;
+pub mod updates;
 pub mod validate;
 
 pub use action::{Action, ActionCall, ActionError, Effects};

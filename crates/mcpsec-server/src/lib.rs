@@ -46,6 +46,7 @@ mod reports;
 mod risk_api;
 mod rule_list;
 mod rules_api;
+mod run_stream;
 mod state;
 mod stream;
 mod supply_eval;

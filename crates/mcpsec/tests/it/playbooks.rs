@@ -277,6 +277,119 @@ fn risk_alerts_start_playbooks_with_a_risk_trigger() {
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
 }
 
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Reads update frames until one matches `want`; returns every frame read.
+async fn read_until(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Vec<Value> {
+    use futures_util::StreamExt;
+    let mut seen = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no matching update; got {seen:?}"));
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = msg else {
+            panic!("stream ended: {msg:?} after {seen:?}");
+        };
+        let v: Value = serde_json::from_str(&t).expect("json frame");
+        let hit = want(&v);
+        seen.push(v);
+        if hit {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn run_updates_stream_over_the_websocket_to_their_tenant_only() {
+    use futures_util::StreamExt;
+    let (url, _seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let a = tenant_key(&data, "tenant-a", "responder");
+    let b = tenant_key(&data, "tenant-b", "responder");
+    let viewer = tenant_key(&data, "tenant-a", "viewer");
+    let s = Server::start(&data);
+    let yaml = format!(
+        "id: live\nname: live\ntriggers: [manual]\nsteps:\n  - id: ask\n    action: noop\n    approval: {{role: responder, deadline: 1h}}\n  - id: call\n    action: http.request\n    with: {{url: '{url}/live'}}\n"
+    );
+    assert_eq!(
+        post(&s, &a, "/api/v1/playbooks", json!({"yaml": yaml})).0,
+        201
+    );
+    let ws_base = s.base.replace("http://", "ws://");
+    let stream = |key: &str, extra: &str| {
+        format!("{ws_base}/api/v1/stream?topic=runs{extra}&access_token={key}")
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let (mut wa, mut wb) = rt.block_on(async {
+        let err = tokio_tungstenite::connect_async(stream(&viewer, ""))
+            .await
+            .expect_err("viewer");
+        assert!(err.to_string().contains("403"), "{err}");
+        let err =
+            tokio_tungstenite::connect_async(stream(&a, "").replace("topic=runs", "topic=nope"))
+                .await
+                .expect_err("bad topic");
+        assert!(err.to_string().contains("400"), "{err}");
+        let (wa, _) = tokio_tungstenite::connect_async(stream(&a, ""))
+            .await
+            .expect("a");
+        let (wb, _) = tokio_tungstenite::connect_async(stream(&b, ""))
+            .await
+            .expect("b");
+        (wa, wb)
+    });
+    let run = post(&s, &a, "/api/v1/playbooks/live/run", json!({})).1["run_id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
+    let first = rt.block_on(read_until(&mut wa, |v| {
+        v["kind"] == "approval" && v["status"] == "pending"
+    }));
+    assert!(
+        first
+            .iter()
+            .any(|v| v["kind"] == "run" && v["status"] == "running" && v["run_id"] == run.as_str()),
+        "{first:?}"
+    );
+    let (st, v) = post(
+        &s,
+        &a,
+        &format!("/api/v1/runs/{run}/steps/ask/approve"),
+        json!({}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let rest = rt.block_on(read_until(&mut wa, |v| {
+        v["kind"] == "run" && v["status"] == "succeeded"
+    }));
+    for (kind, step, status) in [
+        ("approval", "ask", "approved"),
+        ("step", "call", "running"),
+        ("step", "call", "succeeded"),
+    ] {
+        assert!(
+            rest.iter()
+                .any(|v| v["kind"] == kind && v["step_id"] == step && v["status"] == status),
+            "{kind} {step} {status} in {rest:?}"
+        );
+    }
+    assert!(
+        rest.iter()
+            .chain(&first)
+            .all(|v| v["run_id"] == run.as_str())
+    );
+    // Tenant B, following the same stream, saw nothing of A's run.
+    rt.block_on(async {
+        let got = tokio::time::timeout(Duration::from_millis(500), wb.next()).await;
+        assert!(got.is_err(), "tenant B got {got:?}");
+    });
+}
+
 #[test]
 fn playbook_api_is_tenant_scoped_and_approvals_work_over_rest_and_cli() {
     let (url, seen) = local_server(&[]);
