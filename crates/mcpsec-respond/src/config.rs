@@ -78,6 +78,9 @@ pub struct Services {
     pub smtp_password_secret: String,
     /// Timeout of one HTTP request in seconds.
     pub http_timeout_secs: u64,
+    /// A PEM file of CA certificates trusted for the actions' HTTPS besides the system
+    /// roots (a private CA of an internal Jira, EDR or webhook receiver).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Services {
@@ -104,6 +107,7 @@ impl Default for Services {
             smtp_user: None,
             smtp_password_secret: "smtp_password".into(),
             http_timeout_secs: 30,
+            ca_file: None,
         }
     }
 }

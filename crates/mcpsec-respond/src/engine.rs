@@ -12,6 +12,7 @@ use crate::action::{ActionCall, ActionError, Effects};
 use crate::actions::Registry;
 use crate::model::{Approval, Expiry, Playbook, Step, parse_duration};
 use crate::template::Templates;
+use crate::updates::RunUpdate;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use mcpsec_core::TenantId;
@@ -39,6 +40,10 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] mcpsec_store::StoreError),
+    /// A store call could not be completed (its worker thread panicked or the runtime
+    /// is shutting down).
+    #[error("store call interrupted: {0}")]
+    Interrupted(String),
 }
 
 /// A hex SHA-256 prefix (16 characters) of a text.
@@ -89,6 +94,7 @@ pub struct Engine {
     active: Mutex<HashSet<String>>,
     auto_approve: bool,
     recorder: Option<Arc<crate::simulate::Recorder>>,
+    updates: tokio::sync::broadcast::Sender<RunUpdate>,
 }
 
 enum Outcome {
@@ -115,6 +121,7 @@ impl Engine {
             active: Mutex::new(HashSet::new()),
             auto_approve: false,
             recorder: None,
+            updates: tokio::sync::broadcast::channel(crate::updates::CAPACITY).0,
         }
     }
 
@@ -148,7 +155,8 @@ impl Engine {
         &self.registry
     }
 
-    /// Stores a new run (status `running`); drive it with [`Engine::drive`].
+    /// Stores a new run (status `running`); drive it with [`Engine::drive`]. This calls
+    /// the store directly: from async code, call it on the blocking pool.
     pub fn start(&self, req: StartRun) -> Result<RunRecord, EngineError> {
         let pb = crate::validate::parse_playbook(&req.yaml, &self.registry)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
@@ -183,6 +191,7 @@ impl Engine {
             finished_at: None,
         };
         self.store.create_run(&run)?;
+        self.publish(RunUpdate::run(&run.tenant, &run.id, "running", None));
         metrics::counter!("mcpsec_playbook_runs_started_total").increment(1);
         Ok(run)
     }
@@ -190,13 +199,14 @@ impl Engine {
     /// Resumes every unfinished run (at start-up) and settles approvals that were
     /// decided or expired; returns how many runs were driven.
     pub async fn resume_all(&self) -> Result<usize, EngineError> {
-        let runs = self.store.unfinished_runs()?;
+        let runs = self.db(|s| s.unfinished_runs()).await?;
         let mut pending = 0i64;
         for r in &runs {
             self.drive(&r.id).await?;
+            let id = r.id.clone();
             pending += self
-                .store
-                .approvals(&r.id)?
+                .db(move |s| s.approvals(&id))
+                .await?
                 .iter()
                 .filter(|a| a.status == "pending")
                 .count() as i64;
@@ -213,18 +223,61 @@ impl Engine {
                 return Ok("running".into());
             }
         }
-        let result = self.drive_inner(run_id).await;
-        self.active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(run_id);
-        result
+        // Dropped with the drive, also when the drive is cancelled (a timeout, a
+        // shutdown), so the run can be driven again.
+        let _active = ActiveGuard {
+            set: &self.active,
+            id: run_id,
+        };
+        self.drive_inner(run_id).await
+    }
+
+    /// Runs a store call on the blocking pool: SQLite calls may wait for locks held by
+    /// other processes (up to the busy timeout), which must never hold a runtime thread
+    /// and with it every other task and timer on it.
+    async fn db<T, F>(&self, f: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn StateStore) -> mcpsec_store::Result<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| EngineError::Interrupted(e.to_string()))?
+            .map_err(EngineError::from)
+    }
+
+    /// Stores an approval request (see [`Engine::db`]).
+    async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), EngineError> {
+        let stored = rec.clone();
+        self.db(move |s| s.put_approval(&stored)).await?;
+        self.publish(RunUpdate::approval(rec));
+        Ok(())
+    }
+
+    /// Stores a step record (see [`Engine::db`]).
+    async fn put_step(&self, tenant: &TenantId, rec: &StepRunRecord) -> Result<(), EngineError> {
+        let stored = rec.clone();
+        self.db(move |s| s.put_step_run(&stored)).await?;
+        self.publish(RunUpdate::step(tenant, rec));
+        Ok(())
+    }
+
+    /// Publishes an update to live followers (none listening is fine).
+    fn publish(&self, u: RunUpdate) {
+        let _ = self.updates.send(u);
+    }
+
+    /// Follows every run update of this engine (filter by tenant before showing them).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RunUpdate> {
+        self.updates.subscribe()
     }
 
     async fn drive_inner(&self, run_id: &str) -> Result<String, EngineError> {
+        let id = run_id.to_owned();
         let run = self
-            .store
-            .get_run(None, run_id)?
+            .db(move |s| s.get_run(None, &id))
+            .await?
             .ok_or_else(|| EngineError::NotFound(format!("no run {run_id}")))?;
         if !matches!(run.status.as_str(), "running" | "waiting") {
             return Ok(run.status);
@@ -233,13 +286,15 @@ impl Engine {
             Ok(pb) => pb,
             Err(e) => {
                 let msg = format!("the run's playbook no longer validates: {e}");
-                self.store
-                    .update_run(run_id, "failed", Some(&msg), Some(now()))?;
+                let (id, m2) = (run_id.to_owned(), msg.clone());
+                self.db(move |s| s.update_run(&id, "failed", Some(&m2), Some(now())))
+                    .await?;
+                self.publish(RunUpdate::run(&run.tenant, run_id, "failed", Some(&msg)));
                 return Ok("failed".into());
             }
         };
         loop {
-            let records = self.step_states(run_id)?;
+            let records = self.step_states(run_id).await?;
             let mut ready = Vec::new();
             let mut cancelled = false;
             for (i, s) in pb.steps.iter().enumerate() {
@@ -259,20 +314,24 @@ impl Engine {
                 };
                 if needs.iter().any(|n| DONE_BAD.contains(&need_state(n))) {
                     let at = now();
-                    self.store.put_step_run(&StepRunRecord {
-                        run_id: run_id.into(),
-                        step_id: s.id.clone(),
-                        item: -1,
-                        status: "cancelled".into(),
-                        attempt: 0,
-                        input: None,
-                        output: None,
-                        error: Some("a step it needs did not succeed".into()),
-                        actor: run.actor.clone(),
-                        started_at: None,
-                        finished_at: Some(at),
-                        duration_ms: None,
-                    })?;
+                    self.put_step(
+                        &run.tenant,
+                        &StepRunRecord {
+                            run_id: run_id.into(),
+                            step_id: s.id.clone(),
+                            item: -1,
+                            status: "cancelled".into(),
+                            attempt: 0,
+                            input: None,
+                            output: None,
+                            error: Some("a step it needs did not succeed".into()),
+                            actor: run.actor.clone(),
+                            started_at: None,
+                            finished_at: Some(at),
+                            duration_ms: None,
+                        },
+                    )
+                    .await?;
                     cancelled = true;
                 } else if needs.iter().all(|n| DONE_OK.contains(&need_state(n))) {
                     ready.push(i);
@@ -299,11 +358,11 @@ impl Engine {
                 break;
             }
         }
-        self.finish(&run, &pb)
+        self.finish(&run, &pb).await
     }
 
-    fn finish(&self, run: &RunRecord, pb: &Playbook) -> Result<String, EngineError> {
-        let records = self.step_states(&run.id)?;
+    async fn finish(&self, run: &RunRecord, pb: &Playbook) -> Result<String, EngineError> {
+        let records = self.step_states(&run.id).await?;
         let status_of = |s: &Step| {
             records
                 .get(&s.id)
@@ -333,8 +392,17 @@ impl Engine {
             ("running", None)
         };
         let end = matches!(status, "succeeded" | "failed").then(now);
-        self.store
-            .update_run(&run.id, status, error.as_deref(), end)?;
+        let (id, e2) = (run.id.clone(), error.clone());
+        self.db(move |s| s.update_run(&id, status, e2.as_deref(), end))
+            .await?;
+        if status != run.status {
+            self.publish(RunUpdate::run(
+                &run.tenant,
+                &run.id,
+                status,
+                error.as_deref(),
+            ));
+        }
         if end.is_some() {
             metrics::counter!("mcpsec_playbook_runs_total", "status" => status).increment(1);
             if let Some(rec) = &self.recorder {
@@ -345,10 +413,14 @@ impl Engine {
     }
 
     /// The whole-step records of a run (item -1), by step id.
-    fn step_states(&self, run_id: &str) -> Result<HashMap<String, StepRunRecord>, EngineError> {
+    async fn step_states(
+        &self,
+        run_id: &str,
+    ) -> Result<HashMap<String, StepRunRecord>, EngineError> {
+        let id = run_id.to_owned();
         Ok(self
-            .store
-            .step_runs(run_id)?
+            .db(move |s| s.step_runs(&id))
+            .await?
             .into_iter()
             .filter(|r| r.item == -1)
             .map(|r| (r.step_id.clone(), r))
@@ -385,7 +457,7 @@ impl Engine {
                 Ok(false) => {
                     rec.status = "skipped".into();
                     rec.finished_at = Some(now());
-                    self.store.put_step_run(&rec)?;
+                    self.put_step(&run.tenant, &rec).await?;
                     return Ok(Outcome::Done);
                 }
                 Err(e) => {
@@ -396,13 +468,13 @@ impl Engine {
             }
         }
         if let Some(a) = &step.approval {
-            match self.approval_gate(run, pb, step, a)? {
+            match self.approval_gate(run, pb, step, a).await? {
                 Gate::Open(approvers) => rec.actor = approvers,
                 Gate::Wait => {
                     // Written once; later ticks find it waiting and write nothing.
                     if prev.is_none_or(|p| p.status != "waiting") {
                         rec.status = "waiting".into();
-                        self.store.put_step_run(&rec)?;
+                        self.put_step(&run.tenant, &rec).await?;
                     }
                     return Ok(Outcome::Waiting);
                 }
@@ -423,7 +495,7 @@ impl Engine {
                 )
                 .await;
         };
-        self.store.put_step_run(&rec)?;
+        self.put_step(&run.tenant, &rec).await?;
         let result = match &step.foreach {
             None => {
                 let r = self.attempts(run, step, &action, ctx, None, &mut rec).await;
@@ -452,7 +524,7 @@ impl Engine {
                 rec.error = None;
                 rec.finished_at = Some(at);
                 rec.duration_ms = ms_between(Some(started), at);
-                self.store.put_step_run(&rec)?;
+                self.put_step(&run.tenant, &rec).await?;
                 Ok(Outcome::Done)
             }
             Err(e) => self.fail_step(run, step, ctx, rec, e).await,
@@ -468,9 +540,10 @@ impl Engine {
         items: Vec<Value>,
         whole: &StepRunRecord,
     ) -> Result<Value, String> {
+        let id = run.id.clone();
         let done: HashMap<i64, StepRunRecord> = self
-            .store
-            .step_runs(&run.id)
+            .db(move |s| s.step_runs(&id))
+            .await
             .map_err(|e| e.to_string())?
             .into_iter()
             .filter(|r| r.step_id == step.id && r.item >= 0)
@@ -500,7 +573,9 @@ impl Engine {
             rec.output = Some(out.clone());
             rec.finished_at = Some(at);
             rec.duration_ms = ms_between(rec.started_at, at);
-            self.store.put_step_run(&rec).map_err(|e| e.to_string())?;
+            self.put_step(&run.tenant, &rec)
+                .await
+                .map_err(|e| e.to_string())?;
             outputs.push(out);
         }
         Ok(Value::Array(outputs))
@@ -529,7 +604,9 @@ impl Engine {
         let last = loop {
             rec.attempt += 1;
             rec.status = "running".into();
-            self.store.put_step_run(rec).map_err(|e| e.to_string())?;
+            self.put_step(&run.tenant, rec)
+                .await
+                .map_err(|e| e.to_string())?;
             let t0 = Instant::now();
             let r = self
                 .call(run, step.id.as_str(), action, &input, &key, step.timeout())
@@ -553,7 +630,9 @@ impl Engine {
                         .map(|r| r.delay_after(attempt_in_run))
                         .unwrap_or_default();
                     tracing::info!(run = %run.id, step = %step.id, attempt = attempt_in_run, error = %last, "step failed; retrying");
-                    self.store.put_step_run(rec).map_err(|e| e.to_string())?;
+                    self.put_step(&run.tenant, rec)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -608,9 +687,10 @@ impl Engine {
     ) -> Result<Outcome, EngineError> {
         let mut ctx = ctx.clone();
         ctx["error"] = json!({"step": step.id, "message": error});
+        let id = run.id.clone();
         let done: HashSet<String> = self
-            .store
-            .step_runs(&run.id)?
+            .db(move |s| s.step_runs(&id))
+            .await?
             .into_iter()
             .filter(|r| r.status == "succeeded")
             .map(|r| r.step_id)
@@ -662,7 +742,7 @@ impl Engine {
                     crec.error = Some(e);
                 }
             }
-            self.store.put_step_run(&crec)?;
+            self.put_step(&run.tenant, &crec).await?;
         }
         let at = now();
         if rec.status != "rejected" {
@@ -671,12 +751,12 @@ impl Engine {
         rec.error = Some(error);
         rec.finished_at = Some(at);
         rec.duration_ms = ms_between(rec.started_at, at);
-        self.store.put_step_run(&rec)?;
+        self.put_step(&run.tenant, &rec).await?;
         tracing::warn!(run = %run.id, step = %step.id, error = ?rec.error, "playbook step failed");
         Ok(Outcome::Done)
     }
 
-    fn approval_gate(
+    async fn approval_gate(
         &self,
         run: &RunRecord,
         pb: &Playbook,
@@ -686,9 +766,10 @@ impl Engine {
         if self.auto_approve {
             return Ok(Gate::Open("simulation (auto-approved)".into()));
         }
+        let id = run.id.clone();
         let existing = self
-            .store
-            .approvals(&run.id)?
+            .db(move |s| s.approvals(&id))
+            .await?
             .into_iter()
             .find(|r| r.step_id == step.id);
         let deadline_len = parse_duration(&a.deadline).map_err(EngineError::Invalid)?;
@@ -710,16 +791,17 @@ impl Engine {
                 created_at: at,
                 decided_at: None,
             };
-            self.store.put_approval(&rec)?;
+            self.put_approval(&rec).await?;
             metrics::gauge!("mcpsec_playbook_approvals_pending").increment(1.0);
             tracing::info!(run = %run.id, step = %step.id, "approval requested");
             return Ok(Gate::Wait);
         };
         match rec.status.as_str() {
             "approved" => {
+                let (id, sid) = (run.id.clone(), step.id.clone());
                 let who: Vec<String> = self
-                    .store
-                    .decisions(&run.id, &step.id)?
+                    .db(move |s| s.decisions(&id, &sid))
+                    .await?
                     .into_iter()
                     .filter(|d| d.approve)
                     .map(|d| d.actor)
@@ -727,9 +809,10 @@ impl Engine {
                 Ok(Gate::Open(format!("approved by {}", who.join(", "))))
             }
             "rejected" => {
+                let (id, sid) = (run.id.clone(), step.id.clone());
                 let who: Vec<String> = self
-                    .store
-                    .decisions(&run.id, &step.id)?
+                    .db(move |s| s.decisions(&id, &sid))
+                    .await?
                     .into_iter()
                     .filter(|d| !d.approve)
                     .map(|d| match &d.comment {
@@ -749,13 +832,13 @@ impl Engine {
                     rec.approvers.clear();
                     rec.min = 1;
                     rec.deadline = at + span;
-                    self.store.put_approval(&rec)?;
+                    self.put_approval(&rec).await?;
                     tracing::info!(run = %run.id, step = %step.id, role = ?rec.role, "approval escalated");
                     return Ok(Gate::Wait);
                 }
                 rec.status = "expired".into();
                 rec.decided_at = Some(at);
-                self.store.put_approval(&rec)?;
+                self.put_approval(&rec).await?;
                 metrics::gauge!("mcpsec_playbook_approvals_pending").decrement(1.0);
                 Ok(Gate::Closed("approval expired".into()))
             }
@@ -763,7 +846,8 @@ impl Engine {
     }
 
     /// Records a decision on a pending approval; returns the request as it stands.
-    /// Drive the run afterwards to act on it.
+    /// Drive the run afterwards to act on it. This calls the store directly: from async
+    /// code, call it on the blocking pool.
     pub fn decide(
         &self,
         tenant: Option<&TenantId>,
@@ -843,7 +927,23 @@ impl Engine {
             self.store.put_approval(&rec)?;
             metrics::gauge!("mcpsec_playbook_approvals_pending").decrement(1.0);
         }
+        self.publish(RunUpdate::approval(&rec));
         Ok(rec)
+    }
+}
+
+/// Takes a run off the set of runs being driven when dropped.
+struct ActiveGuard<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    id: &'a str,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.id);
     }
 }
 

@@ -19,6 +19,8 @@
 //! | [`live`] / [`simulate`] | real and recorded effects |
 //! | [`cacao`] | CACAO v2 import |
 //! | [`trigger`] | which playbooks an alert starts |
+//! | [`schedule`] | cron schedules of playbooks |
+//! | [`updates`] | live run updates |
 //! | [`service`] | the responder inside `serve` |
 
 pub mod action;
@@ -28,11 +30,13 @@ pub mod config;
 pub mod engine;
 pub mod live;
 pub mod model;
+pub mod schedule;
 pub mod secrets;
 pub mod service;
 pub mod simulate;
 pub mod template;
 pub mod trigger;
+pub mod updates;
 pub mod validate;
 
 pub use action::{Action, ActionCall, ActionError, Effects};

@@ -30,12 +30,16 @@ impl LiveEffects {
         secrets: Arc<SecretStore>,
         store: Option<Arc<dyn StateStore>>,
     ) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(services.http_timeout_secs.max(1)))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("mcpsec/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .user_agent(concat!("mcpsec/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &services.ca_file {
+            for cert in read_ca_file(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
         Ok(LiveEffects {
             client,
             secrets,
@@ -43,6 +47,25 @@ impl LiveEffects {
             store,
         })
     }
+}
+
+/// Largest CA file read.
+const MAX_CA_FILE: u64 = 1 << 20;
+
+/// The certificates of a PEM CA bundle; an error names the file and what is wrong.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let what = format!("[respond.services] ca_file {}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| format!("{what}: {e}"))?;
+    if meta.len() > MAX_CA_FILE {
+        return Err(format!("{what}: larger than 1 MiB"));
+    }
+    let pem = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|_| format!("{what}: not a PEM certificate bundle"))?;
+    if certs.is_empty() {
+        return Err(format!("{what}: holds no PEM certificate"));
+    }
+    Ok(certs)
 }
 
 async fn send_http(

@@ -24,7 +24,8 @@ pub struct Playbook {
     pub steps: Vec<Step>,
 }
 
-/// What starts a run. Written as `- manual`, `- webhook` or `- alert: {filter}`.
+/// What starts a run. Written as `- manual`, `- webhook`, `- alert: {filter}`,
+/// `- schedule: {cron, timezone}` or `- risk: {min_score}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "TriggerRepr", into = "TriggerRepr")]
 pub enum Trigger {
@@ -34,35 +35,62 @@ pub enum Trigger {
     Manual,
     /// An HTTP call to the playbook's webhook.
     Webhook,
+    /// A cron schedule read in an IANA time zone.
+    Schedule(ScheduleTrigger),
+    /// A risk alert (the tenant's risk score crossing its threshold or rising fast).
+    Risk(RiskTrigger),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 enum TriggerRepr {
     Word(String),
-    Alert { alert: AlertFilter },
+    // One key naming the kind; read by hand so that a wrong field gets a precise error.
+    Map(Map<String, Value>),
+}
+
+fn part<T: serde::de::DeserializeOwned>(kind: &str, v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("trigger {kind}: {e}"))
 }
 
 impl TryFrom<TriggerRepr> for Trigger {
     type Error = String;
     fn try_from(r: TriggerRepr) -> Result<Self, String> {
+        const KINDS: &str =
+            "manual, webhook, alert: {filter}, schedule: {cron} or risk: {min_score}";
         match r {
             TriggerRepr::Word(w) if w == "manual" => Ok(Trigger::Manual),
             TriggerRepr::Word(w) if w == "webhook" => Ok(Trigger::Webhook),
-            TriggerRepr::Word(w) => Err(format!(
-                "unknown trigger '{w}' (manual, webhook, or alert: {{filter}})"
-            )),
-            TriggerRepr::Alert { alert } => Ok(Trigger::Alert(alert)),
+            TriggerRepr::Word(w) => Err(format!("unknown trigger '{w}' ({KINDS})")),
+            TriggerRepr::Map(m) if m.len() == 1 => {
+                let Some((kind, v)) = m.into_iter().next() else {
+                    return Err(format!("an empty trigger ({KINDS})"));
+                };
+                match kind.as_str() {
+                    "alert" => part(&kind, v).map(Trigger::Alert),
+                    "schedule" => part(&kind, v).map(Trigger::Schedule),
+                    "risk" => part(&kind, v).map(Trigger::Risk),
+                    other => Err(format!("unknown trigger '{other}' ({KINDS})")),
+                }
+            }
+            TriggerRepr::Map(_) => Err(format!("a trigger has exactly one kind ({KINDS})")),
         }
     }
 }
 
 impl From<Trigger> for TriggerRepr {
     fn from(t: Trigger) -> Self {
+        let one = |k: &str, v: Result<Value, serde_json::Error>| {
+            let mut m = Map::new();
+            m.insert(k.into(), v.unwrap_or(Value::Null));
+            TriggerRepr::Map(m)
+        };
         match t {
-            Trigger::Alert(alert) => TriggerRepr::Alert { alert },
+            Trigger::Alert(f) => one("alert", serde_json::to_value(f)),
             Trigger::Manual => TriggerRepr::Word("manual".into()),
             Trigger::Webhook => TriggerRepr::Word("webhook".into()),
+            Trigger::Schedule(s) => one("schedule", serde_json::to_value(s)),
+            Trigger::Risk(r) => one("risk", serde_json::to_value(r)),
         }
     }
 }
@@ -83,6 +111,41 @@ pub struct AlertFilter {
     /// At least one of these tags.
     #[serde(default, alias = "tag", skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Tenants (for playbooks loaded from files, which serve every tenant).
+    #[serde(default, alias = "tenant", skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+}
+
+/// When a scheduled playbook runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTrigger {
+    /// Cron expression: 5 fields (minute first) or `@daily`-style.
+    pub cron: String,
+    /// IANA time zone the expression is read in (default `UTC`).
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Tenants a playbook loaded from a file runs for (default: the `default` tenant);
+    /// an API playbook runs for its own tenant when the list is empty or names it.
+    #[serde(default, alias = "tenant", skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// Which risk alerts start a run; every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskTrigger {
+    /// The tenant's risk score (0-100) carried by the alert is at least this.
+    #[serde(default)]
+    pub min_score: u32,
+    /// `threshold` (the score crossed `[risk] alert_threshold`) and/or `rise` (it rose by
+    /// `[risk] alert_rise` or more); empty: both.
+    #[serde(default, alias = "kind", skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
     /// Tenants (for playbooks loaded from files, which serve every tenant).
     #[serde(default, alias = "tenant", skip_serializing_if = "Vec::is_empty")]
     pub tenants: Vec<String>,

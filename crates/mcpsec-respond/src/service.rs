@@ -2,8 +2,9 @@
 //! manual starts, and the loop that resumes runs and settles approvals.
 
 use crate::engine::{Engine, EngineError, StartRun};
-use crate::model::Playbook;
+use crate::model::{Playbook, ScheduleTrigger, Trigger};
 use crate::validate::parse_playbook;
+use chrono::{DateTime, Utc};
 use mcpsec_core::TenantId;
 use mcpsec_store::{Alert, RunRecord};
 use serde::Serialize;
@@ -33,6 +34,8 @@ impl FilePlaybook {
             .iter()
             .filter_map(|t| match t {
                 crate::model::Trigger::Alert(f) => Some(&f.tenants),
+                crate::model::Trigger::Risk(r) => Some(&r.tenants),
+                crate::model::Trigger::Schedule(s) => Some(&s.tenants),
                 _ => None,
             })
             .collect();
@@ -195,7 +198,8 @@ impl Responder {
         });
     }
 
-    /// Starts every enabled playbook whose triggers match a new alert.
+    /// Starts every enabled playbook whose triggers match a new alert. This reads the
+    /// store: from async code, call it on the blocking pool.
     pub fn on_alert(self: &Arc<Self>, alert: &Alert) {
         let alert_json = serde_json::to_value(alert).unwrap_or(Value::Null);
         let mut candidates: Vec<(String, u32)> = Vec::new();
@@ -258,9 +262,15 @@ impl Responder {
                 }
             };
             tokio::select! {
-                _ = ticks.tick() => self.tick(),
+                _ = ticks.tick() => self.tick().await,
                 a = next_alert => match a {
-                    Ok(alert) => self.on_alert(&alert),
+                    Ok(alert) => {
+                        // Matching reads the store: off the runtime's threads.
+                        let me = self.clone();
+                        if let Err(e) = tokio::task::spawn_blocking(move || me.on_alert(&alert)).await {
+                            tracing::error!(error = %e, "playbook trigger failed");
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         metrics::counter!("mcpsec_playbook_alerts_missed_total").increment(n);
                         tracing::warn!(missed = n, "playbook trigger fell behind the detector; alerts missed");
@@ -272,25 +282,140 @@ impl Responder {
         }
     }
 
-    /// Drives every unfinished run that nobody is driving.
-    pub fn tick(self: &Arc<Self>) {
-        let runs = match self.engine.store().unfinished_runs() {
-            Ok(r) => r,
-            Err(e) => {
+    /// Starts the runs of schedules due at `now` and returns them (see
+    /// [`crate::schedule`]). This reads and writes the store: from async code, call it
+    /// on the blocking pool.
+    pub fn fire_schedules(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RunRecord>, EngineError> {
+        let store = self.engine.store();
+        let mut wanted: Vec<(TenantId, String, String, u32, ScheduleTrigger)> = Vec::new();
+        for p in store.enabled_playbooks()? {
+            let Ok(pb) = parse_playbook(&p.yaml, self.engine.registry()) else {
+                continue;
+            };
+            for t in &pb.triggers {
+                if let Trigger::Schedule(sc) = t
+                    && (sc.tenants.is_empty() || sc.tenants.iter().any(|x| x == p.tenant.as_str()))
+                {
+                    wanted.push((
+                        p.tenant.clone(),
+                        p.id.clone(),
+                        p.yaml.clone(),
+                        p.version,
+                        sc.clone(),
+                    ));
+                }
+            }
+        }
+        for f in self.files().iter() {
+            for t in &f.playbook.triggers {
+                let Trigger::Schedule(sc) = t else { continue };
+                let tenants: Vec<TenantId> = if sc.tenants.is_empty() {
+                    vec![TenantId::default_tenant()]
+                } else {
+                    sc.tenants
+                        .iter()
+                        .filter_map(|t| TenantId::new(t).ok())
+                        .collect()
+                };
+                for tenant in tenants {
+                    // A playbook deployed through the API hides the file's of that id.
+                    if store.get_playbook(&tenant, &f.playbook.id)?.is_none() {
+                        wanted.push((tenant, f.playbook.id.clone(), f.yaml.clone(), 0, sc.clone()));
+                    }
+                }
+            }
+        }
+        let mut started = Vec::new();
+        for (tenant, id, yaml, version, sc) in wanted {
+            let name =
+                crate::schedule::checkpoint_name(tenant.as_str(), &id, &sc.cron, &sc.timezone);
+            let next = match crate::schedule::next_run(&sc.cron, &sc.timezone, now) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(playbook = %id, error = %e, "playbook schedule skipped");
+                    continue;
+                }
+            };
+            let due = store
+                .checkpoint(&name)?
+                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|t| t.with_timezone(&Utc));
+            match due {
+                Some(at) if at > now => continue,
+                None => {
+                    // First seen: wait for the next due time.
+                    store.set_checkpoint(&name, &next.to_rfc3339())?;
+                    continue;
+                }
+                Some(at) => {
+                    // Moved on before starting: a restart never fires it twice.
+                    store.set_checkpoint(&name, &next.to_rfc3339())?;
+                    let req = StartRun {
+                        tenant,
+                        yaml,
+                        version,
+                        alert: None,
+                        trigger: "schedule".into(),
+                        actor: "scheduler".into(),
+                        input: serde_json::json!({
+                            "scheduled_for": at.to_rfc3339(),
+                            "cron": sc.cron,
+                            "timezone": sc.timezone,
+                        }),
+                    };
+                    match self.start(req) {
+                        Ok(run) => {
+                            metrics::counter!("mcpsec_playbook_schedule_runs_total").increment(1);
+                            tracing::info!(run = %run.id, playbook = %id, due = %at, "scheduled playbook started");
+                            started.push(run);
+                        }
+                        Err(e) => {
+                            tracing::error!(playbook = %id, error = %e, "cannot start a scheduled playbook")
+                        }
+                    }
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Drives every unfinished run that nobody is driving, and starts due schedules.
+    pub async fn tick(self: &Arc<Self>) {
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || me.fire_schedules(Utc::now())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "playbook schedules failed"),
+            Err(e) => tracing::error!(error = %e, "playbook schedules were interrupted"),
+        }
+        let store = self.engine.store().clone();
+        let listed = tokio::task::spawn_blocking(move || {
+            let runs = store.unfinished_runs()?;
+            let mut pending = 0usize;
+            for r in runs.iter().filter(|r| r.status == "waiting") {
+                pending += store
+                    .approvals(&r.id)?
+                    .iter()
+                    .filter(|a| a.status == "pending")
+                    .count();
+            }
+            Ok::<_, mcpsec_store::StoreError>((runs, pending))
+        })
+        .await;
+        let (runs, pending) = match listed {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "cannot list unfinished runs");
                 return;
             }
-        };
-        let mut pending = 0usize;
-        for r in runs {
-            if r.status == "waiting" {
-                pending += self
-                    .engine
-                    .store()
-                    .approvals(&r.id)
-                    .map(|a| a.iter().filter(|a| a.status == "pending").count())
-                    .unwrap_or(0);
+            Err(e) => {
+                tracing::error!(error = %e, "listing unfinished runs was interrupted");
+                return;
             }
+        };
+        for r in runs {
             if !self.engine.is_active(&r.id) {
                 self.spawn_drive(r.id);
             }

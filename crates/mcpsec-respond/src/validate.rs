@@ -224,6 +224,39 @@ pub fn check(pb: &Playbook, registry: &Registry) -> Vec<Diagnostic> {
         c.err(None, format!("more than {MAX_STEPS} steps"));
     }
     for t in &pb.triggers {
+        let tenants = match t {
+            crate::model::Trigger::Schedule(sc) => {
+                if let Err(e) =
+                    crate::schedule::next_run(&sc.cron, &sc.timezone, chrono::Utc::now())
+                {
+                    c.err(None, format!("trigger schedule: {e}"));
+                }
+                &sc.tenants
+            }
+            crate::model::Trigger::Risk(r) => {
+                if r.min_score > 100 {
+                    c.err(None, "trigger risk: min_score must be 0-100");
+                }
+                for k in &r.kinds {
+                    if !crate::trigger::RISK_KINDS.contains(&k.as_str()) {
+                        c.err(
+                            None,
+                            format!("trigger risk: kind '{k}' is not threshold or rise"),
+                        );
+                    }
+                }
+                &r.tenants
+            }
+            _ => &Vec::new(),
+        };
+        for t in tenants {
+            if mcpsec_core::TenantId::new(t).is_err() {
+                c.err(
+                    None,
+                    format!("trigger tenant '{t}' is not a valid tenant name"),
+                );
+            }
+        }
         if let crate::model::Trigger::Alert(f) = t {
             for l in f.levels.iter().chain(f.min_level.iter()) {
                 if mcpsec_store::parse_level(l).is_none() {

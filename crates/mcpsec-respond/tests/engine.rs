@@ -181,19 +181,14 @@ async fn an_interrupted_drive_resumes_without_repeating_finished_steps() {
         u = m.url
     );
     let id = start(&e, &yaml, alert());
-    // The "crash": the drive is dropped while step 'slow' waits for its reply. The
-    // engine's own calls may hold the thread, so on a loaded machine the cut can land a
-    // step later; what must hold wherever it lands is checked below.
+    // The "crash": the drive is dropped while step 'slow' waits for its reply (the
+    // engine never holds the thread, so the timeout fires on time).
     let r = tokio::time::timeout(std::time::Duration::from_millis(2000), e.drive(&id)).await;
     assert!(r.is_err(), "the drive was cut off");
     let before = by_id(&store.step_runs(&id).unwrap());
-    let status = |step: &str| before.get(step).map(|r| r.status.clone());
-    assert_eq!(status("one").as_deref(), Some("succeeded"));
-    let cut: Vec<&str> = ["slow", "three"]
-        .into_iter()
-        .filter(|s| status(s).as_deref() == Some("running"))
-        .collect();
-    assert_eq!(cut.len(), 1, "one step was cut off mid-call: {before:?}");
+    assert_eq!(before["one"].status, "succeeded");
+    assert_eq!(before["slow"].status, "running", "cut off mid-call");
+    assert!(!before.contains_key("three"), "{before:?}");
     // A new engine over the same store (as after a restart) finishes the run.
     let store_dyn: Arc<dyn mcpsec_store::StateStore> = store.clone();
     let fx = mcpsec_respond::live::LiveEffects::new(
@@ -215,15 +210,11 @@ async fn an_interrupted_drive_resumes_without_repeating_finished_steps() {
             .map(|r| r.header("idempotency-key").unwrap().to_owned())
             .collect()
     };
-    for step in ["one", "slow", "three"] {
-        let sent = keys(&format!("/{step}"));
-        if cut.contains(&step) {
-            assert_eq!(sent.len(), 2, "the cut-off step {step} is called again");
-            assert_eq!(sent[0], sent[1], "with the same idempotency key");
-        } else {
-            assert_eq!(sent.len(), 1, "step {step} is not repeated");
-        }
-    }
+    assert_eq!(keys("/one").len(), 1, "a finished step is not repeated");
+    assert_eq!(keys("/three").len(), 1);
+    let slow = keys("/slow");
+    assert_eq!(slow.len(), 2, "the cut-off step is called again");
+    assert_eq!(slow[0], slow[1], "with the same idempotency key");
 }
 
 fn who(actor: &str, role: &str) -> Decider {

@@ -39,6 +39,7 @@ mod metrics_http;
 mod oidc;
 mod openapi;
 mod playbooks_api;
+mod playbooks_manage;
 mod projects_api;
 mod projects_findings;
 mod report_data;
@@ -50,6 +51,7 @@ mod reports;
 mod risk_api;
 mod rule_list;
 mod rules_api;
+mod run_stream;
 mod state;
 mod stream;
 mod supply_eval;
@@ -183,7 +185,20 @@ pub fn router(state: AppState) -> Router {
             "/playbooks",
             get(playbooks_api::list).post(playbooks_api::create),
         )
-        .route("/playbooks/{id}", get(playbooks_api::get_one))
+        .route(
+            "/playbooks/{id}",
+            get(playbooks_api::get_one)
+                .put(playbooks_manage::update)
+                .delete(playbooks_manage::delete),
+        )
+        .route(
+            "/playbooks/{id}/enable",
+            axum::routing::post(playbooks_manage::enable),
+        )
+        .route(
+            "/playbooks/{id}/disable",
+            axum::routing::post(playbooks_manage::disable),
+        )
         .route(
             "/playbooks/{id}/run",
             axum::routing::post(playbooks_api::run),

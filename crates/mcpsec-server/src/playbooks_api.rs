@@ -38,18 +38,18 @@ pub(crate) struct PlaybookDetail {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PlaybookBody {
     /// The playbook YAML.
-    yaml: String,
+    pub(crate) yaml: String,
     /// Whether its triggers are live (default true).
-    enabled: Option<bool>,
+    pub(crate) enabled: Option<bool>,
 }
 
 /// What a deployment did.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeployedPlaybook {
     /// The playbook's id.
-    id: String,
+    pub(crate) id: String,
     /// The version now live.
-    version: u32,
+    pub(crate) version: u32,
 }
 
 /// A manual start.
@@ -122,7 +122,7 @@ pub(crate) struct DecisionBody {
     comment: Option<String>,
 }
 
-fn responder(st: &AppState) -> Result<Arc<Responder>, ApiError> {
+pub(crate) fn responder(st: &AppState) -> Result<Arc<Responder>, ApiError> {
     st.responder.clone().ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -138,10 +138,11 @@ fn engine_error(e: EngineError) -> ApiError {
         EngineError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
         EngineError::Invalid(m) => ApiError::bad_request(m),
         EngineError::Store(s) => s.into(),
+        e @ EngineError::Interrupted(_) => ApiError::internal(e),
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -150,7 +151,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(engine_error)
 }
 
-fn audit(st: &AppState, who: &Principal, action: &str, target: &str, details: serde_json::Value) {
+pub(crate) fn audit(
+    st: &AppState,
+    who: &Principal,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) {
     st.audit(mcpsec_store::AuditEvent {
         tenant: who.tenant.to_string(),
         actor: who.key_id.clone(),

@@ -1,5 +1,5 @@
 //! `GET /api/v1/stream`: a WebSocket of newly searchable events matching `q`, as JSON
-//! text frames. Authenticated like every API call (browsers, which cannot set headers on
+//! text frames (or, with `topic=runs`, of playbook run updates: see `run_stream`). Authenticated like every API call (browsers, which cannot set headers on
 //! a WebSocket, pass `access_token=` instead). A consumer that leaves `buffer` events
 //! waiting for two seconds is closed with code 1008 and the reason "slow consumer".
 
@@ -20,6 +20,10 @@ pub(crate) struct StreamParams {
     after_seq: Option<u64>,
     /// Events that may wait for a slow consumer before it is dropped (1-10000, default 1000).
     buffer: Option<usize>,
+    /// `events` (default) or `runs`: playbook run updates (needs `playbooks.read`).
+    topic: Option<String>,
+    /// With `topic=runs`: only this run's updates.
+    run: Option<String>,
 }
 
 /// Opens the live stream.
@@ -35,6 +39,22 @@ pub(crate) async fn open(
     Query(p): Query<StreamParams>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    match p.topic.as_deref() {
+        None | Some("events") => {}
+        Some("runs") => {
+            st.authorize(
+                &who,
+                Action::PlaybooksRead,
+                &crate::events::http_attrs("GET", "/api/v1/stream", None),
+            )?;
+            return crate::run_stream::open(&st, &who, p.run, ws);
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown topic {other:?}: events or runs"
+            )));
+        }
+    }
     st.authorize(
         &who,
         Action::EventsRead,

@@ -255,13 +255,15 @@ fn start_responder(
 }
 
 /// Every `[risk] snapshot_interval_secs`: risk per tenant and asset into the time series
-/// (for `/api/v1/risk/trends`), and risk alerts on threshold or fast rise.
-/// Snapshots every tenant's risk periodically; the risk alerts it raises are stored and
-/// handed to the detector's subscribers (live stream, GraphQL, gRPC, playbook triggers).
+/// (for `/api/v1/risk/trends`), and risk alerts on threshold or fast rise. The alerts
+/// raised are stored and handed to the detector's subscribers (live stream, GraphQL,
+/// gRPC, and the responder, which starts the playbooks whose `risk` trigger they match);
+/// without a detector they go to the responder directly.
 fn spawn_risk_snapshots(
     cfg: &Config,
     state: Arc<dyn StateStore>,
     detector: Option<Arc<Detector>>,
+    responder: Arc<mcpsec_respond::Responder>,
     mut stop: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if cfg.risk.snapshot_interval_secs == 0 {
@@ -287,8 +289,18 @@ fn spawn_risk_snapshots(
                     previous = prev;
                     if !raised.is_empty() {
                         tracing::warn!(raised = raised.len(), "risk alerts raised");
-                        if let Some(d) = &detector {
-                            d.publish(&raised);
+                        match &detector {
+                            Some(d) => d.publish(&raised),
+                            None => {
+                                let resp = responder.clone();
+                                // on_alert reads the store: off the runtime threads
+                                let _ = tokio::task::spawn_blocking(move || {
+                                    for a in &raised {
+                                        resp.on_alert(a);
+                                    }
+                                })
+                                .await;
+                            }
                         }
                     }
                 }
@@ -470,8 +482,14 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     );
     tracing::info!(providers = ?assessor.providers(), default = ?cfg.risk.default_provider, "risk assessment ready");
     let app_state = app_state.with_risk(assessor);
-    let risk_task = spawn_risk_snapshots(&cfg, state.clone(), detector.clone(), stop_rx.clone());
     let (responder, responder_task) = start_responder(&cfg, &state, alert_rx, stop_rx.clone())?;
+    let risk_task = spawn_risk_snapshots(
+        &cfg,
+        state.clone(),
+        detector.clone(),
+        responder.clone(),
+        stop_rx.clone(),
+    );
     let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();
     app_state.start_report_scheduler();

@@ -92,7 +92,11 @@ pub async fn mock(handler: impl Fn(&Req) -> (u16, String) + Send + Sync + 'stati
                         body: String::from_utf8(body).unwrap(),
                     };
                     reqs.lock().unwrap().push(req.clone());
-                    let (status, text) = handler(&req);
+                    // Handlers may sleep to play a slow service: on the blocking pool,
+                    // so the mock never holds the runtime the engine under test runs on.
+                    let h = handler.clone();
+                    let r = req.clone();
+                    let (status, text) = tokio::task::spawn_blocking(move || h(&r)).await.unwrap();
                     let resp = format!(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}",
                         text.len()

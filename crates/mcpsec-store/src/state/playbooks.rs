@@ -197,6 +197,9 @@ pub trait PlaybookStore: Send + Sync {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Removes a playbook (its versions stay as history, and a later deployment of the
+    /// same id continues their numbering); `false` when there is no such playbook.
+    fn delete_playbook(&self, tenant: &TenantId, id: &str) -> Result<bool>;
     /// Enabled playbooks of every tenant.
     fn enabled_playbooks(&self) -> Result<Vec<StoredPlaybook>>;
     /// Stores a new run.

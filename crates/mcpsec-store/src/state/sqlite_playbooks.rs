@@ -133,12 +133,19 @@ impl PlaybookStore for SqliteState {
                 v + 1
             }
             None => {
+                // After a deletion the history stays: numbering goes on from it, so a
+                // run's version always names one text.
+                let last: u32 = tx.query_row(
+                    "SELECT COALESCE(MAX(version), 0) FROM playbook_versions WHERE tenant = ?1 AND id = ?2",
+                    params![tenant.as_str(), id],
+                    |r| r.get(0),
+                )?;
                 tx.execute(
                     "INSERT INTO playbooks(tenant, id, name, version, yaml, enabled, created_at, updated_at, updated_by) \
-                     VALUES (?1, ?2, ?3, 1, ?4, 1, ?5, ?5, ?6)",
-                    params![tenant.as_str(), id, name, yaml, ts(&at), actor],
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
+                    params![tenant.as_str(), id, name, last + 1, yaml, ts(&at), actor],
                 )?;
-                1
+                last + 1
             }
         };
         tx.execute(
@@ -200,6 +207,14 @@ impl PlaybookStore for SqliteState {
         let n = self.conn().execute(
             "UPDATE playbooks SET enabled = ?3, updated_at = ?4, updated_by = ?5 WHERE tenant = ?1 AND id = ?2",
             params![tenant.as_str(), id, enabled, ts(&at), actor],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn delete_playbook(&self, tenant: &TenantId, id: &str) -> Result<bool> {
+        let n = self.conn().execute(
+            "DELETE FROM playbooks WHERE tenant = ?1 AND id = ?2",
+            params![tenant.as_str(), id],
         )?;
         Ok(n == 1)
     }
@@ -426,6 +441,32 @@ mod tests {
 
     fn t(n: &str) -> TenantId {
         TenantId::new(n).unwrap_or_else(|_| TenantId::default_tenant())
+    }
+
+    #[test]
+    fn deleting_keeps_the_history_and_numbering_goes_on() -> Result<()> {
+        let s = SqliteState::in_memory()?;
+        let (a, b) = (t("a"), t("b"));
+        let now = Utc::now();
+        s.put_playbook(&a, "p", "P", "x: 1", "k", now)?;
+        s.put_playbook(&a, "p", "P", "x: 2", "k", now)?;
+        assert!(
+            !s.delete_playbook(&b, "p")?,
+            "another tenant's playbook is not touched"
+        );
+        assert!(s.get_playbook(&a, "p")?.is_some());
+        assert!(s.delete_playbook(&a, "p")?);
+        assert!(!s.delete_playbook(&a, "p")?);
+        assert!(s.get_playbook(&a, "p")?.is_none());
+        assert_eq!(s.playbook_versions(&a, "p")?.len(), 2);
+        assert_eq!(s.put_playbook(&a, "p", "P", "x: 1", "k", now)?, 3);
+        let versions: Vec<u32> = s
+            .playbook_versions(&a, "p")?
+            .iter()
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(versions, vec![1, 2, 3]);
+        Ok(())
     }
 
     #[test]

@@ -245,6 +245,152 @@ fn new_alerts_start_matching_playbooks_and_runs_link_to_them() {
 }
 
 #[test]
+fn risk_alerts_start_playbooks_with_a_risk_trigger() {
+    let (url, seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "id: on-risk\nname: on risk\ntriggers:\n  - risk: {{min_score: 1, kinds: [threshold]}}\nsteps:\n  - id: page\n    action: http.request\n    with: {{url: '{url}/risk', body: {{rule: '{{{{ alert.rule_id }}}}', score: '{{{{ alert.events[0].tenant_risk.score }}}}'}}}}\n"
+        ),
+    );
+    let mut text = std::fs::read_to_string(&cfg).expect("config");
+    text.push_str("[risk]\nsnapshot_interval_secs = 1\nalert_threshold = 1\nwindow_days = 366\n");
+    std::fs::write(&cfg, text).expect("config");
+    let s = Server::start_with(
+        &data,
+        &["--demo"],
+        &[("MCPSEC_CONFIG", &cfg.display().to_string())],
+    );
+    wait_until("the risk playbook's request", || count(&seen, "/risk") >= 1);
+    let body: Value = serde_json::from_str(&seen.lock().expect("lock")[0].body).expect("json");
+    assert_eq!(body["rule"], "mcpsec-risk-threshold", "{body}");
+    assert!(body["score"].as_u64().is_some_and(|n| n >= 1), "{body}");
+    let runs = get(&s, TOKEN, "/api/v1/runs?playbook=on-risk").1;
+    let run = &runs["runs"][0];
+    assert_eq!(run["trigger"], "alert", "{runs}");
+    let alert = run["alert_id"].as_str().expect("linked to the risk alert");
+    let a = get(&s, TOKEN, &format!("/api/v1/alerts/{alert}")).1;
+    assert_eq!(a["rule_id"], "mcpsec-risk-threshold", "{a}");
+    // Detection alerts of the demo do not start it.
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Reads update frames until one matches `want`; returns every frame read.
+async fn read_until(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Vec<Value> {
+    use futures_util::StreamExt;
+    let mut seen = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no matching update; got {seen:?}"));
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = msg else {
+            panic!("stream ended: {msg:?} after {seen:?}");
+        };
+        let v: Value = serde_json::from_str(&t).expect("json frame");
+        let hit = want(&v);
+        seen.push(v);
+        if hit {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn run_updates_stream_over_the_websocket_to_their_tenant_only() {
+    use futures_util::StreamExt;
+    let (url, _seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let a = tenant_key(&data, "tenant-a", "responder");
+    let b = tenant_key(&data, "tenant-b", "responder");
+    let viewer = tenant_key(&data, "tenant-a", "viewer");
+    let s = Server::start(&data);
+    let yaml = format!(
+        "id: live\nname: live\ntriggers: [manual]\nsteps:\n  - id: ask\n    action: noop\n    approval: {{role: responder, deadline: 1h}}\n  - id: call\n    action: http.request\n    with: {{url: '{url}/live'}}\n"
+    );
+    assert_eq!(
+        post(&s, &a, "/api/v1/playbooks", json!({"yaml": yaml})).0,
+        201
+    );
+    let ws_base = s.base.replace("http://", "ws://");
+    let stream = |key: &str, extra: &str| {
+        format!("{ws_base}/api/v1/stream?topic=runs{extra}&access_token={key}")
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let (mut wa, mut wb) = rt.block_on(async {
+        let err = tokio_tungstenite::connect_async(stream(&viewer, ""))
+            .await
+            .expect_err("viewer");
+        assert!(err.to_string().contains("403"), "{err}");
+        let err =
+            tokio_tungstenite::connect_async(stream(&a, "").replace("topic=runs", "topic=nope"))
+                .await
+                .expect_err("bad topic");
+        assert!(err.to_string().contains("400"), "{err}");
+        let (wa, _) = tokio_tungstenite::connect_async(stream(&a, ""))
+            .await
+            .expect("a");
+        let (wb, _) = tokio_tungstenite::connect_async(stream(&b, ""))
+            .await
+            .expect("b");
+        (wa, wb)
+    });
+    let run = post(&s, &a, "/api/v1/playbooks/live/run", json!({})).1["run_id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
+    let first = rt.block_on(read_until(&mut wa, |v| {
+        v["kind"] == "approval" && v["status"] == "pending"
+    }));
+    assert!(
+        first
+            .iter()
+            .any(|v| v["kind"] == "run" && v["status"] == "running" && v["run_id"] == run.as_str()),
+        "{first:?}"
+    );
+    let (st, v) = post(
+        &s,
+        &a,
+        &format!("/api/v1/runs/{run}/steps/ask/approve"),
+        json!({}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let rest = rt.block_on(read_until(&mut wa, |v| {
+        v["kind"] == "run" && v["status"] == "succeeded"
+    }));
+    for (kind, step, status) in [
+        ("approval", "ask", "approved"),
+        ("step", "call", "running"),
+        ("step", "call", "succeeded"),
+    ] {
+        assert!(
+            rest.iter()
+                .any(|v| v["kind"] == kind && v["step_id"] == step && v["status"] == status),
+            "{kind} {step} {status} in {rest:?}"
+        );
+    }
+    assert!(
+        rest.iter()
+            .chain(&first)
+            .all(|v| v["run_id"] == run.as_str())
+    );
+    // Tenant B, following the same stream, saw nothing of A's run.
+    rt.block_on(async {
+        let got = tokio::time::timeout(Duration::from_millis(500), wb.next()).await;
+        assert!(got.is_err(), "tenant B got {got:?}");
+    });
+}
+
+#[test]
 fn playbook_api_is_tenant_scoped_and_approvals_work_over_rest_and_cli() {
     let (url, seen) = local_server(&[]);
     let dir = tempfile::tempdir().expect("tmp");
@@ -391,6 +537,153 @@ fn playbook_api_is_tenant_scoped_and_approvals_work_over_rest_and_cli() {
     }
     let doc = get(&s, TOKEN, "/api/v1/openapi.json").1;
     assert!(doc["paths"]["/api/v1/runs/{id}/steps/{step}/approve"].is_object());
+}
+
+fn send(s: &Server, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
+    call(s, key, method, path, body).0
+}
+
+#[test]
+fn playbooks_are_updated_disabled_and_deleted_while_runs_keep_their_version() {
+    use reqwest::Method;
+    let (url, seen) = local_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let a = tenant_key(&data, "tenant-a", "responder");
+    let b = tenant_key(&data, "tenant-b", "responder");
+    let viewer = tenant_key(&data, "tenant-a", "viewer");
+    let auditor = tenant_key(&data, "tenant-a", "auditor");
+    let s = Server::start(&data);
+    let version = |n: u32| {
+        format!(
+            "id: chg\nname: chg\ntriggers: [manual]\nsteps:\n  - id: ask\n    action: noop\n    approval: {{role: responder, deadline: 1h}}\n  - id: send\n    action: http.request\n    with: {{url: '{url}/v{n}'}}\n"
+        )
+    };
+    let (st, v) = post(&s, &a, "/api/v1/playbooks", json!({"yaml": version(1)}));
+    assert_eq!(st, 201, "{v}");
+    let run = post(&s, &a, "/api/v1/playbooks/chg/run", json!({})).1["run_id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
+    wait_run(&s, &a, &run, "waiting");
+
+    // A new version, while the run waits.
+    let put = |key: &str, yaml: String| {
+        call(
+            &s,
+            key,
+            Method::PUT,
+            "/api/v1/playbooks/chg",
+            Some(json!({"yaml": yaml})),
+        )
+    };
+    assert_eq!(put(&viewer, version(2)).0, 403);
+    assert_eq!(
+        put(&b, version(2)).0,
+        404,
+        "another tenant's playbook is not found"
+    );
+    let other_id = version(2).replace("id: chg", "id: other");
+    let (st, v) = put(&a, other_id);
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = put(&a, "id: chg\nsteps: [".into());
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = put(&a, version(2));
+    assert_eq!((st, v["version"].clone()), (200, json!(2)), "{v}");
+    assert_eq!(
+        put(&a, version(2)).1["version"],
+        2,
+        "unchanged text, same version"
+    );
+    let detail = get(&s, &a, "/api/v1/playbooks/chg").1;
+    assert_eq!(detail["playbook"]["version"], 2);
+    assert_eq!(detail["versions"].as_array().map(Vec::len), Some(2));
+
+    // The waiting run finishes on the version it started with.
+    let (st, v) = post(
+        &s,
+        &a,
+        &format!("/api/v1/runs/{run}/steps/ask/approve"),
+        json!({}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let done = wait_run(&s, &a, &run, "succeeded");
+    assert_eq!(done["run"]["playbook_version"], 1);
+    assert_eq!((count(&seen, "/v1"), count(&seen, "/v2")), (1, 0));
+
+    // Disable and enable.
+    assert_eq!(
+        send(
+            &s,
+            &viewer,
+            Method::POST,
+            "/api/v1/playbooks/chg/disable",
+            None
+        ),
+        403
+    );
+    assert_eq!(
+        send(&s, &b, Method::POST, "/api/v1/playbooks/chg/disable", None),
+        404
+    );
+    assert_eq!(
+        send(&s, &a, Method::POST, "/api/v1/playbooks/chg/disable", None),
+        204
+    );
+    assert_eq!(
+        get(&s, &a, "/api/v1/playbooks/chg").1["playbook"]["enabled"],
+        false
+    );
+    assert_eq!(
+        send(&s, &a, Method::POST, "/api/v1/playbooks/chg/enable", None),
+        204
+    );
+    assert_eq!(
+        get(&s, &a, "/api/v1/playbooks/chg").1["playbook"]["enabled"],
+        true
+    );
+    assert_eq!(
+        send(&s, &a, Method::POST, "/api/v1/playbooks/none/enable", None),
+        404
+    );
+
+    // Delete: gone from the list, its run still readable, a new deployment numbers on.
+    assert_eq!(
+        send(&s, &viewer, Method::DELETE, "/api/v1/playbooks/chg", None),
+        403
+    );
+    assert_eq!(
+        send(&s, &b, Method::DELETE, "/api/v1/playbooks/chg", None),
+        404
+    );
+    assert_eq!(
+        send(&s, &a, Method::DELETE, "/api/v1/playbooks/chg", None),
+        204
+    );
+    assert_eq!(
+        send(&s, &a, Method::DELETE, "/api/v1/playbooks/chg", None),
+        404
+    );
+    assert_eq!(get(&s, &a, "/api/v1/playbooks/chg").0, 404);
+    assert_eq!(put(&a, version(3)).0, 404, "PUT does not create");
+    assert_eq!(get(&s, &a, &format!("/api/v1/runs/{run}")).0, 200);
+    let (st, v) = post(&s, &a, "/api/v1/playbooks", json!({"yaml": version(3)}));
+    assert_eq!((st, v["version"].clone()), (201, json!(3)), "{v}");
+
+    let audit = get(&s, &auditor, "/api/v1/audit?limit=1000").1.to_string();
+    for action in [
+        "playbooks.update",
+        "playbooks.disable",
+        "playbooks.enable",
+        "playbooks.delete",
+    ] {
+        assert!(audit.contains(action), "{action} audited");
+    }
+    let doc = get(&s, TOKEN, "/api/v1/openapi.json").1;
+    assert!(doc["paths"]["/api/v1/playbooks/{id}"]["put"].is_object());
+    assert!(doc["paths"]["/api/v1/playbooks/{id}"]["delete"].is_object());
+    assert!(doc["paths"]["/api/v1/playbooks/{id}/disable"]["post"].is_object());
 }
 
 #[test]
