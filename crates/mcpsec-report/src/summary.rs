@@ -278,6 +278,7 @@ impl SummaryBuilder {
             alerts,
             triage: None,
             coverage: None,
+            supply: None,
         }
     }
 }
