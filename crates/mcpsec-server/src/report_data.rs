@@ -1,6 +1,6 @@
 //! The data of every report kind, gathered from whatever the caller has at hand: the
 //! search index (event figures), the state store (alerts, triage) and the tenant's
-//! deployed rules (coverage). Shared by `GET /api/v1/reports/{kind}` and
+//! deployed rules (coverage), the projects with the vulnerability database (supply). Shared by `GET /api/v1/reports/{kind}` and
 //! `mcpsec report generate`.
 
 use crate::reports::{Progress, build_report_with_progress, report_alerts};
@@ -25,6 +25,10 @@ pub struct ReportSources<'a> {
     pub rules: Option<&'a TenantRules>,
     /// Told `(done, total)` while the events are read.
     pub progress: Option<Progress<'a>>,
+    /// The project (id or name) a `supply` report covers; `None`: every project.
+    pub project: Option<&'a str>,
+    /// The vulnerability database and licence policy of the `supply` report.
+    pub supply: crate::SupplySources<'a>,
 }
 
 /// The data of a report of `kind` over the tenant's period.
@@ -52,6 +56,14 @@ pub fn report_data(
     match kind {
         "triage" => data.triage = Some(triage(src.state, tenant, from, to)?),
         "coverage" => data.coverage = Some(coverage(src, tenant, from, to)?),
+        "supply" => {
+            data.supply = Some(crate::report_supply::supply(
+                src.state,
+                src.supply,
+                tenant,
+                src.project,
+            )?)
+        }
         _ => {}
     }
     Ok(data)

@@ -56,6 +56,7 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
             .with_catalog(catalog)
             .with_vulndb_dir(cfg.data_dir.clone())
             .with_report_templates(cfg.report.templates_dir.clone())
+            .with_license_policy(cfg.report.license_policy()?)
             .with_auditor(auditor)
             .serve(rmcp::transport::stdio())
             .await
