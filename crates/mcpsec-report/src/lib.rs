@@ -24,6 +24,7 @@ mod csv;
 mod error;
 mod model;
 mod pdf;
+mod risk;
 mod sarif;
 mod sections;
 mod summary;
@@ -40,6 +41,7 @@ pub use error::ReportError;
 pub use model::{
     AlertSummary, Bucket, Count, EventSummary, Histogram, Period, REPORT_SCHEMA_VERSION, ReportData,
 };
+pub use risk::{AssetTrend, Risk, RiskBucketRow, RiskNow, RiskyAlert};
 pub use sections::{
     Coverage, CoverageBuilder, Table, TacticColumn, TechniqueCell, Timing, Triage, WaitingAlert,
     human_duration, key_figures, tables, tactic_name,
@@ -54,7 +56,7 @@ pub use templates::Templates;
 use std::str::FromStr;
 
 /// The report kinds built in.
-pub const KINDS: &[&str] = &["executive", "triage", "coverage", "supply"];
+pub const KINDS: &[&str] = &["executive", "triage", "coverage", "supply", "risk"];
 
 /// The title of a report kind.
 pub fn title(kind: &str) -> &str {
@@ -63,6 +65,7 @@ pub fn title(kind: &str) -> &str {
         "triage" => "Alert triage",
         "coverage" => "Detection coverage",
         "supply" => "Supply-chain posture",
+        "risk" => "Risk trends",
         other => other,
     }
 }

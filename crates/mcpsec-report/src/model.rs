@@ -35,6 +35,9 @@ pub struct ReportData {
     /// Supply-chain posture per project (the `supply` report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supply: Option<crate::supply::Supply>,
+    /// Risk now and over the period (the `risk` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::Risk>,
 }
 
 /// The period a report covers.

@@ -318,6 +318,9 @@ pub fn key_figures(r: &ReportData) -> Vec<(String, String)> {
     if let Some(s) = &r.supply {
         crate::supply::key_figures(s, &mut out);
     }
+    if let Some(k) = &r.risk {
+        crate::risk::key_figures(k, &mut out);
+    }
     out
 }
 
@@ -439,6 +442,9 @@ pub fn tables(r: &ReportData) -> Vec<Table> {
     }
     if let Some(s) = &r.supply {
         crate::supply::tables(s, &mut out);
+    }
+    if let Some(k) = &r.risk {
+        crate::risk::tables(k, &mut out);
     }
     out
 }

@@ -279,6 +279,7 @@ impl SummaryBuilder {
             triage: None,
             coverage: None,
             supply: None,
+            risk: None,
         }
     }
 }

@@ -194,3 +194,64 @@ fn many_findings_render_in_bounded_time_and_space() {
     let sarif = text(&r, Format::Sarif);
     assert!(sarif.contains("GHSA-19999"));
 }
+
+#[test]
+fn risk_renders_in_every_format() {
+    use crate::{AssetTrend, Risk, RiskBucketRow, RiskNow, RiskyAlert};
+    let mut r = supply(vec![]);
+    r.kind = "risk".into();
+    r.title = crate::title("risk").into();
+    r.supply = None;
+    r.risk = Some(Risk {
+        now: RiskNow {
+            score: 72,
+            band: "high".into(),
+            assets_at_risk: 2,
+            alerts: 5,
+        },
+        bucket: "day".into(),
+        tenant_trend: vec![RiskBucketRow {
+            start: "2026-11-20T00:00:00Z".into(),
+            max: 72.0,
+            avg: 50.5,
+        }],
+        top_assets: vec![AssetTrend {
+            kind: "host".into(),
+            name: "dc|01".into(),
+            peak: 80.0,
+            mean: 61.25,
+            latest: 70.0,
+        }],
+        top_alerts: vec![RiskyAlert {
+            id: "01A".into(),
+            rule: "<b>LSASS</b> dump".into(),
+            level: "critical".into(),
+            status: "open".into(),
+            host: Some("dc|01".into()),
+            score: 91,
+            band: "critical".into(),
+            factors: vec!["severity critical: +45".into(), "asset tier-0: x1.2".into()],
+        }],
+    });
+    let md = text(&r, Format::Markdown);
+    assert!(md.contains("| Tenant risk now | 72 (high) |"), "{md}");
+    assert!(
+        md.contains("| host | dc\\|01 | 80.0 | 61.2 | 70.0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("severity critical: +45; asset tier-0: x1.2"),
+        "{md}"
+    );
+    let html = text(&r, Format::Html);
+    assert!(!html.contains("<b>LSASS"), "escaped");
+    let csv = text(&r, Format::Csv);
+    assert!(
+        csv.contains("Highest-risk alerts: Score,<b>LSASS</b> dump,91"),
+        "{csv}"
+    );
+    for f in [Format::Pdf, Format::Xlsx, Format::Json] {
+        render(&r, f, &Templates::embedded()).expect("renders");
+    }
+    assert!(render(&r, Format::Sarif, &Templates::embedded()).is_err());
+}

@@ -21,7 +21,8 @@ pub struct ReportSources<'a> {
     pub index: Option<&'a dyn SearchIndex>,
     /// Alerts, rules, tenants.
     pub state: &'a dyn StateStore,
-    /// The tenant's deployed rules (needed by `coverage`; `None`: no rules deployed).
+    /// The tenant's deployed rules (needed by `coverage`, and by `risk` for the rules'
+    /// Sigma status; `None`: no rules deployed).
     pub rules: Option<&'a TenantRules>,
     /// Told `(done, total)` while the events are read.
     pub progress: Option<Progress<'a>>,
@@ -56,6 +57,19 @@ pub fn report_data(
     match kind {
         "triage" => data.triage = Some(triage(src.state, tenant, from, to)?),
         "coverage" => data.coverage = Some(coverage(src, tenant, from, to)?),
+        "risk" => {
+            let mut statuses = std::collections::HashMap::new();
+            if let Some(rules) = src.rules {
+                rules.each_rule(|r| {
+                    if let Some(s) = &r.meta.status {
+                        statuses.insert(r.name().to_owned(), s.clone());
+                    }
+                });
+            }
+            data.risk = Some(crate::report_risk::risk(
+                src.state, tenant, from, to, now, &statuses,
+            )?)
+        }
         "supply" => {
             data.supply = Some(crate::report_supply::supply(
                 src.state,

@@ -55,7 +55,7 @@ impl JobBoard {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewReport {
-    /// `executive`, `triage`, `coverage` or `supply`.
+    /// `executive`, `triage`, `coverage`, `supply` or `risk`.
     kind: String,
     /// `pdf` (default), `html`, `xlsx`, `csv`, `md`, `json`, or `sarif` (supply only).
     format: Option<String>,

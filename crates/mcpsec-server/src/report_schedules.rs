@@ -64,7 +64,7 @@ pub(crate) struct DeliveryTargets {
 pub(crate) struct NewSchedule {
     /// A label, e.g. "Monday triage".
     name: String,
-    /// `executive`, `triage`, `coverage` or `supply`.
+    /// `executive`, `triage`, `coverage`, `supply` or `risk`.
     kind: String,
     /// `pdf` (default), `html`, `xlsx`, `csv`, `md`, `json`, or `sarif` (supply only).
     format: Option<String>,

@@ -101,14 +101,14 @@ pub(crate) fn document_response(
     r
 }
 
-/// The deployed rules a report of `kind` needs: the tenant's, for `coverage` only.
+/// The deployed rules a report of `kind` needs: the tenant's, for `coverage` and `risk`.
 pub(crate) fn rules_for_report(
     detector: Option<&mcpsec_detect::Detector>,
     kind: &str,
     tenant: &TenantId,
 ) -> Result<Option<std::sync::Arc<mcpsec_detect::TenantRules>>, mcpsec_detect::DetectError> {
     match detector {
-        Some(d) if kind == "coverage" => d.catalog().rules_for(tenant).map(Some),
+        Some(d) if kind == "coverage" || kind == "risk" => d.catalog().rules_for(tenant).map(Some),
         _ => Ok(None),
     }
 }
@@ -197,7 +197,7 @@ pub(crate) struct ReportParams {
 /// A report over the caller's tenant, in any format. Alerts are empty until alerts are
 /// stored ("no alerts in this period").
 #[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports",
-    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage or supply"), ReportParams),
+    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage, supply or risk"), ReportParams),
     responses(
         (status = 200, description = "The report (JSON, or a document with Content-Disposition)", body = Object),
         (status = 400, description = "Unknown kind or format, bad time", body = crate::error::ErrorBody),

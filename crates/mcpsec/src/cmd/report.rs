@@ -21,15 +21,18 @@ use std::time::Instant;
 /// `mcpsec report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportAction {
-    /// Generate a report (kinds: executive, triage, coverage, supply). Reads the data
+    /// Generate a report (kinds: executive, triage, coverage, supply, risk). Reads the data
     /// dir of a running or stopped `serve` without locking it.
     Generate {
         /// Report kind: `executive` (events by source and format, over time, top hosts
         /// and sources, alerts), `triage` (alerts by status, level, rule and host,
         /// MTTA/MTTR, open alerts waiting longest), `coverage` (an ATT&CK matrix of
-        /// the deployed rules and the techniques that fired) or `supply` (per project:
+        /// the deployed rules and the techniques that fired), `supply` (per project:
         /// vulnerable components by severity with fix availability, licences and the
-        /// licence-policy verdicts, changes since the SBOM version before).
+        /// licence-policy verdicts, changes since the SBOM version before) or `risk`
+        /// (the tenant's risk now and over the period, the assets that rose highest,
+        /// the highest-risk alerts with their factors; default period: the last 7
+        /// days).
         #[arg(value_name = "KIND")]
         kind: String,
         /// Start of the period (RFC 3339, epoch seconds, `now-7d`); default: the first
@@ -205,7 +208,7 @@ pub fn gather(
         };
     }
     let state: Arc<dyn StateStore> = Arc::new(state);
-    let rules = if kind == "coverage" {
+    let rules = if kind == "coverage" || kind == "risk" {
         Some(deployed_rules(cfg, &state, tenant)?)
     } else {
         None
