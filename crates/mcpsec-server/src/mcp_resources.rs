@@ -280,9 +280,10 @@ impl McpServer {
         let vulndb = self.vulndb_dir.clone();
         let policy = self.license_policy.clone();
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-            if kind == "supply" {
+            // Reports built from the state store rather than the events.
+            if kind == "supply" || kind == "risk" {
                 let Some(state) = &state else {
-                    return Err("the supply report needs the state store".to_owned());
+                    return Err(format!("the {kind} report needs the state store"));
                 };
                 let src = crate::ReportSources {
                     index: Some(index.as_ref()),
