@@ -228,6 +228,7 @@ fn supply_report_over_api_job_and_cli() {
     assert_eq!(json_of(&body)["supply"]["projects"], json!([]));
 
     job_as_xlsx(&s, dir.path(), &id);
+    scheduled(&s);
     cli_as_pdf(&data, dir.path(), &env);
 }
 
@@ -325,5 +326,43 @@ fn cli_as_pdf(data: &Path, dir: &Path, env: &[(&str, &str)]) {
         String::from_utf8_lossy(&refused.stderr).contains("only the supply report"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+/// A schedule keeps its project and hands it to the job of each run; a project with
+/// another kind is refused.
+fn scheduled(s: &Server) {
+    let post = |path: &str, body: Value| {
+        let r = client()
+            .post(s.url(path))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .expect("post");
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (st, bad) = post(
+        "/api/v1/reports/schedules",
+        json!({"name": "x", "kind": "triage", "project": "storefront", "cron": "@daily"}),
+    );
+    assert_eq!(st, 400, "{bad}");
+    let (st, sched) = post(
+        "/api/v1/reports/schedules",
+        json!({"name": "nightly supply", "kind": "supply", "format": "sarif",
+               "project": "storefront", "cron": "@daily"}),
+    );
+    assert_eq!(st, 201, "{sched}");
+    assert_eq!(sched["project"], "storefront");
+    let sid = sched["id"].as_str().expect("id");
+    let (st, run) = post(&format!("/api/v1/reports/schedules/{sid}/run"), json!({}));
+    assert_eq!(st, 202, "{run}");
+    let job = run["job"].as_str().expect("job");
+    let (_, body) = get(s, TOKEN, &format!("/api/v1/reports/jobs/{job}"));
+    let j = json_of(&body);
+    assert_eq!(
+        (j["project"].as_str(), j["format"].as_str()),
+        (Some("storefront"), Some("sarif")),
+        "{j}"
     );
 }
