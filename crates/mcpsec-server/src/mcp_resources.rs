@@ -295,6 +295,7 @@ impl McpServer {
                         vulndb_dir: vulndb.as_deref(),
                         policy: policy.as_deref(),
                     },
+                    risk_window_days: crate::reports::DEFAULT_WINDOW_DAYS,
                 };
                 let data = crate::report_data(&src, &kind, &tenant, from, to, chrono::Utc::now())
                     .map_err(|e| e.to_string())?;

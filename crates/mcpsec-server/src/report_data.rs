@@ -30,6 +30,9 @@ pub struct ReportSources<'a> {
     pub project: Option<&'a str>,
     /// The vulnerability database and licence policy of the `supply` report.
     pub supply: crate::SupplySources<'a>,
+    /// Days of open and acknowledged alerts the `risk` report's "now" counts
+    /// (`[risk] window_days`).
+    pub risk_window_days: u32,
 }
 
 /// The data of a report of `kind` over the tenant's period.
@@ -67,7 +70,12 @@ pub fn report_data(
                 });
             }
             data.risk = Some(crate::report_risk::risk(
-                src.state, tenant, from, to, now, &statuses,
+                src.state,
+                tenant,
+                (from, to),
+                now,
+                src.risk_window_days,
+                &statuses,
             )?)
         }
         "supply" => {

@@ -317,6 +317,7 @@ fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
         progress: Some(&progress),
         project: job.project.as_deref(),
         supply: st.supply_sources(),
+        risk_window_days: st.risk_window_days(),
     };
     let data = crate::report_data(&src, &job.kind, &job.tenant, job.from, job.to, Utc::now())
         .map_err(|e| format!("cannot gather the report data: {e}"))?;

@@ -15,8 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 const TOP: usize = 10;
 /// Alerts of the period scored at most (the newest).
 const MAX_SCORED: usize = 10_000;
-/// The window of alerts "now" counts, as `[risk] window_days` defaults to.
-const WINDOW_DAYS: u32 = 7;
 /// The longest period a trend covers.
 const MAX_DAYS: i64 = 400;
 
@@ -43,21 +41,22 @@ fn factor(f: &Factor) -> String {
     }
 }
 
-/// The risk report's data over `[from, to)` (default: the 7 days up to `now`).
-/// `statuses` gives the Sigma status of rules the store does not hold (rule files).
+/// The risk report's data over `[from, to)` (default: the 7 days up to `now`); "now"
+/// counts the open and acknowledged alerts of the last `window_days`. `statuses` gives
+/// the Sigma status of rules the store does not hold (rule files).
 pub(crate) fn risk(
     state: &dyn StateStore,
     tenant: &TenantId,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
     now: DateTime<Utc>,
+    window_days: u32,
     statuses: &HashMap<String, String>,
 ) -> Result<Risk, StoreError> {
     let to = to.unwrap_or(now);
     let from = from
         .unwrap_or(to - Duration::days(7))
         .max(to - Duration::days(MAX_DAYS));
-    let o = mcpsec_risk::assess::overview(state, tenant, WINDOW_DAYS, now, statuses)
+    let o = mcpsec_risk::assess::overview(state, tenant, window_days.max(1), now, statuses)
         .map_err(risk_error)?;
     let (bucket, secs) = if to - from > Duration::days(2) {
         ("day", 86_400)

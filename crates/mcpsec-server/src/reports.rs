@@ -113,6 +113,9 @@ pub(crate) fn rules_for_report(
     }
 }
 
+/// `[risk] window_days` when no assessor is configured.
+pub(crate) const DEFAULT_WINDOW_DAYS: u32 = 7;
+
 /// Checks what a report request names beyond its period: a known kind, SARIF for the
 /// supply report only (it holds findings), and a project for the supply report only.
 pub(crate) fn check_request(
@@ -150,6 +153,13 @@ impl AppState {
             vulndb_dir: self.data_dir.as_deref(),
             policy: self.report_license_policy.as_deref(),
         }
+    }
+
+    /// Days of alerts the risk report's "now" counts: `[risk] window_days`.
+    pub(crate) fn risk_window_days(&self) -> u32 {
+        self.risk
+            .as_ref()
+            .map_or(DEFAULT_WINDOW_DAYS, |a| a.config().window_days)
     }
 
     /// The report templates: embedded, overridden from `[report] templates_dir`.
@@ -252,6 +262,7 @@ pub(crate) async fn generate(
             progress: None,
             project: project.as_deref(),
             supply: app.supply_sources(),
+            risk_window_days: app.risk_window_days(),
         };
         let data = crate::report_data(&src, &kind, &tenant, from, to, Utc::now())?;
         mcpsec_report::render(&data, format, &templates).map_err(ApiError::internal)

@@ -224,6 +224,7 @@ pub fn gather(
             vulndb_dir: Some(data.root()),
             policy: policy.as_deref(),
         },
+        risk_window_days: cfg.risk.window_days,
     };
     mcpsec_server::report_data(&src, kind, tenant, from, to, now)
         .context("cannot gather the report data")
