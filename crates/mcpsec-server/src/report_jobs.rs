@@ -178,6 +178,9 @@ pub(crate) async fn create(
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
     crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
+    if let Some(action) = crate::reports::kind_action(&req.kind) {
+        st.authorize(&who, action, &attrs("POST", "/api/v1/reports", None))?;
+    }
     let (from, to) = crate::reports::times(req.from.as_deref(), req.to.as_deref())?;
     let now = Utc::now();
     let job = ReportJob {

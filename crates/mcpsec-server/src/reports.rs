@@ -113,6 +113,16 @@ pub(crate) fn rules_for_report(
     }
 }
 
+/// The action a report kind needs besides the one its endpoint checks: a supply report
+/// shows projects, a risk report the risk model's scores.
+pub(crate) fn kind_action(kind: &str) -> Option<crate::Action> {
+    match kind {
+        "supply" => Some(crate::Action::ProjectsRead),
+        "risk" => Some(crate::Action::RiskRead),
+        _ => None,
+    }
+}
+
 /// `[risk] window_days` when no assessor is configured.
 pub(crate) const DEFAULT_WINDOW_DAYS: u32 = 7;
 
@@ -244,6 +254,13 @@ pub(crate) async fn generate(
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
     check_request(&kind, format, p.project.as_deref())?;
+    if let Some(action) = kind_action(&kind) {
+        st.authorize(
+            &who,
+            action,
+            &crate::events::http_attrs("GET", "/api/v1/reports/{kind}", Some(&kind)),
+        )?;
+    }
     let (from, to) = times(p.from.as_deref(), p.to.as_deref())?;
     let project = p.project;
     let index = st.index.clone();

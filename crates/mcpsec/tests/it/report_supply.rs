@@ -227,6 +227,30 @@ fn supply_report_over_api_job_and_cli() {
     let (_, body) = get(&s, &other, "/api/v1/reports/supply");
     assert_eq!(json_of(&body)["supply"]["projects"], json!([]));
 
+    // A key scoped to events only may not read projects through a report.
+    let out = admin(
+        &data,
+        &[
+            "key",
+            "create",
+            "--tenant",
+            "default",
+            "--role",
+            "analyst",
+            "--scope",
+            "events.read",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events_only = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(get(&s, &events_only, "/api/v1/reports/supply").0, 403);
+    assert_eq!(get(&s, &events_only, "/api/v1/reports/risk").0, 403);
+    assert_eq!(get(&s, &events_only, "/api/v1/reports/executive").0, 200);
+
     job_as_xlsx(&s, dir.path(), &id);
     scheduled(&s);
     cli_as_pdf(&data, dir.path(), &env);
