@@ -14,6 +14,7 @@
 //! | XLSX | `rust_xlsxwriter`, one sheet per section, a native column chart |
 //! | CSV | one `section,name,value` row per figure |
 //! | JSON | the [`ReportData`] itself |
+//! | SARIF | 2.1.0, the findings of a `supply` report |
 //!
 //! Templates are versioned files under `templates/`, embedded in the binary, and can be
 //! overridden per tenant from a directory ([`Templates`]).
@@ -23,8 +24,13 @@ mod csv;
 mod error;
 mod model;
 mod pdf;
+mod risk;
+mod sarif;
 mod sections;
 mod summary;
+mod supply;
+#[cfg(test)]
+mod supply_tests;
 mod templates;
 #[cfg(test)]
 mod tests;
@@ -35,17 +41,22 @@ pub use error::ReportError;
 pub use model::{
     AlertSummary, Bucket, Count, EventSummary, Histogram, Period, REPORT_SCHEMA_VERSION, ReportData,
 };
+pub use risk::{AssetTrend, Risk, RiskBucketRow, RiskNow, RiskyAlert};
 pub use sections::{
     Coverage, CoverageBuilder, Table, TacticColumn, TechniqueCell, Timing, Triage, WaitingAlert,
     human_duration, key_figures, tables, tactic_name,
 };
 pub use summary::{AlertTally, SummaryBuilder, TOP_N, host_of};
+pub use supply::{
+    LicenceIssue, LicenceUse, LicenceVerdicts, ProjectPosture, SEVERITIES, SbomChanges, Supply,
+    SupplyFinding,
+};
 pub use templates::Templates;
 
 use std::str::FromStr;
 
 /// The report kinds built in.
-pub const KINDS: &[&str] = &["executive", "triage", "coverage"];
+pub const KINDS: &[&str] = &["executive", "triage", "coverage", "supply", "risk"];
 
 /// The title of a report kind.
 pub fn title(kind: &str) -> &str {
@@ -53,6 +64,8 @@ pub fn title(kind: &str) -> &str {
         "executive" => "Executive summary",
         "triage" => "Alert triage",
         "coverage" => "Detection coverage",
+        "supply" => "Supply-chain posture",
+        "risk" => "Risk trends",
         other => other,
     }
 }
@@ -78,17 +91,20 @@ pub enum Format {
     Markdown,
     /// An Excel workbook.
     Xlsx,
+    /// SARIF 2.1.0, the findings of a `supply` report (other kinds are refused).
+    Sarif,
 }
 
 impl Format {
     /// Every format, in the order the help lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Html,
         Format::Pdf,
         Format::Csv,
         Format::Json,
         Format::Markdown,
         Format::Xlsx,
+        Format::Sarif,
     ];
 
     /// The name used on the command line and in file extensions.
@@ -100,6 +116,7 @@ impl Format {
             Format::Json => "json",
             Format::Markdown => "md",
             Format::Xlsx => "xlsx",
+            Format::Sarif => "sarif",
         }
     }
 
@@ -112,6 +129,7 @@ impl Format {
             Format::Json => "application/json",
             Format::Markdown => "text/markdown; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Sarif => "application/sarif+json",
         }
     }
 }
@@ -127,8 +145,9 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "md" | "markdown" => Ok(Format::Markdown),
             "xlsx" => Ok(Format::Xlsx),
+            "sarif" => Ok(Format::Sarif),
             _ => Err(ReportError::Invalid(format!(
-                "unknown report format {s:?}: use html, pdf, csv, json, md or xlsx"
+                "unknown report format {s:?}: use html, pdf, csv, json, md, xlsx or sarif (supply only)"
             ))),
         }
     }
@@ -149,5 +168,6 @@ pub fn render(
         Format::Json => serde_json::to_vec_pretty(data)
             .map_err(|e| ReportError::Render(format!("cannot encode the report: {e}"))),
         Format::Xlsx => xlsx::render(data),
+        Format::Sarif => sarif::render(data),
     }
 }

@@ -32,6 +32,12 @@ pub struct ReportData {
     /// What the deployed rules cover (the `coverage` report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<crate::sections::Coverage>,
+    /// Supply-chain posture per project (the `supply` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supply: Option<crate::supply::Supply>,
+    /// Risk now and over the period (the `risk` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::Risk>,
 }
 
 /// The period a report covers.

@@ -39,6 +39,37 @@ fn text_width(s: &str, size: f32, bold: bool) -> f32 {
     s.chars().map(|c| glyph_width(c, bold)).sum::<f32>() * size / 1000.0
 }
 
+/// Column widths of a grid: each column gets room in proportion to its longest cell
+/// (between 4 and 40 characters), so ids and names are not cut while numbers stay narrow.
+fn column_widths(t: &Table, total: f32, size: f32) -> Vec<f32> {
+    let n = t.columns.len().max(1);
+    let mut want: Vec<usize> = t.columns.iter().map(|c| c.chars().count()).collect();
+    want.resize(n, 4);
+    for row in &t.rows {
+        for (i, cell) in row.iter().enumerate().take(n) {
+            want[i] = want[i].max(cell.chars().count());
+        }
+    }
+    let want: Vec<f32> = want.iter().map(|w| (*w).clamp(4, 40) as f32).collect();
+    let sum: f32 = want.iter().sum();
+    let natural = sum * size * 0.5 + 8.0 * n as f32;
+    let scale = if natural > total {
+        total / natural
+    } else {
+        // Spare room goes to the first column (names), as before.
+        1.0
+    };
+    let mut out: Vec<f32> = want
+        .iter()
+        .map(|w| (w * size * 0.5 + 8.0) * scale)
+        .collect();
+    let used: f32 = out.iter().sum();
+    if let Some(first) = out.first_mut() {
+        *first += (total - used).max(0.0);
+    }
+    out
+}
+
 /// Encodes text for the fonts' WinAnsiEncoding; what it cannot show becomes `?`.
 fn winansi(s: &str) -> Vec<u8> {
     s.chars()
@@ -181,24 +212,20 @@ impl Layout {
         }
         let n = t.columns.len().max(1);
         let total = PAGE_W - 2.0 * MARGIN;
-        let other = if n > 1 {
-            ((total * 0.55) / (n - 1) as f32).min(90.0)
-        } else {
-            0.0
-        };
-        let first = total - other * (n - 1) as f32;
         let size = if n > 3 { 9.0 } else { BODY };
+        let widths = column_widths(t, total, size);
         let line = size * 1.6;
         let row_out = |l: &mut Layout, cells: &[String], bold: bool| {
             l.need(line);
             let mut x = MARGIN;
             for (i, cell) in cells.iter().enumerate() {
-                let w = if i == 0 { first } else { other };
+                let w = widths.get(i).copied().unwrap_or(0.0);
                 // Helvetica averages about half an em per character.
                 let fit = chart::shorten(cell, ((w - 6.0) / (size * 0.5)).max(4.0) as usize);
                 let right = t.numeric.get(i).copied().unwrap_or(false) && i > 0;
                 let at = if right {
-                    x + w - text_width(&fit, size, bold)
+                    // A gap before the next (left-aligned) column.
+                    x + w - 6.0 - text_width(&fit, size, bold)
                 } else {
                     x
                 };

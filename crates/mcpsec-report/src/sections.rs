@@ -278,7 +278,7 @@ fn timing_row(name: &str, t: &Timing) -> Vec<String> {
     ]
 }
 
-/// The headline figures of a triage or coverage report, as `(name, value)`.
+/// The headline figures of a triage, coverage or supply report, as `(name, value)`.
 pub fn key_figures(r: &ReportData) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let show = |v: Option<f64>| v.map(human_duration).unwrap_or_else(|| "–".to_owned());
@@ -315,10 +315,16 @@ pub fn key_figures(r: &ReportData) -> Vec<(String, String)> {
             thousands(c.techniques_fired),
         ));
     }
+    if let Some(s) = &r.supply {
+        crate::supply::key_figures(s, &mut out);
+    }
+    if let Some(k) = &r.risk {
+        crate::risk::key_figures(k, &mut out);
+    }
     out
 }
 
-/// The tables of the report's triage and coverage parts (empty for the executive
+/// The tables of the report's triage, coverage and supply parts (empty for the executive
 /// summary, whose layout each format draws itself).
 pub fn tables(r: &ReportData) -> Vec<Table> {
     let mut out = Vec::new();
@@ -433,6 +439,12 @@ pub fn tables(r: &ReportData) -> Vec<Table> {
             }
         }
         out.push(cells);
+    }
+    if let Some(s) = &r.supply {
+        crate::supply::tables(s, &mut out);
+    }
+    if let Some(k) = &r.risk {
+        crate::risk::tables(k, &mut out);
     }
     out
 }

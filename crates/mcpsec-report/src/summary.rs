@@ -278,6 +278,8 @@ impl SummaryBuilder {
             alerts,
             triage: None,
             coverage: None,
+            supply: None,
+            risk: None,
         }
     }
 }

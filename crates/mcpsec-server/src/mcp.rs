@@ -39,6 +39,8 @@ pub struct McpServer {
     pub(crate) vulndb_dir: Option<PathBuf>,
     /// Report template overrides; none: the embedded ones.
     pub(crate) report_templates: Option<PathBuf>,
+    /// The licence policy of supply reports; none: the built-in default.
+    pub(crate) license_policy: Option<Arc<crate::LicencePolicy>>,
     /// Where changes are audited over stdio (over HTTP: the server's audit log).
     auditor: Option<Arc<mcpsec_store::Auditor>>,
     /// Risk assessment over stdio (over HTTP: the server's).
@@ -122,6 +124,7 @@ impl McpServer {
             catalog: None,
             vulndb_dir: None,
             report_templates: None,
+            license_policy: None,
             auditor: None,
             assessor: None,
             tool_router: all_tools(),
@@ -150,6 +153,12 @@ impl McpServer {
     /// Uses report templates from `dir` where it has them.
     pub fn with_report_templates(mut self, dir: Option<PathBuf>) -> Self {
         self.report_templates = dir;
+        self
+    }
+
+    /// Judges licences in supply reports by `policy` (none: the built-in default).
+    pub fn with_license_policy(mut self, policy: Option<Arc<crate::LicencePolicy>>) -> Self {
+        self.license_policy = policy;
         self
     }
 
@@ -197,6 +206,7 @@ impl McpServer {
             catalog: None,
             vulndb_dir: None,
             report_templates: None,
+            license_policy: None,
             auditor: None,
             assessor: None,
             tool_router: all_tools(),
@@ -540,7 +550,8 @@ pub fn http_service(
     config.max_request_body_bytes = 6 << 20;
     let mut server = McpServer::per_request(st.index.clone())
         .with_state(st.state.clone())
-        .with_report_templates(st.report_templates.clone());
+        .with_report_templates(st.report_templates.clone())
+        .with_license_policy(st.report_license_policy.clone());
     if let Some(d) = &st.detector {
         server = server.with_catalog(d.catalog().clone());
     }

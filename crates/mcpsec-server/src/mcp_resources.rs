@@ -158,10 +158,10 @@ impl McpServer {
                 .with_title("A detection rule of this tenant")
                 .with_description("The Sigma YAML of a rule, by id (percent-encoded)")
                 .with_mime_type("application/yaml"),
-            ResourceTemplate::new(format!("{REPORTS}{{kind}}{{?format,from,to}}"), "report")
+            ResourceTemplate::new(format!("{REPORTS}{{kind}}{{?format,from,to,project}}"), "report")
                 .with_title("A report over this tenant's events")
                 .with_description(format!(
-                    "kind: {}; format: md (default) or json; from/to: RFC 3339, epoch seconds or now-7d",
+                    "kind: {}; format: md (default) or json; from/to: RFC 3339, epoch seconds or now-7d; project: id or name (supply only)",
                     KINDS.join(", ")
                 ))
                 .with_mime_type("text/markdown"),
@@ -232,7 +232,7 @@ impl McpServer {
                 None,
             ));
         }
-        let (mut format, mut from, mut to) = (Format::Markdown, None, None);
+        let (mut format, mut from, mut to, mut project) = (Format::Markdown, None, None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = decode(v).ok_or_else(|| ErrorData::invalid_params("bad escape", None))?;
@@ -254,10 +254,13 @@ impl McpServer {
                 }
                 "from" => from = Some(v),
                 "to" => to = Some(v),
+                "project" if kind == "supply" && !v.is_empty() && v.len() <= 200 => {
+                    project = Some(v)
+                }
                 other => {
                     return Err(ErrorData::invalid_params(
                         format!(
-                            "unknown report parameter {:?}: use format, from, to",
+                            "unknown report parameter {:?}: use format, from, to (and project for supply)",
                             other.chars().take(20).collect::<String>()
                         ),
                         None,
@@ -274,7 +277,30 @@ impl McpServer {
             None => Templates::embedded(),
         };
         let kind = kind.to_owned();
+        let vulndb = self.vulndb_dir.clone();
+        let policy = self.license_policy.clone();
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+            // Reports built from the state store rather than the events.
+            if kind == "supply" || kind == "risk" {
+                let Some(state) = &state else {
+                    return Err(format!("the {kind} report needs the state store"));
+                };
+                let src = crate::ReportSources {
+                    index: Some(index.as_ref()),
+                    state: state.as_ref(),
+                    rules: None,
+                    progress: None,
+                    project: project.as_deref(),
+                    supply: crate::SupplySources {
+                        vulndb_dir: vulndb.as_deref(),
+                        policy: policy.as_deref(),
+                    },
+                    risk_window_days: crate::reports::DEFAULT_WINDOW_DAYS,
+                };
+                let data = crate::report_data(&src, &kind, &tenant, from, to, chrono::Utc::now())
+                    .map_err(|e| e.to_string())?;
+                return mcpsec_report::render(&data, format, &templates).map_err(|e| e.to_string());
+            }
             let alerts = match &state {
                 Some(s) => crate::report_alerts(s.as_ref(), &tenant, from, to)
                     .map_err(|e| e.to_string())?,

@@ -83,71 +83,71 @@ pub(crate) struct DiffParams {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub(crate) struct DiffComponent {
     /// Ecosystem (OSV name) or the purl type; empty when unknown.
-    ecosystem: String,
+    pub(crate) ecosystem: String,
     /// Name.
-    name: String,
+    pub(crate) name: String,
     /// Version.
-    version: String,
+    pub(crate) version: String,
     /// Package URL.
-    purl: String,
+    pub(crate) purl: String,
 }
 
 /// A component whose version changed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub(crate) struct VersionChange {
     /// Ecosystem.
-    ecosystem: String,
+    pub(crate) ecosystem: String,
     /// Name.
-    name: String,
+    pub(crate) name: String,
     /// Version in `from`.
-    from: String,
+    pub(crate) from: String,
     /// Version in `to`.
-    to: String,
+    pub(crate) to: String,
 }
 
 /// A vulnerability in a diff.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct DiffVulnerability {
     /// Primary id.
-    id: String,
+    pub(crate) id: String,
     /// Every id and alias.
-    aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     /// Package.
-    package: String,
+    pub(crate) package: String,
     /// Installed version (in `to` for new ones, in `from` for fixed ones).
-    version: String,
+    pub(crate) version: String,
     /// Severity.
     #[schema(value_type = String)]
-    severity: Severity,
+    pub(crate) severity: Severity,
     /// Version that fixes it.
-    fixed: Option<String>,
+    pub(crate) fixed: Option<String>,
     /// Summary.
-    summary: String,
+    pub(crate) summary: String,
 }
 
 /// What changed between two versions.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Diff {
     /// Older version.
-    from: u32,
+    pub(crate) from: u32,
     /// Newer version.
-    to: u32,
+    pub(crate) to: u32,
     /// Components only in `to`.
-    added: Vec<DiffComponent>,
+    pub(crate) added: Vec<DiffComponent>,
     /// Components only in `from`.
-    removed: Vec<DiffComponent>,
+    pub(crate) removed: Vec<DiffComponent>,
     /// Components at a higher version in `to`.
-    upgraded: Vec<VersionChange>,
+    pub(crate) upgraded: Vec<VersionChange>,
     /// Components at a lower version in `to`.
-    downgraded: Vec<VersionChange>,
+    pub(crate) downgraded: Vec<VersionChange>,
     /// Vulnerabilities of `to` that `from` did not have (for that package).
-    new_vulnerabilities: Vec<DiffVulnerability>,
+    pub(crate) new_vulnerabilities: Vec<DiffVulnerability>,
     /// Vulnerabilities of `from` that `to` no longer has.
-    fixed_vulnerabilities: Vec<DiffVulnerability>,
+    pub(crate) fixed_vulnerabilities: Vec<DiffVulnerability>,
     /// Vulnerabilities in both.
-    unchanged_vulnerabilities: usize,
+    pub(crate) unchanged_vulnerabilities: usize,
     /// Generation of the vulnerability database both were matched against.
-    vulndb_generation: Option<u64>,
+    pub(crate) vulndb_generation: Option<u64>,
 }
 
 pub(crate) fn parse_min(s: &str) -> Result<Severity, ApiError> {
@@ -359,7 +359,7 @@ fn only_in(a: &[Finding], b: &[Finding]) -> Vec<DiffVulnerability> {
 }
 
 /// Compares two inventories and their findings.
-fn diff_of(
+pub(crate) fn diff_of(
     from: (u32, &Inventory, &[Finding]),
     to: (u32, &Inventory, &[Finding]),
     generation: Option<u64>,

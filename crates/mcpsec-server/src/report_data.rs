@@ -1,6 +1,6 @@
 //! The data of every report kind, gathered from whatever the caller has at hand: the
 //! search index (event figures), the state store (alerts, triage) and the tenant's
-//! deployed rules (coverage). Shared by `GET /api/v1/reports/{kind}` and
+//! deployed rules (coverage), the projects with the vulnerability database (supply). Shared by `GET /api/v1/reports/{kind}` and
 //! `mcpsec report generate`.
 
 use crate::reports::{Progress, build_report_with_progress, report_alerts};
@@ -21,10 +21,18 @@ pub struct ReportSources<'a> {
     pub index: Option<&'a dyn SearchIndex>,
     /// Alerts, rules, tenants.
     pub state: &'a dyn StateStore,
-    /// The tenant's deployed rules (needed by `coverage`; `None`: no rules deployed).
+    /// The tenant's deployed rules (needed by `coverage`, and by `risk` for the rules'
+    /// Sigma status; `None`: no rules deployed).
     pub rules: Option<&'a TenantRules>,
     /// Told `(done, total)` while the events are read.
     pub progress: Option<Progress<'a>>,
+    /// The project (id or name) a `supply` report covers; `None`: every project.
+    pub project: Option<&'a str>,
+    /// The vulnerability database and licence policy of the `supply` report.
+    pub supply: crate::SupplySources<'a>,
+    /// Days of open and acknowledged alerts the `risk` report's "now" counts
+    /// (`[risk] window_days`).
+    pub risk_window_days: u32,
 }
 
 /// The data of a report of `kind` over the tenant's period.
@@ -52,6 +60,32 @@ pub fn report_data(
     match kind {
         "triage" => data.triage = Some(triage(src.state, tenant, from, to)?),
         "coverage" => data.coverage = Some(coverage(src, tenant, from, to)?),
+        "risk" => {
+            let mut statuses = std::collections::HashMap::new();
+            if let Some(rules) = src.rules {
+                rules.each_rule(|r| {
+                    if let Some(s) = &r.meta.status {
+                        statuses.insert(r.name().to_owned(), s.clone());
+                    }
+                });
+            }
+            data.risk = Some(crate::report_risk::risk(
+                src.state,
+                tenant,
+                (from, to),
+                now,
+                src.risk_window_days,
+                &statuses,
+            )?)
+        }
+        "supply" => {
+            data.supply = Some(crate::report_supply::supply(
+                src.state,
+                src.supply,
+                tenant,
+                src.project,
+            )?)
+        }
         _ => {}
     }
     Ok(data)

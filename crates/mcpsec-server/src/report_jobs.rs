@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use mcpsec_core::ErrorCode;
-use mcpsec_report::{Format, KINDS};
+use mcpsec_report::Format;
 use mcpsec_store::{ReportJob, ReportJobStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -55,14 +55,16 @@ impl JobBoard {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewReport {
-    /// `executive`, `triage` or `coverage`.
+    /// `executive`, `triage`, `coverage`, `supply` or `risk`.
     kind: String,
-    /// `pdf` (default), `html`, `xlsx`, `csv`, `md` or `json`.
+    /// `pdf` (default), `html`, `xlsx`, `csv`, `md`, `json`, or `sarif` (supply only).
     format: Option<String>,
     /// Start of the period (RFC 3339, epoch seconds, `now-7d`).
     from: Option<String>,
     /// End of the period, exclusive.
     to: Option<String>,
+    /// The project (id or name) a `supply` report covers; default: every project.
+    project: Option<String>,
 }
 
 /// A report job as the API shows it.
@@ -74,6 +76,8 @@ pub(crate) struct JobView {
     kind: String,
     /// Output format.
     format: String,
+    /// The project a supply report covers (none: every project).
+    project: Option<String>,
     /// `queued`, `running`, `done` or `failed`.
     status: String,
     /// 0–100 while running, 100 when done.
@@ -113,6 +117,7 @@ fn view(st: &AppState, j: ReportJob) -> JobView {
         id: j.id,
         kind: j.kind,
         format: j.format,
+        project: j.project,
         status: j.status.as_str().to_owned(),
         progress,
         error: j.error,
@@ -166,19 +171,16 @@ pub(crate) async fn create(
         Action::ReportsWrite,
         &attrs("POST", "/api/v1/reports", None),
     )?;
-    if !KINDS.contains(&req.kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "unknown report kind {:?}: available: {}",
-            req.kind,
-            KINDS.join(", ")
-        )));
-    }
     let format: Format = req
         .format
         .as_deref()
         .unwrap_or("pdf")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
+    crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
+    if let Some(action) = crate::reports::kind_action(&req.kind) {
+        st.authorize(&who, action, &attrs("POST", "/api/v1/reports", None))?;
+    }
     let (from, to) = crate::reports::times(req.from.as_deref(), req.to.as_deref())?;
     let now = Utc::now();
     let job = ReportJob {
@@ -195,6 +197,7 @@ pub(crate) async fn create(
         finished_at: None,
         size: None,
         sha256: None,
+        project: req.project,
     };
     let stored = job.clone();
     st.on_store(move |s| s.add_report_job(&stored)).await?;
@@ -203,7 +206,7 @@ pub(crate) async fn create(
         &who,
         "reports.created",
         &job.id,
-        serde_json::json!({"kind": job.kind, "format": job.format}),
+        serde_json::json!({"kind": job.kind, "format": job.format, "project": job.project}),
     );
     spawn(st.clone(), job.clone());
     let body = Json(view(&st, job));
@@ -315,6 +318,9 @@ fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
         state: st.state.as_ref(),
         rules: rules.as_deref(),
         progress: Some(&progress),
+        project: job.project.as_deref(),
+        supply: st.supply_sources(),
+        risk_window_days: st.risk_window_days(),
     };
     let data = crate::report_data(&src, &job.kind, &job.tenant, job.from, job.to, Utc::now())
         .map_err(|e| format!("cannot gather the report data: {e}"))?;

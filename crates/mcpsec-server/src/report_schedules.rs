@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use mcpsec_core::ErrorCode;
-use mcpsec_report::{Format, KINDS};
+use mcpsec_report::Format;
 use mcpsec_store::{ReportJob, ReportJobStatus, ReportSchedule};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -64,10 +64,12 @@ pub(crate) struct DeliveryTargets {
 pub(crate) struct NewSchedule {
     /// A label, e.g. "Monday triage".
     name: String,
-    /// `executive`, `triage` or `coverage`.
+    /// `executive`, `triage`, `coverage`, `supply` or `risk`.
     kind: String,
-    /// `pdf` (default), `html`, `xlsx`, `csv`, `md` or `json`.
+    /// `pdf` (default), `html`, `xlsx`, `csv`, `md`, `json`, or `sarif` (supply only).
     format: Option<String>,
+    /// The project (id or name) a `supply` report covers; default: every project.
+    project: Option<String>,
     /// Cron expression: 5 fields (minute first), 6 (seconds first) or `@daily`-style.
     cron: String,
     /// IANA time zone the expression is read in (default `UTC`).
@@ -125,19 +127,20 @@ pub(crate) async fn create(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(bad("name must hold 1 to 200 characters"));
     }
-    if !KINDS.contains(&req.kind.as_str()) {
-        return Err(bad(format!(
-            "unknown report kind {:?}: available: {}",
-            req.kind,
-            KINDS.join(", ")
-        )));
-    }
     let format: Format = req
         .format
         .as_deref()
         .unwrap_or("pdf")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| bad(e.to_string()))?;
+    crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
+    if let Some(action) = crate::reports::kind_action(&req.kind) {
+        st.authorize(
+            &who,
+            action,
+            &crate::events::http_attrs("POST", "/api/v1/reports/schedules", None),
+        )?;
+    }
     let timezone = req.timezone.unwrap_or_else(|| "UTC".to_owned());
     if req.cron.len() > 200 {
         return Err(bad("cron expression longer than 200 characters"));
@@ -170,6 +173,7 @@ pub(crate) async fn create(
         last_run: None,
         last_job: None,
         last_error: None,
+        project: req.project,
     };
     let stored = schedule.clone();
     st.on_store(move |s| s.add_report_schedule(&stored)).await?;
@@ -301,6 +305,7 @@ async fn queue(
         finished_at: None,
         size: None,
         sha256: None,
+        project: s.project.clone(),
     };
     let (stored, id) = (job.clone(), s.id.clone());
     st.on_store(move |db| {

@@ -101,19 +101,77 @@ pub(crate) fn document_response(
     r
 }
 
-/// The deployed rules a report of `kind` needs: the tenant's, for `coverage` only.
+/// The deployed rules a report of `kind` needs: the tenant's, for `coverage` and `risk`.
 pub(crate) fn rules_for_report(
     detector: Option<&mcpsec_detect::Detector>,
     kind: &str,
     tenant: &TenantId,
 ) -> Result<Option<std::sync::Arc<mcpsec_detect::TenantRules>>, mcpsec_detect::DetectError> {
     match detector {
-        Some(d) if kind == "coverage" => d.catalog().rules_for(tenant).map(Some),
+        Some(d) if kind == "coverage" || kind == "risk" => d.catalog().rules_for(tenant).map(Some),
         _ => Ok(None),
     }
 }
 
+/// The action a report kind needs besides the one its endpoint checks: a supply report
+/// shows projects, a risk report the risk model's scores.
+pub(crate) fn kind_action(kind: &str) -> Option<crate::Action> {
+    match kind {
+        "supply" => Some(crate::Action::ProjectsRead),
+        "risk" => Some(crate::Action::RiskRead),
+        _ => None,
+    }
+}
+
+/// `[risk] window_days` when no assessor is configured.
+pub(crate) const DEFAULT_WINDOW_DAYS: u32 = 7;
+
+/// Checks what a report request names beyond its period: a known kind, SARIF for the
+/// supply report only (it holds findings), and a project for the supply report only.
+pub(crate) fn check_request(
+    kind: &str,
+    format: Format,
+    project: Option<&str>,
+) -> Result<(), ApiError> {
+    if !KINDS.contains(&kind) {
+        return Err(ApiError::bad_request(format!(
+            "unknown report kind {:?}: available: {}",
+            kind.chars().take(50).collect::<String>(),
+            KINDS.join(", ")
+        )));
+    }
+    if format == Format::Sarif && kind != "supply" {
+        return Err(ApiError::bad_request(
+            "SARIF holds findings: only the supply report can be written as SARIF",
+        ));
+    }
+    match project {
+        Some(_) if kind != "supply" => Err(ApiError::bad_request(
+            "project applies to the supply report only",
+        )),
+        Some(p) if p.is_empty() || p.len() > 200 => Err(ApiError::bad_request(
+            "project must be a project id or name of 1 to 200 bytes",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl AppState {
+    /// Where the supply report finds the vulnerability database and licence policy.
+    pub(crate) fn supply_sources(&self) -> crate::SupplySources<'_> {
+        crate::SupplySources {
+            vulndb_dir: self.data_dir.as_deref(),
+            policy: self.report_license_policy.as_deref(),
+        }
+    }
+
+    /// Days of alerts the risk report's "now" counts: `[risk] window_days`.
+    pub(crate) fn risk_window_days(&self) -> u32 {
+        self.risk
+            .as_ref()
+            .map_or(DEFAULT_WINDOW_DAYS, |a| a.config().window_days)
+    }
+
     /// The report templates: embedded, overridden from `[report] templates_dir`.
     pub(crate) fn templates(&self) -> Templates {
         match &self.report_templates {
@@ -148,8 +206,10 @@ pub(crate) struct ReportParams {
     from: Option<String>,
     /// End of the period, exclusive; default: last event.
     to: Option<String>,
-    /// `json` (default), `html`, `pdf`, `csv`, `md` or `xlsx`.
+    /// `json` (default), `html`, `pdf`, `csv`, `md`, `xlsx`, or `sarif` (supply only).
     format: Option<String>,
+    /// The project (id or name) a `supply` report covers; default: every project.
+    project: Option<String>,
     /// Must be the key's own tenant when given; a report never covers another tenant.
     tenant: Option<String>,
 }
@@ -157,7 +217,7 @@ pub(crate) struct ReportParams {
 /// A report over the caller's tenant, in any format. Alerts are empty until alerts are
 /// stored ("no alerts in this period").
 #[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports",
-    params(("kind" = String, Path, description = "Report kind: executive, triage or coverage"), ReportParams),
+    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage, supply or risk"), ReportParams),
     responses(
         (status = 200, description = "The report (JSON, or a document with Content-Disposition)", body = Object),
         (status = 400, description = "Unknown kind or format, bad time", body = crate::error::ErrorBody),
@@ -187,24 +247,28 @@ pub(crate) async fn generate(
             ),
         ));
     }
-    if !KINDS.contains(&kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "unknown report kind {kind:?}: available: {}",
-            KINDS.join(", ")
-        )));
-    }
     let format: Format = p
         .format
         .as_deref()
         .unwrap_or("json")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
+    check_request(&kind, format, p.project.as_deref())?;
+    if let Some(action) = kind_action(&kind) {
+        st.authorize(
+            &who,
+            action,
+            &crate::events::http_attrs("GET", "/api/v1/reports/{kind}", Some(&kind)),
+        )?;
+    }
     let (from, to) = times(p.from.as_deref(), p.to.as_deref())?;
+    let project = p.project;
     let index = st.index.clone();
     let templates = st.templates();
     let tenant = who.tenant.clone();
     let state = st.state.clone();
     let detector = st.detector.clone();
+    let app = st.clone();
     let bytes = tokio::task::spawn_blocking(move || {
         let rules =
             rules_for_report(detector.as_deref(), &kind, &tenant).map_err(ApiError::internal)?;
@@ -213,6 +277,9 @@ pub(crate) async fn generate(
             state: state.as_ref(),
             rules: rules.as_deref(),
             progress: None,
+            project: project.as_deref(),
+            supply: app.supply_sources(),
+            risk_window_days: app.risk_window_days(),
         };
         let data = crate::report_data(&src, &kind, &tenant, from, to, Utc::now())?;
         mcpsec_report::render(&data, format, &templates).map_err(ApiError::internal)

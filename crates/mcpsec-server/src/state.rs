@@ -42,6 +42,9 @@ pub struct HttpOptions {
     pub authz: Option<Arc<crate::Authorizer>>,
     /// Report template overrides (`[report] templates_dir`); none: the embedded ones.
     pub report_templates: Option<std::path::PathBuf>,
+    /// The licence policy of supply reports (`[report] license_policy`); none: the
+    /// built-in default.
+    pub report_license_policy: Option<Arc<crate::LicencePolicy>>,
     /// The data directory, where `mcpsec vulndb import` writes the vulnerability
     /// database that project findings are matched against; none: no matching.
     pub data_dir: Option<std::path::PathBuf>,
@@ -77,6 +80,8 @@ pub struct AppState {
     pub mcp_hosts: Vec<String>,
     /// Report template overrides; none: the embedded ones.
     pub report_templates: Option<std::path::PathBuf>,
+    /// The licence policy of supply reports; none: the built-in default.
+    pub report_license_policy: Option<Arc<crate::LicencePolicy>>,
     /// Where the vulnerability database lives (the data directory).
     pub data_dir: Option<std::path::PathBuf>,
     /// Serializes supply-chain re-evaluations (periodic and on request).
@@ -157,6 +162,7 @@ impl AppState {
             oidc,
             authz,
             report_templates,
+            report_license_policy,
             data_dir,
             vulndb_dir,
             client_certs,
@@ -183,6 +189,7 @@ impl AppState {
             cors_origins,
             mcp_hosts,
             report_templates,
+            report_license_policy,
             data_dir,
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             vulndb_dir,

@@ -9,6 +9,7 @@ use mcpsec_ingest::sources::{FileSourceConfig, SyslogConfig};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The whole configuration of `mcpsec serve`.
@@ -322,6 +323,24 @@ pub struct ReportConfig {
     /// which wins over the embedded template (names such as `executive.html`,
     /// `executive.md`). Unset: the embedded templates only.
     pub templates_dir: Option<PathBuf>,
+    /// Licence policy (TOML, as for `mcpsec sbom licenses --policy`) the supply report
+    /// judges component licences by. Unset: permissive licences allowed, the rest to
+    /// review.
+    pub license_policy: Option<PathBuf>,
+}
+
+impl ReportConfig {
+    /// The licence policy of supply reports, read and checked.
+    pub fn license_policy(&self) -> Result<Option<Arc<mcpsec_server::LicencePolicy>>> {
+        self.license_policy
+            .as_deref()
+            .map(|p| {
+                mcpsec_server::LicencePolicy::load(p)
+                    .map(Arc::new)
+                    .map_err(|e| anyhow::anyhow!("report.license_policy: {e}"))
+            })
+            .transpose()
+    }
 }
 
 /// Retention.
@@ -464,6 +483,7 @@ impl Config {
         if self.index.commit_interval_ms == 0 {
             bail!("index.commit_interval_ms must be above 0");
         }
+        self.report.license_policy()?;
         if let Some(p) = &self.authz.policy_file {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("authz.policy_file: cannot read {}", p.display()))?;

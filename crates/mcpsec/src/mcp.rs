@@ -63,6 +63,7 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
             .with_catalog(catalog)
             .with_vulndb_dir(cfg.data_dir.clone())
             .with_report_templates(cfg.report.templates_dir.clone())
+            .with_license_policy(cfg.report.license_policy()?)
             .with_auditor(auditor)
             .with_assessor(assessor)
             .serve(rmcp::transport::stdio())

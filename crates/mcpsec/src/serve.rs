@@ -449,6 +449,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             oidc: cfg.auth.oidc.clone(),
             authz: Some(Arc::new(authorizer(&cfg)?)),
             report_templates: cfg.report.templates_dir.clone(),
+            report_license_policy: cfg.report.license_policy()?,
             data_dir: Some(cfg.data_dir.clone()),
             vulndb_dir: Some(cfg.data_dir.clone()),
             client_certs: cfg

@@ -50,7 +50,7 @@ pub struct ReportJob {
     pub id: String,
     /// Owner.
     pub tenant: TenantId,
-    /// Report kind (`executive`, `triage`, `coverage`).
+    /// Report kind (`executive`, `triage`, `coverage`, `supply`).
     pub kind: String,
     /// Output format (`pdf`, `xlsx`...).
     pub format: String,
@@ -72,6 +72,8 @@ pub struct ReportJob {
     pub size: Option<u64>,
     /// Hex SHA-256 of the document.
     pub sha256: Option<String>,
+    /// The project (id or name) a `supply` report covers; `None`: every project.
+    pub project: Option<String>,
 }
 
 /// A link that lets someone without an API key download one report until it expires.
@@ -163,6 +165,8 @@ pub struct ReportSchedule {
     pub last_job: Option<String>,
     /// Why the last run or delivery failed.
     pub last_error: Option<String>,
+    /// The project (id or name) a `supply` report covers; `None`: every project.
+    pub project: Option<String>,
 }
 
 /// Storage of report schedules.

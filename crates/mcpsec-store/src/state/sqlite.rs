@@ -40,6 +40,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_report_schedules",
         include_str!("../../migrations/0009_report_schedules.sql"),
     ),
+    (
+        "0012_report_project",
+        include_str!("../../migrations/0012_report_project.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
 const JOB_COLUMNS: &str = "id, tenant, kind, format, period_from, period_to, status, error, \
-    requested_by, created_at, finished_at, size, sha256";
+    requested_by, created_at, finished_at, size, sha256, project";
 
 fn tenant_of(s: String) -> TenantId {
     TenantId::new(&s).unwrap_or_else(|_| TenantId::default_tenant())
@@ -31,6 +31,7 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<ReportJob> {
         finished_at: parse_ts(r.get(10)?),
         size: r.get::<_, Option<i64>>(11)?.map(|n| n.max(0) as u64),
         sha256: r.get(12)?,
+        project: r.get(13)?,
     })
 }
 
@@ -53,7 +54,7 @@ impl ReportStore for SqliteState {
         self.conn().execute(
             &format!(
                 "INSERT INTO report_jobs ({JOB_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ),
             params![
                 j.id,
@@ -69,6 +70,7 @@ impl ReportStore for SqliteState {
                 j.finished_at.as_ref().map(ts),
                 j.size.map(|n| n as i64),
                 j.sha256,
+                j.project,
             ],
         )?;
         Ok(())
@@ -248,6 +250,7 @@ mod tests {
             finished_at: None,
             size: None,
             sha256: None,
+            project: Some("storefront".into()),
         }
     }
 
@@ -262,6 +265,12 @@ mod tests {
         s.add_report_job(&job("b", "j2")).expect("j2");
         s.add_report_job(&job("a", "j3")).expect("j3");
         assert_eq!(s.unfinished_report_jobs().expect("u").len(), 3);
+        let back = s.report_job(&a, "j3").expect("get").expect("j3");
+        assert_eq!(
+            back.project.as_deref(),
+            Some("storefront"),
+            "kept for a re-run"
+        );
         s.finish_report_job(
             "j1",
             ReportJobStatus::Done,

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use mcpsec_core::TenantId;
 use mcpsec_detect::{Catalog, CatalogOptions, TenantRules};
 use mcpsec_report::{AlertSummary, Format, KINDS, ReportData, SummaryBuilder, Templates};
-use mcpsec_server::ReportSources;
+use mcpsec_server::{ReportSources, SupplySources};
 use mcpsec_store::{DataDir, SearchIndex, SqliteState, StateStore, StoreError, TantivyIndex};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,13 +21,18 @@ use std::time::Instant;
 /// `mcpsec report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportAction {
-    /// Generate a report (kinds: executive, triage, coverage). Reads the data dir of a
-    /// running or stopped `serve` without locking it.
+    /// Generate a report (kinds: executive, triage, coverage, supply, risk). Reads the data
+    /// dir of a running or stopped `serve` without locking it.
     Generate {
         /// Report kind: `executive` (events by source and format, over time, top hosts
         /// and sources, alerts), `triage` (alerts by status, level, rule and host,
-        /// MTTA/MTTR, open alerts waiting longest) or `coverage` (an ATT&CK matrix of
-        /// the deployed rules and the techniques that fired).
+        /// MTTA/MTTR, open alerts waiting longest), `coverage` (an ATT&CK matrix of
+        /// the deployed rules and the techniques that fired), `supply` (per project:
+        /// vulnerable components by severity with fix availability, licences and the
+        /// licence-policy verdicts, changes since the SBOM version before) or `risk`
+        /// (the tenant's risk now and over the period, the assets that rose highest,
+        /// the highest-risk alerts with their factors; default period: the last 7
+        /// days).
         #[arg(value_name = "KIND")]
         kind: String,
         /// Start of the period (RFC 3339, epoch seconds, `now-7d`); default: the first
@@ -37,13 +42,17 @@ pub enum ReportAction {
         /// End of the period, exclusive; default: the last event.
         #[arg(long, value_name = "TIME")]
         to: Option<String>,
-        /// html, pdf, csv, json, md or xlsx; default: from the --output extension, else
-        /// html.
+        /// html, pdf, csv, json, md, xlsx, or sarif (supply only); default: from the
+        /// --output extension, else html.
         #[arg(long, value_name = "FORMAT")]
         format: Option<String>,
         /// File to write (replaced atomically); default: standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The project (id or name) a supply report covers; default: every project of
+        /// the tenant.
+        #[arg(long, value_name = "PROJECT")]
+        project: Option<String>,
         /// Tenant whose data the report covers.
         #[arg(long, default_value = TenantId::DEFAULT)]
         tenant: String,
@@ -62,6 +71,7 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
         to,
         format,
         output,
+        project,
         tenant,
         store,
     } = action;
@@ -72,6 +82,12 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
         );
     }
     let format = choose_format(format.as_deref(), output.as_deref())?;
+    if format == Format::Sarif && kind != "supply" {
+        bail!("SARIF holds findings: only the supply report can be written as SARIF");
+    }
+    if project.is_some() && kind != "supply" {
+        bail!("--project applies to the supply report only");
+    }
     let tenant = TenantId::new(&tenant).map_err(anyhow::Error::msg)?;
     let now = Utc::now();
     let time = |s: &Option<String>, what: &str| -> Result<Option<DateTime<Utc>>> {
@@ -89,7 +105,15 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
     let cfg = load_config(&store)?;
     let data = DataDir::new(&cfg.data_dir);
     let started = Instant::now();
-    let report = gather(&cfg, &data, &kind, &tenant, from, to, now)?;
+    let report = gather(
+        &cfg,
+        &data,
+        &kind,
+        &tenant,
+        (from, to),
+        project.as_deref(),
+        now,
+    )?;
     let templates = match &cfg.report.templates_dir {
         Some(dir) => Templates::with_overrides(dir),
         None => Templates::embedded(),
@@ -139,8 +163,8 @@ pub fn gather(
     data: &DataDir,
     kind: &str,
     tenant: &TenantId,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    project: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<ReportData> {
     if data.is_empty() {
@@ -184,16 +208,23 @@ pub fn gather(
         };
     }
     let state: Arc<dyn StateStore> = Arc::new(state);
-    let rules = if kind == "coverage" {
+    let rules = if kind == "coverage" || kind == "risk" {
         Some(deployed_rules(cfg, &state, tenant)?)
     } else {
         None
     };
+    let policy = cfg.report.license_policy()?;
     let src = ReportSources {
         index: index.as_ref().map(|i| i as &dyn SearchIndex),
         state: state.as_ref(),
         rules: rules.as_deref(),
         progress: None,
+        project,
+        supply: SupplySources {
+            vulndb_dir: Some(data.root()),
+            policy: policy.as_deref(),
+        },
+        risk_window_days: cfg.risk.window_days,
     };
     mcpsec_server::report_data(&src, kind, tenant, from, to, now)
         .context("cannot gather the report data")

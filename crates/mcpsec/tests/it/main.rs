@@ -18,6 +18,8 @@ mod oidc;
 mod playbooks;
 mod projects;
 mod report_jobs;
+mod report_risk;
+mod report_supply;
 mod reports;
 mod risk;
 mod sources;

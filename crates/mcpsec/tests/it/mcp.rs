@@ -252,6 +252,15 @@ fn the_official_mcp_client_explains_alerts_scans_sboms_and_reads_rules_and_repor
     let report: Value =
         serde_json::from_str(json["text"].as_str().unwrap_or_default()).expect("report JSON");
     assert_eq!(report["tenant"], "default", "{report}");
+    // The risk report is built from the state store, not from the events.
+    let risk: Value = serde_json::from_str(
+        reads["mcpsec://reports/risk?format=json"]["text"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("risk JSON");
+    assert_eq!(risk["kind"], "risk", "{risk}");
+    assert!(risk["risk"]["now"]["score"].is_u64(), "{risk}");
     let rule = reads
         .iter()
         .find(|(k, _)| k.starts_with("mcpsec://rules/"))

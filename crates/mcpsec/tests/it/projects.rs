@@ -8,7 +8,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// An OSV advisory for an npm package, fixed in `fixed`.
-fn advisory(id: &str, aliases: &[&str], package: &str, fixed: &str, vector: &str) -> String {
+pub(crate) fn advisory(
+    id: &str,
+    aliases: &[&str],
+    package: &str,
+    fixed: &str,
+    vector: &str,
+) -> String {
     json!({
         "id": id, "modified": "2025-06-01T00:00:00Z", "aliases": aliases,
         "summary": format!("{package} is vulnerable"),
@@ -19,12 +25,12 @@ fn advisory(id: &str, aliases: &[&str], package: &str, fixed: &str, vector: &str
     .to_string()
 }
 
-const HIGH: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H";
-const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+pub(crate) const HIGH: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H";
+pub(crate) const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
 const MEDIUM: &str = "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H";
 
 /// Imports advisories (written into a fresh directory) with the CLI.
-fn import(data: &Path, dir: &Path, advisories: &[(&str, String)]) {
+pub(crate) fn import(data: &Path, dir: &Path, advisories: &[(&str, String)]) {
     std::fs::create_dir_all(dir).expect("mkdir");
     for (name, body) in advisories {
         std::fs::write(dir.join(format!("{name}.json")), body).expect("write");
@@ -59,7 +65,7 @@ fn cdx(components: &[(&str, &str)]) -> String {
     .to_string()
 }
 
-fn create_project(s: &Server, key: &str, name: &str) -> String {
+pub(crate) fn create_project(s: &Server, key: &str, name: &str) -> String {
     let r = client()
         .post(s.url("/api/v1/projects"))
         .bearer_auth(key)
@@ -71,7 +77,14 @@ fn create_project(s: &Server, key: &str, name: &str) -> String {
     p["id"].as_str().expect("id").to_owned()
 }
 
-fn upload(s: &Server, key: &str, id: &str, body: &str, query: &str, ct: &str) -> (u16, Value) {
+pub(crate) fn upload(
+    s: &Server,
+    key: &str,
+    id: &str,
+    body: &str,
+    query: &str,
+    ct: &str,
+) -> (u16, Value) {
     let r = client()
         .post(s.url(&format!("/api/v1/projects/{id}/sboms{query}")))
         .bearer_auth(key)
