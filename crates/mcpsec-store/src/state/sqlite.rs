@@ -41,8 +41,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0009_report_schedules.sql"),
     ),
     (
-        "0012_report_project",
-        include_str!("../../migrations/0012_report_project.sql"),
+        "0010_report_project",
+        include_str!("../../migrations/0010_report_project.sql"),
     ),
 ];
 
