@@ -39,10 +39,11 @@ pub(crate) fn engine_error(e: EngineError) -> async_graphql::Error {
         EngineError::Conflict(_) => "CONFLICT",
         EngineError::Forbidden(_) => "FORBIDDEN",
         EngineError::Invalid(_) => "BAD_REQUEST",
-        EngineError::Store(_) => "INTERNAL",
+        EngineError::Store(_) | EngineError::Interrupted(_) => "INTERNAL",
     };
     let msg = match e {
         EngineError::Store(s) => s.to_string(),
+        e @ EngineError::Interrupted(_) => e.to_string(),
         EngineError::NotFound(m)
         | EngineError::Conflict(m)
         | EngineError::Forbidden(m)

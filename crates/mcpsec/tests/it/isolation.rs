@@ -184,6 +184,10 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
             rule_id
         } else if path.contains("/projects/") {
             project_id.as_str()
+        } else if path.contains("/runs/") {
+            run_id.as_str()
+        } else if path.contains("/playbooks/") {
+            "a-gate"
         } else {
             a_id.as_str()
         };
@@ -288,6 +292,21 @@ fn every_rest_route_keeps_tenant_a_invisible_and_unchanged_for_tenant_b() {
     );
     assert_eq!(rule_now["rule"]["enabled"], true);
     assert_eq!(job_of_a()["status"], "done", "B deleted A's report");
+    let playbook_now: serde_json::Value = client()
+        .get(server.url("/api/v1/playbooks/a-gate"))
+        .bearer_auth(a)
+        .send()
+        .expect("playbook")
+        .json()
+        .expect("json");
+    assert_eq!(
+        (
+            &playbook_now["playbook"]["version"],
+            &playbook_now["playbook"]["enabled"]
+        ),
+        (&serde_json::json!(1), &serde_json::json!(true)),
+        "B changed, disabled or deleted A's playbook: {playbook_now}"
+    );
     let shares: serde_json::Value = client()
         .get(server.url(&format!("/api/v1/reports/jobs/{job_id}/shares")))
         .bearer_auth(a)
