@@ -41,6 +41,7 @@ pub mod correlation;
 pub mod error;
 pub mod fields;
 mod gate;
+mod groups;
 pub mod mapping;
 pub mod matcher;
 pub mod modifiers;
