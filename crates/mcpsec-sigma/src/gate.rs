@@ -83,9 +83,6 @@ struct GateField {
     by_pattern: Vec<Vec<u32>>,
     /// Every rule gated by the field (for values that are arrays or objects).
     all: Vec<u32>,
-    /// The logsource groups of those rules; `None` when one applies to every event.
-    /// No group true for an event: the field is not even looked at.
-    groups: Option<Vec<usize>>,
 }
 
 /// The inverted index from literals to the rules they gate.
@@ -94,9 +91,38 @@ pub(crate) struct GateIndex {
     /// Rules evaluated on every event (a bitset by rule index).
     always: Vec<u64>,
     fields: Vec<GateField>,
+    /// Gate fields looked at on every event (a bitset by position in `fields`): some
+    /// rule they gate applies whatever the logsource.
+    fields_always: Vec<u64>,
+    /// By logsource group: the gate fields of the rules of the group (same bitsets). A
+    /// field none of whose groups holds for an event is not even looked at.
+    fields_by_group: Vec<Vec<u64>>,
     rules: usize,
     /// The pseudo-field of keyword tests: the text of all the event's values.
     keywords: Option<FieldId>,
+}
+
+/// Reusable per-thread buffers of [`GateIndex::candidates`], so the candidate pass
+/// allocates nothing once they have grown to size.
+#[derive(Debug, Default)]
+pub(crate) struct GateScratch {
+    /// The candidate rules (a bitset by rule index).
+    pub(crate) out: Vec<u64>,
+    /// The gate fields to look at.
+    fields: Vec<u64>,
+    /// Needles found by one scan.
+    bits: Vec<u64>,
+    /// Text of a non-string value, or the keyword text when not given.
+    text: String,
+}
+
+fn set_bit(bits: &mut Vec<u64>, i: usize) {
+    if bits.len() <= i / 64 {
+        bits.resize(i / 64 + 1, 0);
+    }
+    if let Some(w) = bits.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
 }
 
 impl GateIndex {
@@ -111,6 +137,8 @@ impl GateIndex {
             ..GateIndex::default()
         };
         let mut slot: Vec<Option<usize>> = Vec::new();
+        // By gate field: the logsource groups of its rules (`None`: one applies everywhere).
+        let mut field_groups: Vec<Option<Vec<usize>>> = Vec::new();
         let mut n = 0usize;
         for (r, (g, rule_groups)) in gates.into_iter().enumerate() {
             n = r + 1;
@@ -135,8 +163,8 @@ impl GateIndex {
                             field: *f,
                             by_pattern: Vec::new(),
                             all: Vec::new(),
-                            groups: Some(Vec::new()),
                         });
+                        field_groups.push(Some(Vec::new()));
                         let i = ix.fields.len() - 1;
                         if let Some(s) = slot.get_mut(fi) {
                             *s = Some(i);
@@ -158,13 +186,29 @@ impl GateIndex {
                 }
                 if gf.all.last() != Some(&r32) {
                     gf.all.push(r32);
-                    match (&mut gf.groups, &rule_groups) {
-                        (Some(gs), Some(rg)) => {
+                    match (field_groups.get_mut(i), &rule_groups) {
+                        (None, _) => {}
+                        (Some(Some(gs)), Some(rg)) => {
                             gs.extend(rg);
                             gs.sort_unstable();
                             gs.dedup();
                         }
-                        (gs, _) => *gs = None,
+                        (Some(gs), _) => *gs = None,
+                    }
+                }
+            }
+        }
+        for (i, gs) in field_groups.iter().enumerate() {
+            match gs {
+                None => set_bit(&mut ix.fields_always, i),
+                Some(gs) => {
+                    for g in gs {
+                        if ix.fields_by_group.len() <= *g {
+                            ix.fields_by_group.resize(*g + 1, Vec::new());
+                        }
+                        if let Some(bits) = ix.fields_by_group.get_mut(*g) {
+                            set_bit(bits, i);
+                        }
                     }
                 }
             }
@@ -195,15 +239,38 @@ impl GateIndex {
         self.rules
     }
 
-    /// The rules worth evaluating on this event, as a bitset by rule index; `group`
-    /// tells whether a logsource group holds for the event.
+    /// The rules worth evaluating on this event, as a bitset by rule index in
+    /// `sc.out`; `groups` is the bitset of the logsource groups that hold for the event.
     pub(crate) fn candidates(
         &self,
         ctx: &EventCtx<'_>,
         prefilter: &Prefilter,
-        group: impl Fn(usize) -> bool,
-    ) -> Vec<u64> {
-        let mut out = self.always.clone();
+        groups: &[u64],
+        sc: &mut GateScratch,
+    ) {
+        let GateScratch {
+            out,
+            fields,
+            bits,
+            text,
+        } = sc;
+        out.clear();
+        out.extend_from_slice(&self.always);
+        fields.clear();
+        fields.extend_from_slice(&self.fields_always);
+        for (w, word) in groups.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let g = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let Some(gf) = self.fields_by_group.get(g) {
+                    if fields.len() < gf.len() {
+                        fields.resize(gf.len(), 0);
+                    }
+                    fields.iter_mut().zip(gf).for_each(|(a, b)| *a |= b);
+                }
+            }
+        }
         let mut mark = |rules: &[u32]| {
             for r in rules {
                 let r = *r as usize;
@@ -212,45 +279,55 @@ impl GateIndex {
                 }
             }
         };
-        for gf in &self.fields {
-            if gf
-                .groups
-                .as_ref()
-                .is_some_and(|gs| !gs.iter().any(|g| group(*g)))
-            {
-                continue;
-            }
-            if Some(gf.field) == self.keywords {
-                let bits = match ctx.keyword_text {
-                    Some(text) => prefilter.scan(gf.field, text),
-                    None => {
-                        let mut text = String::new();
-                        for v in ctx.root().values() {
-                            all_text(v, &mut text, 0);
+        for (w, word) in fields.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                let Some(gf) = self.fields.get(i) else {
+                    continue;
+                };
+                if Some(gf.field) == self.keywords {
+                    let kw = match ctx.keyword_text {
+                        Some(t) => t,
+                        None => {
+                            text.clear();
+                            for v in ctx.root().values() {
+                                all_text(v, text, 0);
+                            }
+                            text.as_str()
                         }
-                        prefilter.scan(gf.field, &text)
+                    };
+                    prefilter.scan_into(gf.field, kw, bits);
+                    mark_bits(bits, &gf.by_pattern, &mut mark);
+                    continue;
+                }
+                match ctx.get(gf.field) {
+                    None | Some(Value::Null) => continue,
+                    Some(Value::String(_)) => {
+                        mark_bits(ctx.pattern_bits(gf.field), &gf.by_pattern, &mut mark);
+                        continue;
+                    }
+                    Some(Value::Number(n)) => {
+                        text.clear();
+                        // A number's text is ASCII digits, signs, dots and `e`: lowercase.
+                        use std::fmt::Write as _;
+                        let _ = write!(text, "{n}");
+                        text.make_ascii_lowercase();
+                    }
+                    Some(Value::Bool(b)) => {
+                        text.clear();
+                        text.push_str(if *b { "true" } else { "false" });
+                    }
+                    Some(Value::Array(_) | Value::Object(_)) => {
+                        mark(&gf.all);
+                        continue;
                     }
                 };
-                mark_bits(&bits, &gf.by_pattern, &mut mark);
-                continue;
+                prefilter.scan_into(gf.field, text, bits);
+                mark_bits(bits, &gf.by_pattern, &mut mark);
             }
-            let text = match ctx.get(gf.field) {
-                None | Some(Value::Null) => continue,
-                Some(Value::String(_)) => {
-                    mark_bits(ctx.pattern_bits(gf.field), &gf.by_pattern, &mut mark);
-                    continue;
-                }
-                Some(Value::Number(n)) => n.to_string(),
-                Some(Value::Bool(b)) => b.to_string(),
-                Some(Value::Array(_) | Value::Object(_)) => {
-                    mark(&gf.all);
-                    continue;
-                }
-            };
-            let bits = prefilter.scan(gf.field, &text.to_lowercase());
-            mark_bits(&bits, &gf.by_pattern, &mut mark);
         }
-        out
     }
 }
 

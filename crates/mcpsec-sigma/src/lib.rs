@@ -27,7 +27,10 @@
 //! literals an event contains into the few rules worth evaluating, in rule order; the
 //! 1% of SigmaHQ rules without a gate are evaluated as before. Fields are looked up
 //! through an index of the event built once (an array slot per interned path), and a
-//! field whose rules' logsources all fail for the event is not looked at.
+//! field whose rules' logsources all fail for the event is not looked at. Logsource
+//! groups are not evaluated one by one: most have a key (all-`equals` strings on one
+//! field, e.g. `Channel`), so one lookup of the event's value lists the few groups that
+//! may hold. The candidate pass reuses per-thread buffers from event to event.
 //! [`RuleSet::no_match_json`] decides "no rule matches" from a selective parse of a JSON
 //! text (only the nodes on interned paths are built, plus the keyword text), so `hunt`
 //! builds whole events only for the lines it cannot clear.
@@ -41,6 +44,7 @@ pub mod correlation;
 pub mod error;
 pub mod fields;
 mod gate;
+mod groups;
 pub mod mapping;
 pub mod matcher;
 pub mod modifiers;

@@ -82,16 +82,24 @@ impl Prefilter {
 
     /// The set of needles (as a bitset) occurring in `text`, the lowercased field value.
     pub fn scan(&self, field: FieldId, text: &str) -> Box<[u64]> {
+        let mut bits = Vec::new();
+        self.scan_into(field, text, &mut bits);
+        bits.into_boxed_slice()
+    }
+
+    /// [`Prefilter::scan`] into a reused buffer (cleared first; empty when the field has
+    /// no automaton).
+    pub fn scan_into(&self, field: FieldId, text: &str, bits: &mut Vec<u64>) {
+        bits.clear();
         let Some(Some(p)) = self.per_field.get(field.0 as usize) else {
-            return Box::new([]);
+            return;
         };
-        let mut bits = vec![0u64; p.words].into_boxed_slice();
+        bits.resize(p.words, 0);
         for m in p.ac.find_overlapping_iter(text) {
             let id = m.pattern().as_usize();
             if let Some(w) = bits.get_mut(id / 64) {
                 *w |= 1 << (id % 64);
             }
         }
-        bits
     }
 }

@@ -4,7 +4,8 @@ use crate::compile::{CompileOptions, CompiledDetection, Compiler};
 use crate::correlation::CorrelationRule;
 use crate::error::{Result, SigmaError, invalid};
 use crate::fields::{EventCtx, FieldTable};
-use crate::gate::{self, GateIndex, RuleGate};
+use crate::gate::{self, GateIndex, GateScratch, RuleGate};
+use crate::groups::GroupIndex;
 use crate::mapping::FieldMapping;
 use crate::matcher::FieldTest;
 use crate::parse::parse_documents;
@@ -12,6 +13,7 @@ use crate::prefilter::{Prefilter, PrefilterBuilder};
 use crate::rule::{FilterRule, LogSource, RuleMeta, SigmaDocument, SigmaRule};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -227,11 +229,13 @@ impl RuleSetBuilder {
             }
         }
         let gates = GateIndex::build(compiled.iter().map(gate_entry), Some(keywords));
+        let group_index = GroupIndex::build(&groups);
         BuildReport {
             ruleset: RuleSet {
                 rules: compiled,
                 fields: compiler.fields,
                 groups,
+                group_index,
                 correlations,
                 prefilter,
                 gates,
@@ -384,12 +388,35 @@ pub fn rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Per-thread buffers of the candidate pass, reused from event to event.
+#[derive(Default)]
+struct Scratch {
+    gate: GateScratch,
+    /// The logsource groups that hold for the event (a bitset by group).
+    groups: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones when a callback of `f`
+/// matches another event on the same thread).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => f(&mut sc),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 /// Compiled rules, ready to match events.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
     fields: FieldTable,
     groups: Vec<Vec<FieldTest>>,
+    /// Finds the few logsource groups that may hold for an event.
+    group_index: GroupIndex,
     correlations: Vec<CorrelationRule>,
     prefilter: Prefilter,
     gates: GateIndex,
@@ -451,21 +478,21 @@ impl RuleSet {
             }
             return;
         }
-        let candidates = self
-            .gates
-            .candidates(&ctx, &self.prefilter, |g| self.group(g, &ctx));
-        for (w, word) in candidates.iter().enumerate() {
-            let mut word = *word;
-            while word != 0 {
-                let i = w * 64 + word.trailing_zeros() as usize;
-                word &= word - 1;
-                if let Some(rule) = self.rules.get(i)
-                    && self.rule_matches(rule, &ctx)
-                {
-                    f(rule);
+        with_scratch(|sc| {
+            self.candidates(&ctx, sc);
+            for (w, word) in sc.gate.out.iter().enumerate() {
+                let mut word = *word;
+                while word != 0 {
+                    let i = w * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if let Some(rule) = self.rules.get(i)
+                        && self.rule_matches(rule, &ctx)
+                    {
+                        f(rule);
+                    }
                 }
             }
-        }
+        });
     }
 
     /// Whether no rule matches the JSON object `text`, decided from a selective parse
@@ -482,22 +509,49 @@ impl RuleSet {
         };
         let mut ctx = EventCtx::new(&ev.fields, &self.fields, self.groups.len(), &self.prefilter);
         ctx.keyword_text = ev.text.as_deref();
-        let candidates = self
-            .gates
-            .candidates(&ctx, &self.prefilter, |g| self.group(g, &ctx));
-        for (w, word) in candidates.iter().enumerate() {
-            let mut word = *word;
-            while word != 0 {
-                let i = w * 64 + word.trailing_zeros() as usize;
-                word &= word - 1;
-                if let Some(rule) = self.rules.get(i)
-                    && (rule.keyword || self.rule_matches(rule, &ctx))
-                {
-                    return false;
+        with_scratch(|sc| {
+            self.candidates(&ctx, sc);
+            for (w, word) in sc.gate.out.iter().enumerate() {
+                let mut word = *word;
+                while word != 0 {
+                    let i = w * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if let Some(rule) = self.rules.get(i)
+                        && (rule.keyword || self.rule_matches(rule, &ctx))
+                    {
+                        return false;
+                    }
                 }
             }
+            true
+        })
+    }
+
+    /// The candidate rules of an event into `sc.gate.out`: first the logsource groups
+    /// that hold (only those the group index lists are evaluated; the others are cached
+    /// as false), then the gates of the fields those groups' rules look at.
+    fn candidates(&self, ctx: &EventCtx<'_>, sc: &mut Scratch) {
+        sc.groups.clear();
+        sc.groups.resize(self.groups.len().div_ceil(64), 0);
+        if self.group_index.len() == self.groups.len() {
+            for c in &ctx.logsource_cache {
+                c.set(Some(false));
+            }
+            self.group_index.plausible(ctx, |g| {
+                if let Some(c) = ctx.logsource_cache.get(g) {
+                    c.set(None);
+                }
+            });
         }
-        true
+        for g in 0..self.groups.len() {
+            if self.group(g, ctx)
+                && let Some(w) = sc.groups.get_mut(g / 64)
+            {
+                *w |= 1 << (g % 64);
+            }
+        }
+        self.gates
+            .candidates(ctx, &self.prefilter, &sc.groups, &mut sc.gate);
     }
 
     /// Evaluates every rule on its own and reports whether it matched and how long it

@@ -129,6 +129,10 @@ struct Detection {
     /// Set for correlation detections (then `event` is null and not written).
     #[serde(flatten)]
     correlation: Option<CorrelationInfo>,
+    /// The detection already serialized as JSON (done by the matcher threads for the
+    /// JSON formats, so the writer only copies bytes).
+    #[serde(skip)]
+    json: Option<Vec<u8>>,
 }
 
 /// Where events keep their time and record id.
@@ -272,10 +276,16 @@ impl Writer {
                     write!(self.out, ",")?;
                 }
                 writeln!(self.out)?;
-                serde_json::to_writer(&mut self.out, d)?;
+                match &d.json {
+                    Some(b) => self.out.write_all(b)?,
+                    None => serde_json::to_writer(&mut self.out, d)?,
+                }
             }
             HuntFormat::Jsonl => {
-                serde_json::to_writer(&mut self.out, d)?;
+                match &d.json {
+                    Some(b) => self.out.write_all(b)?,
+                    None => serde_json::to_writer(&mut self.out, d)?,
+                }
                 writeln!(self.out)?;
             }
             HuntFormat::Sarif => {
@@ -435,6 +445,7 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
         window: (from, to),
         correlator: &correlator,
         names: &names,
+        json: matches!(a.format, HuntFormat::Json | HuntFormat::Jsonl),
     };
     // Three stages run at once: a reader thread decodes files into batches, a matcher
     // thread parses and matches each batch on all cores, and this thread writes the
@@ -474,6 +485,7 @@ pub fn run(a: HuntArgs) -> Result<ExitCode> {
                 record_id: None,
                 event: SharedEvent::default(),
                 correlation: Some(info),
+                json: None,
             })?;
         }
         if totals.untimed > 0 {
@@ -516,6 +528,8 @@ struct Scan<'a, 's> {
     correlator: &'a Correlator,
     /// Input file names, by position in the input list.
     names: &'a [String],
+    /// Serialize detections as JSON while matching (for the JSON formats).
+    json: bool,
 }
 
 /// One event's detections, the matches correlations need, and the count of those
@@ -711,6 +725,15 @@ fn detect<'s>(rec: Record, ctx: &Scan<'_, 's>, file: usize) -> Matched<'s> {
             record_id: record_id.clone(),
             event: event.clone(),
             correlation: None,
+            json: None,
+        })
+        .map(|mut d| {
+            // Serializing here runs on the matcher threads; a detection that cannot be
+            // serialized is left to the writer, which reports the error.
+            if ctx.json {
+                d.json = serde_json::to_vec(&d).ok();
+            }
+            d
         })
         .collect();
     (detections, observed, untimed)
