@@ -188,6 +188,51 @@ impl Responder {
         Ok(run)
     }
 
+    /// Starts playbook `id` of `tenant` by hand (REST, GraphQL): it must exist, validate
+    /// and have a manual trigger; `alert_id`, when given, must name one of the tenant's
+    /// alerts; `input` must be a JSON object. Reads the store: from async code, call it
+    /// on the blocking pool.
+    pub fn start_manual(
+        self: &Arc<Self>,
+        tenant: &TenantId,
+        id: &str,
+        alert_id: Option<&str>,
+        input: Value,
+        actor: String,
+    ) -> Result<RunRecord, EngineError> {
+        let info = self
+            .get(tenant, id)?
+            .ok_or_else(|| EngineError::NotFound(format!("no playbook {id}")))?;
+        let alert = match alert_id {
+            None => None,
+            Some(a) => Some(
+                self.engine
+                    .store()
+                    .get_alert(tenant, a)?
+                    .ok_or_else(|| EngineError::NotFound(format!("no alert {a}")))?,
+            ),
+        };
+        let pb = parse_playbook(&info.yaml, self.engine.registry())
+            .map_err(|e| EngineError::Invalid(format!("the playbook does not validate: {e}")))?;
+        if !pb.allows_manual() {
+            return Err(EngineError::Invalid(format!(
+                "playbook {id} has no manual trigger"
+            )));
+        }
+        if !input.is_object() {
+            return Err(EngineError::Invalid("input must be an object".into()));
+        }
+        self.start(StartRun {
+            tenant: tenant.clone(),
+            yaml: info.yaml,
+            version: info.version,
+            alert: alert.map(|a| serde_json::to_value(a).unwrap_or_default()),
+            trigger: "manual".into(),
+            actor,
+            input,
+        })
+    }
+
     /// Drives a run in the background (after a decision, or to resume).
     pub fn spawn_drive(self: &Arc<Self>, run_id: String) {
         let engine = self.engine.clone();

@@ -8,7 +8,7 @@ use crate::{Action, AppState, Principal};
 use async_graphql::{
     ComplexObject, Context, ErrorExtensions, Json as GqlJson, Object, SimpleObject,
 };
-use mcpsec_respond::{Decider, EngineError, Responder, StartRun};
+use mcpsec_respond::{Decider, EngineError, Responder};
 use std::sync::Arc;
 
 /// Most runs one `playbookRuns` query returns.
@@ -345,44 +345,10 @@ impl PlaybookMutation {
         let who = allowed(ctx, Action::PlaybooksRun)?.clone();
         let r = responder(ctx)?;
         let input = input.map_or_else(|| serde_json::json!({}), |j| j.0);
-        if !input.is_object() {
-            return Err("input must be an object".into());
-        }
-        let (r2, tenant, pid) = (r.clone(), who.tenant.clone(), id.clone());
-        let (info, alert) = blocking(move || {
-            let info = r2
-                .get(&tenant, &pid)?
-                .ok_or_else(|| EngineError::NotFound(format!("no playbook {pid}")))?;
-            let alert = match &alert_id {
-                None => None,
-                Some(a) => Some(
-                    r2.engine()
-                        .store()
-                        .get_alert(&tenant, a)?
-                        .ok_or_else(|| EngineError::NotFound(format!("no alert {a}")))?,
-                ),
-            };
-            Ok((info, alert))
-        })
-        .await?;
-        let pb = mcpsec_respond::parse_playbook(&info.yaml, r.engine().registry())
-            .map_err(|e| format!("the playbook does not validate: {e}"))?;
-        if !pb.allows_manual() {
-            return Err(format!("playbook {id} has no manual trigger").into());
-        }
-        let req = StartRun {
-            tenant: who.tenant.clone(),
-            yaml: info.yaml,
-            version: info.version,
-            alert: alert
-                .map(serde_json::to_value)
-                .transpose()
-                .map_err(|e| e.to_string())?,
-            trigger: "manual".into(),
-            actor: who.key_id.clone(),
-            input,
-        };
-        let run = blocking(move || r.start(req)).await?;
+        let (tenant, actor, pid) = (who.tenant.clone(), who.key_id.clone(), id.clone());
+        let run =
+            blocking(move || r.start_manual(&tenant, &pid, alert_id.as_deref(), input, actor))
+                .await?;
         audit(
             ctx,
             &who,

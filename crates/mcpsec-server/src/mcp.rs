@@ -95,6 +95,19 @@ pub struct TopArgs {
     pub top: Option<usize>,
 }
 
+/// `item` as JSON, with `field` replaced by `note` when the whole is larger than a
+/// quarter of [`MAX_RESULT_BYTES`], so one alert or run (which quote whole events)
+/// cannot fill an answer.
+pub(crate) fn bounded<T: serde::Serialize>(item: &T, field: &str, note: &str) -> Value {
+    let mut v = serde_json::to_value(item).unwrap_or_default();
+    if v.to_string().len() > MAX_RESULT_BYTES / 4
+        && let Some(obj) = v.as_object_mut()
+    {
+        obj.insert(field.into(), json!(note));
+    }
+    v
+}
+
 pub(crate) fn tool_error(msg: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(msg.into())])
 }

@@ -82,16 +82,7 @@ fn times(from: Option<&str>, to: Option<&str>) -> Result<crate::timeparse::Perio
 
 /// Alerts carry whole events; trim them so an answer stays within the size limit.
 fn trimmed(a: &mcpsec_store::Alert) -> serde_json::Value {
-    let mut v = serde_json::to_value(a).unwrap_or_default();
-    if v.to_string().len() > crate::MAX_RESULT_BYTES / 4
-        && let Some(obj) = v.as_object_mut()
-    {
-        obj.insert(
-            "events".into(),
-            json!("omitted for size; fetch them with get_event"),
-        );
-    }
-    v
+    crate::mcp::bounded(a, "events", "omitted for size; fetch them with get_event")
 }
 
 #[tool_router(router = alert_router, vis = "pub(crate)")]

@@ -66,16 +66,11 @@ async fn blocking<T: Send + 'static>(
 
 /// A run's context holds the alert it is about (event data): keep answers bounded.
 fn run_value(r: &mcpsec_store::RunRecord) -> Value {
-    let mut v = serde_json::to_value(r).unwrap_or_default();
-    if v.to_string().len() > crate::MAX_RESULT_BYTES / 4
-        && let Some(o) = v.as_object_mut()
-    {
-        o.insert(
-            "context".into(),
-            json!("omitted for size; the alert is available with get_alert"),
-        );
-    }
-    v
+    crate::mcp::bounded(
+        r,
+        "context",
+        "omitted for size; the alert is available with get_alert",
+    )
 }
 
 #[tool_router(router = playbook_router, vis = "pub(crate)")]

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Utc;
 use mcpsec_core::ErrorCode;
-use mcpsec_respond::{Decider, EngineError, PlaybookInfo, Responder, StartRun};
+use mcpsec_respond::{Decider, EngineError, PlaybookInfo, Responder};
 use mcpsec_store::{ApprovalRecord, PlaybookVersion, RunFilter, RunRecord, StepRunRecord};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -283,48 +283,11 @@ pub(crate) async fn run(
     )?;
     let body = body.map(|b| b.0).unwrap_or_default();
     let r = responder(&st)?;
-    let tenant = who.tenant.clone();
-    let actor = who.key_id.clone();
-    let r2 = r.clone();
-    let pid = id.clone();
-    let alert_id = body.alert_id.clone();
-    let (info, alert) = blocking(move || {
-        let info = r2
-            .get(&tenant, &pid)?
-            .ok_or_else(|| EngineError::NotFound(format!("no playbook {pid}")))?;
-        let alert = match &alert_id {
-            None => None,
-            Some(a) => Some(
-                r2.engine()
-                    .store()
-                    .get_alert(&tenant, a)?
-                    .ok_or_else(|| EngineError::NotFound(format!("no alert {a}")))?,
-            ),
-        };
-        Ok((info, alert))
-    })
-    .await?;
-    let pb = mcpsec_respond::parse_playbook(&info.yaml, r.engine().registry())
-        .map_err(|e| ApiError::bad_request(format!("the playbook does not validate: {e}")))?;
-    if !pb.allows_manual() {
-        return Err(ApiError::bad_request(format!(
-            "playbook {id} has no manual trigger"
-        )));
-    }
+    let (tenant, actor, pid) = (who.tenant.clone(), who.key_id.clone(), id.clone());
     let input = body.input.unwrap_or_else(|| serde_json::json!({}));
-    if !input.is_object() {
-        return Err(ApiError::bad_request("input must be an object"));
-    }
-    let req = StartRun {
-        tenant: who.tenant.clone(),
-        yaml: info.yaml,
-        version: info.version,
-        alert: alert.map(|a| serde_json::to_value(a).unwrap_or_default()),
-        trigger: "manual".into(),
-        actor,
-        input,
-    };
-    let run = blocking(move || r.start(req)).await?;
+    let run =
+        blocking(move || r.start_manual(&tenant, &pid, body.alert_id.as_deref(), input, actor))
+            .await?;
     audit(
         &st,
         &who,
