@@ -35,8 +35,9 @@ pub struct AlertContext {
     pub repeats: u32,
     /// Other alerts on the same host within ±24 h.
     pub related: Vec<Alert>,
-    /// Other events naming the same host (or, without a host, the same user) within
-    /// ±1 h, from the search index when one is available.
+    /// Other events within ±1 h naming one of the alert's processes (its process tree)
+    /// or its host (or, without a host, its user), from the search index when one is
+    /// available; each carries `relation`.
     pub related_events: Vec<Value>,
     /// Earlier assessments of this alert.
     pub prior: Vec<StoredAssessment>,
@@ -55,7 +56,7 @@ pub struct ContextSummary {
     pub repeats: u32,
     /// Related alerts on the same host (±24 h).
     pub related_alerts: usize,
-    /// Related events on the same host or user (±1 h).
+    /// Related events of the same process tree, host or user (±1 h).
     pub related_events: usize,
     /// Earlier assessments of the alert.
     pub prior_assessments: usize,
@@ -248,26 +249,103 @@ impl AlertContext {
     }
 }
 
-/// Events of the tenant naming the alert's host (else its first user) within ±1 h,
-/// other than the alert's own; a search failure leaves the list empty.
+/// Events of the tenant within ±1 h related to the alert, other than its own: first
+/// those naming one of the alert's processes (its process tree: Sysmon `ProcessGuid`,
+/// `ParentProcessGuid`, `SourceProcessGuid`, `TargetProcessGuid`, ECS `entity_id`s, so a
+/// child or parent on another host or user is found too), then those naming its host
+/// (else its first user). Each carries `relation`: `process`, `host` or `user`. A search
+/// failure leaves that part empty.
 fn related_events(
     ix: &dyn SearchIndex,
     tenant: &TenantId,
     alert: &Alert,
     assets: &[(AssetKind, String)],
 ) -> Vec<Value> {
-    let subject = alert.host.clone().or_else(|| {
-        assets
-            .iter()
-            .find(|(k, _)| *k == AssetKind::User)
-            .map(|(_, n)| n.clone())
-    });
-    let Some(subject) = subject.filter(|s| !s.trim().is_empty()) else {
-        return Vec::new();
-    };
-    // A phrase of the name's words: the name comes from events, so nothing in it may
-    // act as query syntax.
-    let words: Vec<&str> = subject
+    let mut seen: std::collections::HashSet<String> = alert.event_ids.iter().cloned().collect();
+    let mut out = Vec::new();
+    let mut subjects: Vec<(String, &str)> = process_ids(alert)
+        .into_iter()
+        .map(|g| (g, "process"))
+        .collect();
+    match (
+        &alert.host,
+        assets.iter().find(|(k, _)| *k == AssetKind::User),
+    ) {
+        (Some(h), _) if !h.trim().is_empty() => subjects.push((h.clone(), "host")),
+        (_, Some((_, u))) => subjects.push((u.clone(), "user")),
+        _ => {}
+    }
+    for (subject, relation) in subjects {
+        if out.len() >= MAX_RELATED_EVENTS {
+            break;
+        }
+        for e in search_phrase(ix, tenant, alert, &subject) {
+            let id = e.id.to_string();
+            if out.len() < MAX_RELATED_EVENTS && seen.insert(id.clone()) {
+                out.push(json!({"id": id, "time": e.time, "source": e.source,
+                                "relation": relation, "fields": e.fields}));
+            }
+        }
+    }
+    out
+}
+
+/// Names of fields that identify a process across events (compared in lower case;
+/// `entity_id` also as the end of a dotted ECS name).
+const PROCESS_ID_FIELDS: [&str; 4] = [
+    "processguid",
+    "parentprocessguid",
+    "sourceprocessguid",
+    "targetprocessguid",
+];
+
+/// Most process identities followed per alert.
+const MAX_PROCESS_IDS: usize = 4;
+
+/// The process identities the alert's events carry (distinct, at most
+/// [`MAX_PROCESS_IDS`], each with at least 8 letters or digits so a stray short value
+/// cannot match half the index).
+fn process_ids(alert: &Alert) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let k = k.to_ascii_lowercase();
+                    let is_id = PROCESS_ID_FIELDS.contains(&k.as_str()) || k.ends_with("entity_id");
+                    match x {
+                        Value::String(s) if is_id => {
+                            let s = s.trim();
+                            if s.chars().filter(|c| c.is_alphanumeric()).count() >= 8
+                                && !out.iter().any(|o| o == s)
+                            {
+                                out.push(s.to_string());
+                            }
+                        }
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            Value::Array(l) => l.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for e in &alert.events {
+        walk(e, &mut out);
+    }
+    out.truncate(MAX_PROCESS_IDS);
+    out
+}
+
+/// Events within ±1 h of the alert that contain `text` as a phrase of its words: the
+/// text comes from events, so nothing in it may act as query syntax.
+fn search_phrase(
+    ix: &dyn SearchIndex,
+    tenant: &TenantId,
+    alert: &Alert,
+    text: &str,
+) -> Vec<mcpsec_core::Event> {
+    let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(16)
@@ -285,13 +363,7 @@ fn related_events(
         order: SortOrder::default(),
     };
     match ix.search(tenant, &req) {
-        Ok(r) => r
-            .events
-            .into_iter()
-            .filter(|e| !alert.event_ids.contains(&e.id.to_string()))
-            .take(MAX_RELATED_EVENTS)
-            .map(|e| json!({"id": e.id.to_string(), "time": e.time, "source": e.source, "fields": e.fields}))
-            .collect(),
+        Ok(r) => r.events,
         Err(e) => {
             tracing::warn!(error = %e, "related events search failed");
             Vec::new()
@@ -334,5 +406,174 @@ fn fit(data: &mut Value, max_bytes: usize) {
             }
             data["omitted"][key] = json!(data["omitted"][key].as_u64().unwrap_or(0) + 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use mcpsec_core::{Event, EventFormat, SourceInfo};
+    use mcpsec_store::{AlertKind, AlertStatus, IndexItem, TantivyIndex, TantivyOptions};
+
+    const PARENT: &str = "{A98268C1-9C2E-5ACD-0000-0010396CAB00}";
+    const CHILD: &str = "{A98268C1-1111-5ACD-0000-00102F7C0B00}";
+
+    fn event(tenant: &TenantId, seq: u64, minute: u32, fields: Value) -> (Event, Vec<u8>) {
+        let Value::Object(map) = fields else {
+            panic!("object")
+        };
+        let mut ev = Event::new(
+            tenant.clone(),
+            SourceInfo::new("test", ""),
+            EventFormat::Json,
+            map,
+        );
+        ev.time = Utc
+            .with_ymd_and_hms(2026, 1, 1, 10, minute, 0)
+            .single()
+            .expect("time");
+        let raw = serde_json::to_vec(&ev).expect("encode");
+        ev.seq = seq;
+        (ev, raw)
+    }
+
+    fn alert(tenant: &TenantId, ev: &Event) -> Alert {
+        Alert {
+            id: "a1".into(),
+            tenant: tenant.clone(),
+            kind: AlertKind::Rule,
+            rule_id: "r1".into(),
+            rule_title: "LSASS dump".into(),
+            rule_version: 1,
+            level: "critical".into(),
+            tags: vec![],
+            techniques: vec![],
+            tactics: vec![],
+            host: Some("WS042".into()),
+            event_ids: vec![ev.id.to_string()],
+            events: vec![serde_json::to_value(ev).expect("event json")],
+            event_count: 1,
+            group: None,
+            event_time: ev.time,
+            created_at: ev.time,
+            seq: 1,
+            status: AlertStatus::Open,
+            status_by: None,
+            status_at: None,
+        }
+    }
+
+    #[test]
+    fn related_events_follow_the_process_tree_across_hosts() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let ix = TantivyIndex::open(dir.path(), TantivyOptions::default()).expect("index");
+        let t = TenantId::new("a").expect("tenant");
+        let other = TenantId::new("b").expect("tenant");
+        let evs = vec![
+            // the alert's event: rundll32 dumping LSASS, child of PARENT
+            event(
+                &t,
+                1,
+                0,
+                json!({"Computer": "WS042", "EventData":
+                {"ProcessGuid": CHILD, "ParentProcessGuid": PARENT, "Image": "rundll32.exe"}}),
+            ),
+            // its parent's creation, logged under another host name
+            event(
+                &t,
+                2,
+                1,
+                json!({"Computer": "ws042-alias", "EventData":
+                {"ProcessGuid": PARENT, "Image": "powershell.exe"}}),
+            ),
+            // a child of the dumping process, on a relay that names no host we know
+            event(
+                &t,
+                3,
+                2,
+                json!({"Computer": "relay-9", "EventData":
+                {"ParentProcessGuid": CHILD, "Image": "cmd.exe"}}),
+            ),
+            // same host, unrelated process
+            event(
+                &t,
+                4,
+                3,
+                json!({"Computer": "WS042", "EventData":
+                {"ProcessGuid": "{A98268C1-2222-5ACD-0000-001000000000}", "Image": "notepad.exe"}}),
+            ),
+            // another tenant's event naming the same process: never shown
+            event(
+                &other,
+                5,
+                2,
+                json!({"Computer": "relay-9", "EventData":
+                {"ParentProcessGuid": CHILD, "Image": "b-secret.exe"}}),
+            ),
+            // the same process two hours later: outside the window
+            event(
+                &t,
+                6,
+                0,
+                json!({"Computer": "relay-9", "EventData":
+                {"ParentProcessGuid": CHILD, "Image": "late.exe"}}),
+            ),
+        ];
+        let mut evs = evs;
+        evs[5].0.time += Duration::hours(2);
+        let items: Vec<IndexItem<'_>> = evs
+            .iter()
+            .map(|(e, r)| IndexItem { event: e, raw: r })
+            .collect();
+        ix.add(&items, 6).expect("add");
+        ix.commit().expect("commit");
+
+        let a = alert(&t, &evs[0].0);
+        let mut ids = process_ids(&a);
+        ids.sort();
+        let mut want = [CHILD, PARENT];
+        want.sort();
+        assert_eq!(ids, want);
+        let got = related_events(&ix, &t, &a, &[]);
+        let image = |e: &Value| {
+            e["fields"]["EventData"]["Image"]
+                .as_str()
+                .map(str::to_string)
+        };
+        let by_relation = |rel: &str| -> Vec<String> {
+            let mut l: Vec<String> = got
+                .iter()
+                .filter(|e| e["relation"] == rel)
+                .filter_map(image)
+                .collect();
+            l.sort();
+            l
+        };
+        assert_eq!(
+            by_relation("process"),
+            ["cmd.exe", "powershell.exe"],
+            "{got:#?}"
+        );
+        assert_eq!(by_relation("host"), ["notepad.exe"], "{got:#?}");
+        assert_eq!(
+            got.len(),
+            3,
+            "each event once, the alert's own left out: {got:#?}"
+        );
+    }
+
+    #[test]
+    fn short_or_odd_process_values_are_not_followed() {
+        let t = TenantId::new("a").expect("tenant");
+        let (ev, _) = event(
+            &t,
+            1,
+            0,
+            json!({"EventData": {"ProcessGuid": "{0}", "ProcessId": 4102},
+            "process": {"entity_id": "c2Vzc2lvbi0xMjM0NTY=", "parent": {"entity_id": 7}}}),
+        );
+        let a = alert(&t, &ev);
+        assert_eq!(process_ids(&a), ["c2Vzc2lvbi0xMjM0NTY="]);
     }
 }

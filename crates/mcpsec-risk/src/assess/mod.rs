@@ -3,12 +3,14 @@
 
 mod alerting;
 mod assets;
+mod backfill;
 pub mod budget;
 mod context;
 mod llm_path;
 
 pub use alerting::{CONSUMER, RISE_RULE, THRESHOLD_RULE, risk_alerts, snapshot_all};
 pub use assets::{MAX_ALERTS, RiskOverview, overview, snapshot};
+pub use backfill::{Backfill, backfill};
 pub use context::{AlertContext, ContextSummary};
 pub use llm_path::LlmInfo;
 

@@ -285,6 +285,13 @@ function help(open) {
   if (open && !d.open) d.showModal(); else if (!open && d.open) d.close();
 }
 
+// A page shortcut. Its keystroke is consumed: the page may focus a field (search focuses
+// the query) before the key's character would land, and it must not land there.
+function go(ev, page) {
+  ev.preventDefault();
+  location.hash = "#/" + page;
+}
+
 function keys(ev) {
   const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName);
   if (ev.key === "Escape" && typing) { ev.target.blur(); return; }
@@ -292,14 +299,14 @@ function keys(ev) {
   const view = PAGES.find((p) => !$(p).hidden);
   if (ev.key === "/") { ev.preventDefault(); if (location.hash !== "#/search") location.hash = "#/search"; $("q").focus(); }
   else if (ev.key === "?") { ev.preventDefault(); help(true); }
-  else if (ev.key === "o") location.hash = "#/overview";
-  else if (ev.key === "s") location.hash = "#/search";
-  else if (ev.key === "a") location.hash = "#/alerts";
-  else if (ev.key === "r") location.hash = "#/rules";
-  else if (ev.key === "p") location.hash = "#/reports";
-  else if (ev.key === "c" && can("projects.read")) location.hash = "#/projects";
-  else if (ev.key === "e" && can("risk.read")) location.hash = "#/risk";
-  else if (ev.key === "b" && can("playbooks.read")) location.hash = "#/playbooks";
+  else if (ev.key === "o") go(ev, "overview");
+  else if (ev.key === "s") go(ev, "search");
+  else if (ev.key === "a") go(ev, "alerts");
+  else if (ev.key === "r") go(ev, "rules");
+  else if (ev.key === "p") go(ev, "reports");
+  else if (ev.key === "c" && can("projects.read")) go(ev, "projects");
+  else if (ev.key === "e" && can("risk.read")) go(ev, "risk");
+  else if (ev.key === "b" && can("playbooks.read")) go(ev, "playbooks");
   else if (view === "alerts") alertKeys(ev);
   else if (view === "rules") ruleKeys(ev);
   else if (view === "risk") riskKeys(ev);

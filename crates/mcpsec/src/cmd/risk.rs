@@ -67,6 +67,35 @@ pub enum RiskAction {
         #[command(subcommand)]
         action: AssetsAction,
     },
+    /// Fill a tenant's risk trend for the past from the alerts stored then (the
+    /// deterministic model at each step, with today's alert statuses); steps that already
+    /// have a point are kept. Safe next to a running `serve`.
+    Backfill {
+        /// How far back: a number of days.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=400))]
+        days: u32,
+        /// One point per hour or per day.
+        #[arg(long, value_enum, default_value_t = Step::Day)]
+        step: Step,
+        /// Tenant.
+        #[arg(long, default_value = TenantId::DEFAULT)]
+        tenant: String,
+        /// table or json.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Where the data lives.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// The spacing of backfilled points.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Step {
+    /// One point per hour.
+    Hour,
+    /// One point per day.
+    Day,
 }
 
 /// `mcpsec risk prompts ...`.
@@ -265,6 +294,36 @@ async fn dispatch(action: RiskAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         RiskAction::Prompts { action } => prompts(action),
+        RiskAction::Backfill {
+            days,
+            step,
+            tenant,
+            format,
+            store,
+        } => {
+            let t = tenant_id(&tenant)?;
+            let (cfg, state) = open_state(&store, false)?;
+            let step = match step {
+                Step::Hour => chrono::Duration::hours(1),
+                Step::Day => chrono::Duration::days(1),
+            };
+            let to = chrono::Utc::now();
+            let from = to - chrono::Duration::days(days.into());
+            let window = cfg.risk.window_days;
+            let b = tokio::task::spawn_blocking(move || {
+                mcpsec_risk::assess::backfill(state.as_ref(), &t, window, from, to, step)
+            })
+            .await
+            .context("the backfill task failed")??;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&b)?),
+                Format::Table => println!(
+                    "tenant {tenant}: {} step(s), {} written ({} point(s)), {} kept",
+                    b.steps, b.written, b.points, b.kept
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         RiskAction::Assets { action } => assets(action).await,
     }
 }

@@ -150,6 +150,10 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
         "{seen}"
     );
     assert_eq!(seen["theme"], "dark");
+    assert_eq!(
+        seen["query_after_shortcut"], "\"Failed password\"",
+        "a page shortcut's key must not be typed into the field the page focuses"
+    );
     assert_eq!(seen["viewer_report_form"], false, "{seen}");
     assert!(s(&seen["viewer_who"]).contains("viewer"), "{seen}");
     let other_cards = seen["other_cards"].to_string();

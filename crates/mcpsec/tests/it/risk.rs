@@ -654,3 +654,40 @@ fn risk_alerts_reach_the_live_alert_stream() {
         }
     });
 }
+
+#[test]
+fn risk_backfill_fills_the_past_once_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().join("data");
+    let d = d.to_str().expect("utf8");
+    let run = |args: &[&str]| {
+        std::process::Command::new(crate::common::bin())
+            .args(args)
+            .args(["--data-dir", d])
+            .output()
+            .expect("run")
+    };
+    let out = run(&["risk", "backfill", "--days", "3"]);
+    assert_eq!(out.status.code(), Some(2), "no state database yet: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no state database"));
+    assert!(run(&["admin", "tenant", "create", "acme"]).status.success());
+    let json = |out: std::process::Output| -> Value {
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let b = json(run(&[
+        "risk", "backfill", "--days", "3", "--tenant", "acme", "--format", "json",
+    ]));
+    assert_eq!(
+        (b["steps"].as_u64(), b["written"].as_u64()),
+        (Some(4), Some(4)),
+        "{b}"
+    );
+    let again = json(run(&[
+        "risk", "backfill", "--days", "3", "--tenant", "acme", "--format", "json",
+    ]));
+    assert_eq!(again["written"], 0, "{again}");
+    assert_eq!(again["kept"], 4, "{again}");
+    let out = run(&["risk", "backfill", "--days", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
