@@ -24,6 +24,7 @@ mod csv;
 mod error;
 mod model;
 mod pdf;
+mod response;
 mod risk;
 mod sarif;
 mod sections;
@@ -41,6 +42,7 @@ pub use error::ReportError;
 pub use model::{
     AlertSummary, Bucket, Count, EventSummary, Histogram, Period, REPORT_SCHEMA_VERSION, ReportData,
 };
+pub use response::{ApprovalRow, FailedRun, PlaybookActivity, Response};
 pub use risk::{AssetTrend, Risk, RiskBucketRow, RiskNow, RiskyAlert};
 pub use sections::{
     Coverage, CoverageBuilder, Table, TacticColumn, TechniqueCell, Timing, Triage, WaitingAlert,
@@ -56,7 +58,14 @@ pub use templates::Templates;
 use std::str::FromStr;
 
 /// The report kinds built in.
-pub const KINDS: &[&str] = &["executive", "triage", "coverage", "supply", "risk"];
+pub const KINDS: &[&str] = &[
+    "executive",
+    "triage",
+    "coverage",
+    "supply",
+    "risk",
+    "response",
+];
 
 /// The title of a report kind.
 pub fn title(kind: &str) -> &str {
@@ -66,6 +75,7 @@ pub fn title(kind: &str) -> &str {
         "coverage" => "Detection coverage",
         "supply" => "Supply-chain posture",
         "risk" => "Risk trends",
+        "response" => "Response activity",
         other => other,
     }
 }

@@ -38,6 +38,9 @@ pub struct ReportData {
     /// Risk now and over the period (the `risk` report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<crate::risk::Risk>,
+    /// Playbook runs and approvals of the period (the `response` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<crate::response::Response>,
 }
 
 /// The period a report covers.

@@ -321,6 +321,9 @@ pub fn key_figures(r: &ReportData) -> Vec<(String, String)> {
     if let Some(k) = &r.risk {
         crate::risk::key_figures(k, &mut out);
     }
+    if let Some(x) = &r.response {
+        crate::response::key_figures(x, &mut out);
+    }
     out
 }
 
@@ -445,6 +448,9 @@ pub fn tables(r: &ReportData) -> Vec<Table> {
     }
     if let Some(k) = &r.risk {
         crate::risk::tables(k, &mut out);
+    }
+    if let Some(x) = &r.response {
+        crate::response::tables(x, &mut out);
     }
     out
 }

@@ -280,6 +280,7 @@ impl SummaryBuilder {
             coverage: None,
             supply: None,
             risk: None,
+            response: None,
         }
     }
 }

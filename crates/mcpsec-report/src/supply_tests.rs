@@ -255,3 +255,69 @@ fn risk_renders_in_every_format() {
     }
     assert!(render(&r, Format::Sarif, &Templates::embedded()).is_err());
 }
+
+#[test]
+fn response_renders_in_every_format() {
+    use crate::{ApprovalRow, FailedRun, PlaybookActivity, Response};
+    let mut r = supply(vec![]);
+    r.kind = "response".into();
+    r.title = crate::title("response").into();
+    r.supply = None;
+    r.response = Some(Response {
+        runs: 3,
+        succeeded: 1,
+        failed: 1,
+        in_progress: 1,
+        by_playbook: vec![PlaybookActivity {
+            playbook: "contain|host".into(),
+            runs: 3,
+            succeeded: 1,
+            failed: 1,
+            in_progress: 1,
+            median_seconds: Some(185.0),
+        }],
+        failures: vec![FailedRun {
+            run_id: "01R".into(),
+            playbook: "contain|host".into(),
+            started: "2026-11-20T08:00:00Z".into(),
+            trigger: "alert".into(),
+            error: "<script>jira answered 503</script>".into(),
+        }],
+        approvals: vec![ApprovalRow {
+            run_id: "01S".into(),
+            playbook: "contain|host".into(),
+            step: "isolate".into(),
+            status: "approved".into(),
+            waited_seconds: 3_900.0,
+            escalated: true,
+        }],
+        approval_median_seconds: Some(3_900.0),
+        truncated: false,
+    });
+    let md = text(&r, Format::Markdown);
+    assert!(md.contains("| Playbook runs | 3 |"), "{md}");
+    assert!(md.contains("| Median approval wait | 1 h 5 min |"), "{md}");
+    assert!(
+        md.contains("| contain\\|host | 3 | 1 | 1 | 1 | 3 min 5 s |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| contain\\|host | isolate | approved | 1 h 5 min | yes | 01S |"),
+        "{md}"
+    );
+    let html = text(&r, Format::Html);
+    assert!(!html.contains("<script>jira"), "escaped");
+    assert!(html.contains("jira answered 503"), "{html}");
+    let csv = text(&r, Format::Csv);
+    assert!(csv.contains("Failed runs"), "{csv}");
+    for f in [Format::Pdf, Format::Xlsx, Format::Json] {
+        render(&r, f, &Templates::embedded()).expect("renders");
+    }
+    assert!(render(&r, Format::Sarif, &Templates::embedded()).is_err());
+    let empty = ReportData {
+        response: Some(Response::default()),
+        ..r.clone()
+    };
+    let md = text(&empty, Format::Markdown);
+    assert!(md.contains("No playbook ran in this period."), "{md}");
+}

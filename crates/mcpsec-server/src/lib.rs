@@ -45,6 +45,7 @@ mod projects_findings;
 mod report_data;
 mod report_deliver;
 mod report_jobs;
+mod report_response;
 mod report_risk;
 mod report_schedules;
 mod report_share;

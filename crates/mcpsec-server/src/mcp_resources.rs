@@ -187,6 +187,12 @@ impl McpServer {
         }
         if let Some(rest) = uri.strip_prefix(REPORTS) {
             let tenant = self.tenant_for(ctx, crate::Action::EventsRead)?;
+            // as over HTTP: a supply, risk or response report also needs the right to
+            // read what it shows
+            let kind = rest.split_once('?').map_or(rest, |(k, _)| k);
+            if let Some(action) = crate::reports::kind_action(kind) {
+                self.tenant_for(ctx, action)?;
+            }
             let (text, mime) = self.report(tenant, rest).await?;
             return Ok(ReadResourceResult::new(vec![
                 ResourceContents::text(text, uri).with_mime_type(mime),
@@ -281,7 +287,7 @@ impl McpServer {
         let policy = self.license_policy.clone();
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
             // Reports built from the state store rather than the events.
-            if kind == "supply" || kind == "risk" {
+            if matches!(kind.as_str(), "supply" | "risk" | "response") {
                 let Some(state) = &state else {
                     return Err(format!("the {kind} report needs the state store"));
                 };

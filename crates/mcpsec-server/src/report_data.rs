@@ -78,6 +78,14 @@ pub fn report_data(
                 &statuses,
             )?)
         }
+        "response" => {
+            data.response = Some(crate::report_response::response(
+                src.state,
+                tenant,
+                (from, to),
+                now,
+            )?)
+        }
         "supply" => {
             data.supply = Some(crate::report_supply::supply(
                 src.state,

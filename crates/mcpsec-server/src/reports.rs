@@ -114,11 +114,13 @@ pub(crate) fn rules_for_report(
 }
 
 /// The action a report kind needs besides the one its endpoint checks: a supply report
-/// shows projects, a risk report the risk model's scores.
+/// shows projects, a risk report the risk model's scores, a response report the
+/// playbook runs.
 pub(crate) fn kind_action(kind: &str) -> Option<crate::Action> {
     match kind {
         "supply" => Some(crate::Action::ProjectsRead),
         "risk" => Some(crate::Action::RiskRead),
+        "response" => Some(crate::Action::PlaybooksRead),
         _ => None,
     }
 }
@@ -217,7 +219,7 @@ pub(crate) struct ReportParams {
 /// A report over the caller's tenant, in any format. Alerts are empty until alerts are
 /// stored ("no alerts in this period").
 #[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports",
-    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage, supply or risk"), ReportParams),
+    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage, supply, risk or response"), ReportParams),
     responses(
         (status = 200, description = "The report (JSON, or a document with Content-Disposition)", body = Object),
         (status = 400, description = "Unknown kind or format, bad time", body = crate::error::ErrorBody),

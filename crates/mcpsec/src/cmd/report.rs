@@ -21,7 +21,7 @@ use std::time::Instant;
 /// `mcpsec report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportAction {
-    /// Generate a report (kinds: executive, triage, coverage, supply, risk). Reads the data
+    /// Generate a report (kinds: executive, triage, coverage, supply, risk, response). Reads the data
     /// dir of a running or stopped `serve` without locking it.
     Generate {
         /// Report kind: `executive` (events by source and format, over time, top hosts
@@ -29,10 +29,11 @@ pub enum ReportAction {
         /// MTTA/MTTR, open alerts waiting longest), `coverage` (an ATT&CK matrix of
         /// the deployed rules and the techniques that fired), `supply` (per project:
         /// vulnerable components by severity with fix availability, licences and the
-        /// licence-policy verdicts, changes since the SBOM version before) or `risk`
+        /// licence-policy verdicts, changes since the SBOM version before), `risk`
         /// (the tenant's risk now and over the period, the assets that rose highest,
-        /// the highest-risk alerts with their factors; default period: the last 7
-        /// days).
+        /// the highest-risk alerts with their factors) or `response` (playbook runs by
+        /// playbook and outcome, failed runs, approvals and their waits); `risk` and
+        /// `response` default to the last 7 days.
         #[arg(value_name = "KIND")]
         kind: String,
         /// Start of the period (RFC 3339, epoch seconds, `now-7d`); default: the first

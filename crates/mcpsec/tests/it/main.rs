@@ -18,6 +18,7 @@ mod oidc;
 mod playbooks;
 mod projects;
 mod report_jobs;
+mod report_response;
 mod report_risk;
 mod report_supply;
 mod reports;
