@@ -91,19 +91,9 @@ pub(crate) fn key_figures(r: &Response, out: &mut Vec<(String, String)>) {
     ));
 }
 
-fn table(title: &str, columns: &[(&str, bool)], empty: &str) -> Table {
-    Table {
-        title: title.to_owned(),
-        columns: columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
-        numeric: columns.iter().map(|(_, n)| *n).collect(),
-        rows: Vec::new(),
-        empty: empty.to_owned(),
-    }
-}
-
 /// The tables of a response report.
 pub(crate) fn tables(r: &Response, out: &mut Vec<Table>) {
-    let mut by = table(
+    let mut by = Table::new(
         "Runs by playbook",
         &[
             ("Playbook", false),
@@ -129,7 +119,7 @@ pub(crate) fn tables(r: &Response, out: &mut Vec<Table>) {
             ]
         })
         .collect();
-    let mut failures = table(
+    let mut failures = Table::new(
         "Failed runs",
         &[
             ("Started", false),
@@ -153,7 +143,7 @@ pub(crate) fn tables(r: &Response, out: &mut Vec<Table>) {
             ]
         })
         .collect();
-    let mut approvals = table(
+    let mut approvals = Table::new(
         "Approvals",
         &[
             ("Playbook", false),

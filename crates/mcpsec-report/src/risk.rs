@@ -104,19 +104,9 @@ pub(crate) fn key_figures(r: &Risk, out: &mut Vec<(String, String)>) {
     ));
 }
 
-fn table(title: &str, columns: &[(&str, bool)], empty: &str) -> Table {
-    Table {
-        title: title.to_owned(),
-        columns: columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
-        numeric: columns.iter().map(|(_, n)| *n).collect(),
-        rows: Vec::new(),
-        empty: empty.to_owned(),
-    }
-}
-
 /// The tables of a risk report.
 pub(crate) fn tables(r: &Risk, out: &mut Vec<Table>) {
-    let mut trend = table(
+    let mut trend = Table::new(
         "Tenant risk over time",
         &[
             (if r.bucket == "day" { "Day" } else { "Hour" }, false),
@@ -130,7 +120,7 @@ pub(crate) fn tables(r: &Risk, out: &mut Vec<Table>) {
         .iter()
         .map(|b| vec![b.start.clone(), score(b.max), score(b.avg)])
         .collect();
-    let mut assets = table(
+    let mut assets = Table::new(
         "Assets with the highest risk",
         &[
             ("Kind", false),
@@ -154,7 +144,7 @@ pub(crate) fn tables(r: &Risk, out: &mut Vec<Table>) {
             ]
         })
         .collect();
-    let mut alerts = table(
+    let mut alerts = Table::new(
         "Highest-risk alerts",
         &[
             ("Rule", false),

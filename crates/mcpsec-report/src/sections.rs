@@ -236,7 +236,9 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(title: &str, columns: &[(&str, bool)], empty: &str) -> Self {
+    /// An empty table: `columns` are `(heading, numeric)`, `empty` what to say when no row
+    /// is added.
+    pub(crate) fn new(title: &str, columns: &[(&str, bool)], empty: &str) -> Self {
         Table {
             title: title.to_owned(),
             columns: columns.iter().map(|(c, _)| (*c).to_owned()).collect(),

@@ -189,21 +189,11 @@ pub(crate) fn key_figures(s: &Supply, out: &mut Vec<(String, String)>) {
     out.push(("Licence policy".to_owned(), s.policy.clone()));
 }
 
-fn table(title: &str, columns: &[(&str, bool)], empty: &str) -> Table {
-    Table {
-        title: title.to_owned(),
-        columns: columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
-        numeric: columns.iter().map(|(_, n)| *n).collect(),
-        rows: Vec::new(),
-        empty: empty.to_owned(),
-    }
-}
-
 /// The tables of a supply report; every table has a `Project` column so several
 /// projects share one sheet each.
 pub(crate) fn tables(s: &Supply, out: &mut Vec<Table>) {
     let no_projects = "No project in this tenant has an SBOM.";
-    let mut overview = table(
+    let mut overview = Table::new(
         "Projects",
         &[
             ("Project", false),
@@ -220,7 +210,7 @@ pub(crate) fn tables(s: &Supply, out: &mut Vec<Table>) {
         ],
         no_projects,
     );
-    let mut vulns = table(
+    let mut vulns = Table::new(
         "Vulnerable components",
         &[
             ("Project", false),
@@ -234,7 +224,7 @@ pub(crate) fn tables(s: &Supply, out: &mut Vec<Table>) {
         ],
         "No vulnerable component.",
     );
-    let mut licences = table(
+    let mut licences = Table::new(
         "Licences",
         &[
             ("Project", false),
@@ -244,7 +234,7 @@ pub(crate) fn tables(s: &Supply, out: &mut Vec<Table>) {
         ],
         "No component carries licence data.",
     );
-    let mut issues = table(
+    let mut issues = Table::new(
         "Licence policy issues",
         &[
             ("Project", false),
@@ -256,7 +246,7 @@ pub(crate) fn tables(s: &Supply, out: &mut Vec<Table>) {
         ],
         "Every component's licence is allowed.",
     );
-    let mut changes = table(
+    let mut changes = Table::new(
         "SBOM changes",
         &[
             ("Project", false),
