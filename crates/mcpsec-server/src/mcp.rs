@@ -568,7 +568,7 @@ pub fn http_service(
     if let Some(d) = &st.detector {
         server = server.with_catalog(d.catalog().clone());
     }
-    if let Some(dir) = &st.vulndb_dir {
+    if let Some(dir) = &st.data_dir {
         server = server.with_vulndb_dir(dir.clone());
     }
     rmcp::transport::streamable_http_server::StreamableHttpService::new(

@@ -46,11 +46,9 @@ pub struct HttpOptions {
     /// built-in default.
     pub report_license_policy: Option<Arc<crate::LicencePolicy>>,
     /// The data directory, where `mcpsec vulndb import` writes the vulnerability
-    /// database that project findings are matched against; none: no matching.
+    /// database that project findings, the supply report and the MCP tools `scan_sbom`
+    /// and `lookup_vulnerability` are matched against; none: no matching.
     pub data_dir: Option<std::path::PathBuf>,
-    /// The data dir holding the vulnerability database (`mcpsec vulndb import`), for the
-    /// MCP tools `scan_sbom` and `lookup_vulnerability`.
-    pub vulndb_dir: Option<std::path::PathBuf>,
     /// Client certificate identities (`[server.tls] clients`), used when TLS is on.
     pub client_certs: Vec<crate::CertIdentity>,
 }
@@ -86,8 +84,6 @@ pub struct AppState {
     pub data_dir: Option<std::path::PathBuf>,
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
-    /// The data dir holding the vulnerability database.
-    pub vulndb_dir: Option<std::path::PathBuf>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
@@ -164,7 +160,6 @@ impl AppState {
             report_templates,
             report_license_policy,
             data_dir,
-            vulndb_dir,
             client_certs,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
@@ -192,7 +187,6 @@ impl AppState {
             report_license_policy,
             data_dir,
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
-            vulndb_dir,
             cert_identities: Arc::new(client_certs),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,

@@ -451,7 +451,6 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             report_templates: cfg.report.templates_dir.clone(),
             report_license_policy: cfg.report.license_policy()?,
             data_dir: Some(cfg.data_dir.clone()),
-            vulndb_dir: Some(cfg.data_dir.clone()),
             client_certs: cfg
                 .server
                 .tls
