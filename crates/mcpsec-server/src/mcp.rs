@@ -108,6 +108,18 @@ pub(crate) fn bounded<T: serde::Serialize>(item: &T, field: &str, note: &str) ->
     v
 }
 
+/// Runs a store call on the blocking pool; its error (or the task's) as a message for
+/// the tool's answer.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> mcpsec_store::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("task failed: {e}")),
+    }
+}
+
 pub(crate) fn tool_error(msg: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(msg.into())])
 }

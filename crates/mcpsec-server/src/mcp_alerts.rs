@@ -1,6 +1,7 @@
 //! MCP tools over alerts: list, read and summarise them, and triage one (which needs the
 //! `alerts.write` permission, like the REST call).
 
+use crate::mcp::blocking;
 use crate::mcp::{McpServer, data_result, tool_error};
 use mcpsec_store::{AlertFilter, AlertStatus, StateStore};
 use rmcp::handler::server::wrapper::Parameters;
@@ -64,16 +65,6 @@ fn store(s: &McpServer) -> Result<Arc<dyn StateStore>, String> {
     s.state
         .clone()
         .ok_or_else(|| "alerts are not available on this server".to_owned())
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> mcpsec_store::Result<T> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("task failed: {e}")),
-    }
 }
 
 fn times(from: Option<&str>, to: Option<&str>) -> Result<crate::timeparse::Period, String> {

@@ -2,6 +2,7 @@
 //! approval requests waiting on people, and `decide_approval` (over HTTP, where the
 //! server's response engine runs; audited and checked like the REST call).
 
+use crate::mcp::blocking;
 use crate::mcp::{McpServer, data_result, tool_error};
 use mcpsec_store::{RunFilter, StateStore};
 use rmcp::handler::server::wrapper::Parameters;
@@ -52,16 +53,6 @@ fn store(s: &McpServer) -> Result<Arc<dyn StateStore>, String> {
     s.state
         .clone()
         .ok_or_else(|| "playbook runs are not available on this server".to_owned())
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> mcpsec_store::Result<T> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("task failed: {e}")),
-    }
 }
 
 /// A run's context holds the alert it is about (event data): keep answers bounded.

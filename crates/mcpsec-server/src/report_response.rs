@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use mcpsec_core::TenantId;
 use mcpsec_report::{ApprovalRow, FailedRun, PlaybookActivity, Response};
-use mcpsec_store::{RunFilter, RunRecord, StateStore, StoreError};
+use mcpsec_store::{Durations, RunFilter, RunRecord, StateStore, StoreError};
 use std::collections::BTreeMap;
 
 /// Runs of the period read at most.
@@ -32,19 +32,6 @@ fn outcome(status: &str) -> Outcome {
         "running" | "waiting" => Outcome::InProgress,
         _ => Outcome::Failed,
     }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
 }
 
 fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
@@ -140,7 +127,7 @@ pub(crate) fn response(
         .into_iter()
         .map(|(id, (mut p, d))| {
             p.playbook = id.to_owned();
-            p.median_seconds = median(d);
+            p.median_seconds = Durations::of(d).median_seconds;
             p
         })
         .collect();
@@ -169,7 +156,7 @@ pub(crate) fn response(
             }
         }
     }
-    out.approval_median_seconds = median(waits);
+    out.approval_median_seconds = Durations::of(waits).median_seconds;
     Ok(out)
 }
 

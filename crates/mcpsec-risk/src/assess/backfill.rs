@@ -83,34 +83,15 @@ pub fn backfill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcpsec_store::{
-        Alert, AlertKind, AlertStatus, AlertStore, DetectionOffset, RiskStore, SqliteState,
-    };
+    use mcpsec_store::{Alert, AlertStore, DetectionOffset, RiskStore, SqliteState};
 
     fn alert(tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Alert {
-        Alert {
-            id: id.into(),
-            tenant: tenant.clone(),
-            kind: AlertKind::Rule,
-            rule_id: "r1".into(),
-            rule_title: "LSASS dump".into(),
-            rule_version: 1,
-            level: "critical".into(),
-            tags: vec![],
-            techniques: vec!["T1003.001".into()],
-            tactics: vec!["credential-access".into()],
-            host: Some("WS042".into()),
-            event_ids: vec![],
-            events: vec![],
-            event_count: 1,
-            group: None,
-            event_time: at,
-            created_at: at,
-            seq: 0,
-            status: AlertStatus::Open,
-            status_by: None,
-            status_at: None,
-        }
+        let mut a = crate::model::test_alert("critical", &["credential-access"]);
+        a.id = id.into();
+        a.tenant = tenant.clone();
+        a.event_time = at;
+        a.created_at = at;
+        a
     }
 
     #[test]

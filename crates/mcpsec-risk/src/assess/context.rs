@@ -414,7 +414,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use mcpsec_core::{Event, EventFormat, SourceInfo};
-    use mcpsec_store::{AlertKind, AlertStatus, IndexItem, TantivyIndex, TantivyOptions};
+    use mcpsec_store::{IndexItem, TantivyIndex, TantivyOptions};
 
     const PARENT: &str = "{A98268C1-9C2E-5ACD-0000-0010396CAB00}";
     const CHILD: &str = "{A98268C1-1111-5ACD-0000-00102F7C0B00}";
@@ -439,29 +439,15 @@ mod tests {
     }
 
     fn alert(tenant: &TenantId, ev: &Event) -> Alert {
-        Alert {
-            id: "a1".into(),
-            tenant: tenant.clone(),
-            kind: AlertKind::Rule,
-            rule_id: "r1".into(),
-            rule_title: "LSASS dump".into(),
-            rule_version: 1,
-            level: "critical".into(),
-            tags: vec![],
-            techniques: vec![],
-            tactics: vec![],
-            host: Some("WS042".into()),
-            event_ids: vec![ev.id.to_string()],
-            events: vec![serde_json::to_value(ev).expect("event json")],
-            event_count: 1,
-            group: None,
-            event_time: ev.time,
-            created_at: ev.time,
-            seq: 1,
-            status: AlertStatus::Open,
-            status_by: None,
-            status_at: None,
-        }
+        let mut a = crate::model::test_alert("critical", &[]);
+        a.id = "a1".into();
+        a.tenant = tenant.clone();
+        a.host = Some("WS042".into());
+        a.event_ids = vec![ev.id.to_string()];
+        a.events = vec![serde_json::to_value(ev).expect("event json")];
+        a.event_time = ev.time;
+        a.created_at = ev.time;
+        a
     }
 
     #[test]

@@ -303,13 +303,14 @@ pub fn score_alert(f: &AlertFacts<'_>) -> RiskScore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::asset::{AssetVuln, Criticality, Exposure};
     use chrono::Duration;
     use mcpsec_core::TenantId;
     use serde_json::json;
 
+    /// An open alert of rule `r1` on `ws1.corp` (user alice), raised now.
     pub(crate) fn alert(level: &str, tactics: &[&str]) -> Alert {
         let now = Utc::now();
         Alert {

@@ -10,6 +10,9 @@
 
 mod aggregate;
 mod alert_score;
+/// An alert for tests of other modules.
+#[cfg(test)]
+pub(crate) use alert_score::tests::alert as test_alert;
 mod tactics;
 mod vuln;
 pub mod weights;
