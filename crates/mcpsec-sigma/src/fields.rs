@@ -1,7 +1,7 @@
 //! Field paths resolved ahead of time, and the per-event cache of their values.
 
 use serde_json::{Map, Value};
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 
 /// Index of an interned field (a list of candidate paths) in a [`FieldTable`].
@@ -217,16 +217,14 @@ impl FieldTable {
     /// Every node of an event on the way to an interned path, by prefix id; the first node
     /// (depth first, in key order) with a given dotted path wins. Flat dotted keys are
     /// paths already; children of wild nodes are also filed under `parent.*`.
-    fn index_event<'a>(&self, root: &'a Map<String, Value>) -> Vec<Option<&'a Value>> {
-        let mut slots = vec![None; self.wild.len()];
+    fn index_event<'a>(&self, root: &'a Map<String, Value>, ix: &mut NodeIndex<'a>) {
         let mut prefix = String::with_capacity(128);
         for (k, v) in root {
-            self.add(&mut prefix, k, v, &mut slots, 0);
+            self.add(&mut prefix, k, v, ix, 0);
             if self.root_wild {
-                self.add(&mut prefix, "*", v, &mut slots, 0);
+                self.add(&mut prefix, "*", v, ix, 0);
             }
         }
-        slots
     }
 
     fn add<'a>(
@@ -234,7 +232,7 @@ impl FieldTable {
         prefix: &mut String,
         key: &str,
         c: &'a Value,
-        slots: &mut [Option<&'a Value>],
+        ix: &mut NodeIndex<'a>,
         depth: usize,
     ) {
         let len = prefix.len();
@@ -244,12 +242,8 @@ impl FieldTable {
         prefix.push_str(key);
         // A node off every interned path has no interned path below it either.
         if let Some(&id) = self.prefixes.get(prefix.as_str()) {
-            if let Some(slot) = slots.get_mut(id as usize)
-                && slot.is_none()
-            {
-                *slot = Some(c);
-            }
-            self.walk(prefix, id, c, slots, depth + 1);
+            ix.file(id, c);
+            self.walk(prefix, id, c, ix, depth + 1);
         }
         prefix.truncate(len);
     }
@@ -259,7 +253,7 @@ impl FieldTable {
         prefix: &mut String,
         id: u32,
         v: &'a Value,
-        slots: &mut [Option<&'a Value>],
+        ix: &mut NodeIndex<'a>,
         depth: usize,
     ) {
         if depth > 32 {
@@ -269,15 +263,15 @@ impl FieldTable {
             Value::Object(m) => {
                 let is_wild = self.wild.get(id as usize).copied().unwrap_or(false);
                 for (k, c) in m {
-                    self.add(prefix, k, c, slots, depth);
+                    self.add(prefix, k, c, ix, depth);
                     if is_wild {
-                        self.add(prefix, "*", c, slots, depth);
+                        self.add(prefix, "*", c, ix, depth);
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, c) in items.iter().enumerate().take(256) {
-                    self.add(prefix, &i.to_string(), c, slots, depth);
+                    self.add(prefix, &i.to_string(), c, ix, depth);
                 }
             }
             _ => {}
@@ -305,13 +299,56 @@ struct FieldState {
     hits: OnceCell<Box<[u64]>>,
 }
 
+/// Tables sized by the whole rule set (every prefix id, every field), handed from one
+/// event to the next on a thread so that an event neither allocates nor zeroes them:
+/// only the entries an event touched are reset when it is done. A pooled table is clean
+/// (all zero, all states empty).
+#[derive(Default)]
+struct Dense {
+    /// By prefix id: 1 + the node's position in [`NodeIndex::nodes`], 0 when absent.
+    slot_of: Vec<u32>,
+    /// By field id.
+    state: Vec<FieldState>,
+}
+
+thread_local! {
+    static POOL: RefCell<Vec<Dense>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The nodes of one event on the way to interned paths.
+struct NodeIndex<'a> {
+    /// (prefix id, node), in the order found.
+    nodes: Vec<(u32, &'a Value)>,
+    slot_of: Vec<u32>,
+}
+
+impl<'a> NodeIndex<'a> {
+    /// Files `v` under prefix id `id` unless a node is there already.
+    fn file(&mut self, id: u32, v: &'a Value) {
+        if let Some(slot) = self.slot_of.get_mut(id as usize)
+            && *slot == 0
+        {
+            self.nodes.push((id, v));
+            *slot = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        }
+    }
+
+    fn get(&self, id: u32) -> Option<&'a Value> {
+        let at = *self.slot_of.get(id as usize)?;
+        let (_, v) = self.nodes.get((at as usize).checked_sub(1)?)?;
+        Some(*v)
+    }
+}
+
 /// One event being matched: the event is indexed once, and each field's lowercased text
 /// and prefilter scan are computed at most once.
 pub struct EventCtx<'a> {
     root: &'a Map<String, Value>,
     table: &'a FieldTable,
-    slots: OnceCell<Vec<Option<&'a Value>>>,
+    index: NodeIndex<'a>,
     state: Vec<FieldState>,
+    /// Fields whose state was computed (reset when the event is done).
+    touched: RefCell<Vec<u32>>,
     prefilter: &'a crate::prefilter::Prefilter,
     /// Cached results of shared logsource conditions.
     pub(crate) logsource_cache: Vec<Cell<Option<bool>>>,
@@ -327,14 +364,28 @@ impl<'a> EventCtx<'a> {
         groups: usize,
         prefilter: &'a crate::prefilter::Prefilter,
     ) -> Self {
+        let mut dense = POOL
+            .with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+            .unwrap_or_default();
+        // Grown entries are clean; a larger table from another rule set stays as it is.
+        if dense.slot_of.len() < table.wild.len() {
+            dense.slot_of.resize(table.wild.len(), 0);
+        }
+        if dense.state.len() < table.len() {
+            dense.state.resize_with(table.len(), FieldState::default);
+        }
+        let mut index = NodeIndex {
+            nodes: Vec::with_capacity(32),
+            slot_of: dense.slot_of,
+        };
+        table.index_event(root, &mut index);
         EventCtx {
             prefilter,
             root,
             table,
-            slots: OnceCell::new(),
-            state: std::iter::repeat_with(FieldState::default)
-                .take(table.len())
-                .collect(),
+            index,
+            state: dense.state,
+            touched: RefCell::new(Vec::new()),
             logsource_cache: vec![Cell::new(None); groups],
             keyword_text: None,
         }
@@ -348,22 +399,54 @@ impl<'a> EventCtx<'a> {
     /// The value of a field (`{"#text": v}` objects unwrapped), `None` when absent.
     pub fn get(&self, id: FieldId) -> Option<&'a Value> {
         let ids = self.table.path_ids.get(id.0 as usize)?;
-        let slots = self.slots.get_or_init(|| self.table.index_event(self.root));
-        ids.iter()
-            .find_map(|p| slots.get(*p as usize).copied().flatten())
-            .map(unwrap_text)
+        ids.iter().find_map(|p| self.index.get(*p)).map(unwrap_text)
+    }
+}
+
+impl Drop for EventCtx<'_> {
+    fn drop(&mut self) {
+        for (id, _) in &self.index.nodes {
+            if let Some(s) = self.index.slot_of.get_mut(*id as usize) {
+                *s = 0;
+            }
+        }
+        for id in self.touched.get_mut().iter() {
+            if let Some(st) = self.state.get_mut(*id as usize) {
+                *st = FieldState::default();
+            }
+        }
+        let dense = Dense {
+            slot_of: std::mem::take(&mut self.index.slot_of),
+            state: std::mem::take(&mut self.state),
+        };
+        POOL.with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut()
+                && p.len() < 4
+            {
+                p.push(dense);
+            }
+        });
     }
 }
 
 impl EventCtx<'_> {
+    fn touch(&self, id: FieldId) {
+        if let Ok(mut t) = self.touched.try_borrow_mut() {
+            t.push(id.0);
+        }
+    }
+
     /// The prefilter needles (a bitset by needle id) found in the string field `id`.
     pub fn pattern_bits(&self, id: FieldId) -> &[u64] {
         let Some(st) = self.state.get(id.0 as usize) else {
             return &[];
         };
-        st.hits.get_or_init(|| match self.folded(id) {
-            Some(text) => self.prefilter.scan(id, text),
-            None => Box::new([]),
+        st.hits.get_or_init(|| {
+            self.touch(id);
+            match self.folded(id) {
+                Some(text) => self.prefilter.scan(id, text),
+                None => Box::new([]),
+            }
         })
     }
 
@@ -371,13 +454,16 @@ impl EventCtx<'_> {
     pub fn folded(&self, id: FieldId) -> Option<&str> {
         let st = self.state.get(id.0 as usize)?;
         st.folded
-            .get_or_init(|| match self.get(id) {
-                Some(Value::String(s)) => Some(if s.is_ascii() {
-                    s.to_ascii_lowercase().into_boxed_str()
-                } else {
-                    s.to_lowercase().into_boxed_str()
-                }),
-                _ => None,
+            .get_or_init(|| {
+                self.touch(id);
+                match self.get(id) {
+                    Some(Value::String(s)) => Some(if s.is_ascii() {
+                        s.to_ascii_lowercase().into_boxed_str()
+                    } else {
+                        s.to_lowercase().into_boxed_str()
+                    }),
+                    _ => None,
+                }
             })
             .as_deref()
     }
@@ -395,6 +481,34 @@ pub fn unwrap_text(v: &Value) -> &Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pooled_tables_carry_nothing_from_one_event_to_the_next() {
+        let mut t = FieldTable::default();
+        let cmd = t.intern(vec!["Event.CommandLine".into()]);
+        let user = t.intern(vec!["User".into()]);
+        let pf = crate::prefilter::Prefilter::default();
+        let first = json!({"Event": {"CommandLine": "CMD.EXE /C"}, "User": "Alice"});
+        let second = json!({"User": "BOB", "Other": 1});
+        let (Value::Object(first), Value::Object(second)) = (first, second) else {
+            panic!()
+        };
+        {
+            let ctx = EventCtx::new(&first, &t, 0, &pf);
+            assert_eq!(ctx.folded(cmd), Some("cmd.exe /c"));
+            assert_eq!(ctx.folded(user), Some("alice"));
+        }
+        // The same thread gets the same tables back: the first event's nodes and
+        // lowercased texts must be gone.
+        let ctx = EventCtx::new(&second, &t, 0, &pf);
+        assert_eq!(ctx.get(cmd), None);
+        assert_eq!(ctx.folded(cmd), None);
+        assert_eq!(ctx.folded(user), Some("bob"));
+        // Two events alive at once on one thread do not share tables.
+        let other = EventCtx::new(&first, &t, 0, &pf);
+        assert_eq!(other.folded(user), Some("alice"));
+        assert_eq!(ctx.folded(user), Some("bob"));
+    }
 
     #[test]
     fn nested_flat_array_and_text_paths() {

@@ -14,6 +14,7 @@
 use crate::fields::{FieldTable, NodeKind};
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The key `serde_json` treats specially when it parses a `Value` (raw values).
@@ -35,7 +36,8 @@ pub(crate) fn parse(
 ) -> Result<SparseEvent, serde_json::Error> {
     let mut st = State {
         table,
-        text: want_text.then(String::new),
+        // The scalars' text is usually shorter than the document: one allocation.
+        text: want_text.then(|| String::with_capacity(text.len())),
         path: String::with_capacity(64),
     };
     let mut de = serde_json::Deserializer::from_str(text);
@@ -76,7 +78,9 @@ impl State<'_> {
 
     fn push_number(&mut self, n: &Number) {
         if let Some(t) = &mut self.text {
-            t.push_str(&n.to_string());
+            use std::fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(t, "{n}");
             t.push('\n');
         }
     }
@@ -172,7 +176,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
         let mut out = Map::new();
         let base = st.path.len();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if key == RAW_VALUE_TOKEN {
+            if key.as_ref() == RAW_VALUE_TOKEN {
                 return Err(de::Error::custom("raw value token"));
             }
             if !self.root {
@@ -186,11 +190,11 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
                 NodeKind::Whole => {
                     let v: Value = map.next_value()?;
                     st.push_value(&v);
-                    out.insert(key, v);
+                    out.insert(key.into_owned(), v);
                 }
                 NodeKind::Descend => {
                     let v = map.next_value_seed(NodeSeed { st: &mut *st })?;
-                    out.insert(key, v);
+                    out.insert(key.into_owned(), v);
                 }
             }
             st.path.truncate(base);
@@ -214,13 +218,14 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
     }
 }
 
-/// An object key, owned.
+/// An object key, borrowed from the input unless it holds escapes (most keys are only
+/// looked up, never kept, so they are not copied).
 struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = String;
+    type Value = Cow<'de, str>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
         d.deserialize_str(KeyVisitor)
     }
 }
@@ -228,18 +233,22 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
 struct KeyVisitor;
 
 impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = String;
+    type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a string key")
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<String, E> {
-        Ok(s.to_owned())
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(s))
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<String, E> {
-        Ok(s)
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(s))
     }
 }
 
