@@ -37,7 +37,7 @@ async function api(path, params, raw, init) {
 
 // What the key may do (`GET /api/v1/me`); controls marked `data-needs="action"` show
 // only when it is granted. Unknown until loaded: nothing that changes data shows.
-let caps = null;
+let caps = null, me = null;
 const can = (action) => Boolean(caps && caps.has(action));
 
 function applyCaps() {
@@ -45,7 +45,7 @@ function applyCaps() {
 }
 
 async function loadCaps() {
-  const me = await api("/api/v1/me");
+  me = await api("/api/v1/me");
   caps = new Set(me.actions);
   $("who").textContent = `Tenant ${me.tenant} · ${me.role}`;
   applyCaps();
@@ -166,7 +166,7 @@ async function login(ev) {
 
 function logout(message) {
   sessionStorage.removeItem(KEY);
-  searched = false; caps = null; applyCaps();
+  searched = false; caps = null; me = null; applyCaps();
   live.stop();
   resetAlerts(); resetRules(); resetReports(); resetProjects(); resetRisk(); resetPlaybooks();
   show("login");

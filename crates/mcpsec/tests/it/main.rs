@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod dashboard;
+mod dashboard_live;
 mod durability;
 mod grpc;
 mod hunt;
