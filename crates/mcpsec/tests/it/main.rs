@@ -27,6 +27,7 @@ mod risk;
 mod sources;
 mod stream;
 mod supply;
+mod supply_git;
 mod telemetry;
 mod tenancy;
 mod tls;
