@@ -11,6 +11,7 @@ function resetPlaybooks() {
   clearTimeout(pb.timer); clearTimeout(pb.flush);
   runsLive.stop();
   Object.assign(pb, { open: null, timer: null, dirty: { runs: false, approvals: false, open: false }, flush: null, fresh: new Set() });
+  $("pb-news").textContent = "";
   for (const id of ["pb-approvals", "pb-list", "pb-runs"]) $(id).tBodies[0].replaceChildren();
   $("pb-detail").hidden = true;
 }
@@ -233,7 +234,15 @@ async function flushUpdates() {
   if ($("playbooks").hidden) { pb.fresh.clear(); return; } // read again when the page opens
   await Promise.all([d.runs ? loadRuns() : null, d.approvals ? loadApprovals() : null,
     d.open && pb.open ? openRun(pb.open, true) : null]);
+  announce(pb.fresh);
   pb.fresh.clear();
+}
+
+// Says which runs changed (playbook, run id, status now), as shown in the runs list.
+function announce(ids) {
+  const said = [...ids].map((id) => $("pb-runs").querySelector(`tr[data-id="${CSS.escape(id)}"]`)).filter(Boolean)
+    .map((tr) => `${tr.cells[1].textContent} run ${tr.dataset.id.slice(-8)}: ${tr.cells[4].textContent}`);
+  if (said.length) $("pb-news").textContent = `${new Date().toLocaleTimeString("en-GB")} · ${said.join("; ")}`;
 }
 
 // The run stream, from the first visit of the page until logout. Reconnects with

@@ -108,6 +108,7 @@ function pagerButtons(offset, next) {
 function findingRow(f) {
   const ids = [f.id, ...f.aliases.filter((a) => a !== f.id)];
   const vex = f.vex ? el("span", { title: [f.vex.justification, f.vex.detail].filter(Boolean).join(": ") }, f.vex.status.replace(/_/g, " ")) : el("span", { class: "muted" }, "none");
+  const why = f.vex && f.vex.justification ? el("div", { class: "small muted" }, f.vex.justification.replace(/_/g, " ")) : "";
   const dep = f.direct === true ? "direct" : f.direct === false ? "transitive" : "";
   const path = f.path && f.path.length > 1 ? el("div", { class: "small muted" }, f.path.join(" → ")) : "";
   const flags = [f.malicious ? "malicious" : "", f.kev ? "known exploited" : "", f.suppressed ? "suppressed" : ""].filter(Boolean);
@@ -116,7 +117,7 @@ function findingRow(f) {
     el("td", {}, ids[0], ids.length > 1 ? el("div", { class: "small muted" }, ids.slice(1).join(", ")) : "", flags.length ? el("div", {}, tags(flags)) : ""),
     el("td", {}, f.package), el("td", {}, f.version),
     el("td", { class: "fixed" }, f.fixed ? f.fixed : el("span", { class: "muted" }, "no fix")),
-    el("td", { class: "vex" }, vex), el("td", {}, dep, path), el("td", {}, f.summary));
+    el("td", { class: "vex" }, vex, why), el("td", {}, dep, path), el("td", {}, f.summary));
 }
 
 async function loadComponents() {

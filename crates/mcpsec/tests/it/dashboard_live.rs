@@ -104,6 +104,11 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
         "{seen}"
     );
     assert_eq!(seen["api_run_approval"], true);
+    let news = s(&seen["api_run_news"]);
+    assert!(
+        news.starts_with("demo-contain-host run ") && news.contains(": Waiting for approval"),
+        "the change is announced: {news}"
+    );
     assert_eq!(seen["api_reject"], json!([200, "rejected"]));
     let after = s(&seen["api_run_row_after"]);
     assert!(
@@ -124,9 +129,29 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
         "{seen}"
     );
     assert_eq!(seen["no_reload_after_reconnect"], true);
+    // Rejected from the page with a reason.
+    assert!(
+        s(&seen["page_reject_status"]).contains("rejection recorded, request rejected"),
+        "{seen}"
+    );
+    assert!(
+        s(&seen["page_reject_row"]).contains("Failed: step approve-isolation: rejected")
+            && s(&seen["page_reject_row"]).contains("not needed: lab host"),
+        "{seen}"
+    );
+    assert_eq!(seen["page_reject_rest"], "failed");
+    // The demo playbook's defaults fill what the input leaves out.
+    assert_eq!(
+        seen["away_run_record"],
+        json!([{"host": "WS042.corp.example", "reason": "credential dumping seen"}])
+    );
+    assert_eq!(
+        seen["fresh_record"],
+        json!([{"host": "app-3", "reason": "credential dumping seen"}])
+    );
 
     // An analyst follows along but decides nothing; another tenant sees nothing.
-    assert_eq!(seen["analyst_buttons"], 0);
+    assert_eq!(seen["analyst_not_yours"], "");
     assert_eq!(seen["analyst_reason_field"], false);
     assert_eq!(seen["analyst_sees_new_run"], true);
     assert_eq!(seen["analyst_buttons_after"], 0);
@@ -164,6 +189,10 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
             "not affected",
             "vulnerable_code_not_in_execute_path: shop-frontend never calls the affected template function"
         ])
+    );
+    assert_eq!(
+        seen["suppressed_vex_cell"],
+        "not affected\nvulnerable code not in execute path"
     );
     assert_eq!(
         seen["rest_vex"],
