@@ -55,6 +55,7 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
         .args([&server.base, &analyst, &responder, &viewer, &other])
         .arg(&shots)
         .arg(format!("{fixtures}shop-frontend.openvex.json"))
+        .arg(format!("{fixtures}shop-frontend.vex.cdx.json"))
         .arg(format!("{fixtures}shop-frontend-3.cdx.json"))
         .output()
         .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
@@ -116,6 +117,8 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
             && after.contains("web-1 is a honeypot"),
         "{after}"
     );
+    assert_eq!(seen["hostile_reason_as_text"], true, "{seen}");
+    assert_eq!(seen["hostile_imgs"], 0, "a reason became HTML: {seen}");
     assert_eq!(seen["no_reload"], true, "the page was reloaded");
 
     // A dropped stream says so, comes back, and shows what it missed.
@@ -198,15 +201,31 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
         seen["rest_vex"],
         json!({"MCPSEC-DEMO-2025-0001": "not_affected", "MCPSEC-DEMO-2025-0004": "under_investigation", "MCPSEC-DEMO-2025-0005": null})
     );
+    // A CycloneDX VEX document (analysis state `exploitable`) marks another finding.
+    assert_eq!(
+        s(&seen["cdx_vex_status"]),
+        "shop-frontend.vex.cdx.json stored: 1 VEX statement, applied to every version of shop-frontend."
+    );
+    assert_eq!(
+        seen["cdx_vex_cell"],
+        json!([
+            "affected",
+            "reachable from the chat socket; upgrade planned"
+        ])
+    );
+    assert!(
+        s(&seen["findings_after_cdx"]).ends_with("1 suppressed by VEX (shown)."),
+        "{seen}"
+    );
     // Not a VEX document: refused with the reason, nothing stored.
     assert!(
         s(&seen["not_vex_status"]).contains("no usable VEX statement"),
         "{seen}"
     );
-    assert_eq!(seen["vexdocs_after_refusal"], 1);
-    assert_eq!(seen["rest_vexdocs"], 1);
+    assert_eq!(seen["vexdocs_after_refusal"], 2);
+    assert_eq!(seen["rest_vexdocs"], 2);
     assert_eq!(seen["refused_upload_logged"], 1);
-    assert_eq!(seen["viewer_vexdocs"], 1);
+    assert_eq!(seen["viewer_vexdocs"], 2);
     assert_eq!(seen["viewer_vex_form"], false);
 
     for (page, result) in seen["axe"].as_object().expect("axe") {
