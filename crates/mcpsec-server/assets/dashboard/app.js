@@ -49,6 +49,7 @@ async function loadCaps() {
   caps = new Set(me.actions);
   $("who").textContent = `Tenant ${me.tenant} · ${me.role}`;
   applyCaps();
+  if (can("playbooks.read")) runsLive.start(); // approvals waiting, on every page
 }
 
 // A JSON request that changes something: `send("PATCH", path, body)`.

@@ -2,7 +2,8 @@
 // reject with a reason, with `approvals.decide` and when the request names the key or its
 // role), the tenant's playbooks with a manual start (with `playbooks.run`), and the runs
 // with each step's timeline. All of it follows the run stream (`/api/v1/stream?topic=runs`)
-// live once the page was opened. Uses the helpers of app.js.
+// live while logged in, and a badge on the Playbooks link counts the requests this key
+// may decide. Uses the helpers of app.js.
 "use strict";
 
 const pb = { open: null, timer: null, dirty: { runs: false, approvals: false, open: false }, flush: null, fresh: new Set() };
@@ -36,6 +37,9 @@ async function loadApprovals() {
     const n = ++pbSeq.approvals;
     const r = await api("/api/v1/approvals");
     if (n !== pbSeq.approvals) return;
+    const mine = r.approvals.filter(mayDecide).length;
+    $("pb-badge").hidden = mine === 0;
+    $("pb-badge").textContent = mine ? `${fmt(mine)} waiting` : "";
     $("pb-approvals").tBodies[0].replaceChildren(...(r.approvals.length ? r.approvals.map(approvalRow)
       : [el("tr", {}, el("td", { colspan: "7", class: "muted" }, "Nothing is waiting for approval."))]));
   } catch (err) {
@@ -231,7 +235,11 @@ async function flushUpdates() {
   pb.flush = null;
   const d = pb.dirty;
   pb.dirty = { runs: false, approvals: false, open: false };
-  if ($("playbooks").hidden) { pb.fresh.clear(); return; } // read again when the page opens
+  if ($("playbooks").hidden) { // the badge follows; the rest is read when the page opens
+    pb.fresh.clear();
+    if (d.approvals) await loadApprovals();
+    return;
+  }
   await Promise.all([d.runs ? loadRuns() : null, d.approvals ? loadApprovals() : null,
     d.open && pb.open ? openRun(pb.open, true) : null]);
   announce(pb.fresh);
@@ -242,10 +250,10 @@ async function flushUpdates() {
 function announce(ids) {
   const said = [...ids].map((id) => $("pb-runs").querySelector(`tr[data-id="${CSS.escape(id)}"]`)).filter(Boolean)
     .map((tr) => `${tr.cells[1].textContent} run ${tr.dataset.id.slice(-8)}: ${tr.cells[4].textContent}`);
-  if (said.length) $("pb-news").textContent = `${new Date().toLocaleTimeString("en-GB")} · ${said.join("; ")}`;
+  if (said.length) $("pb-news").textContent = `${new Date().toISOString().slice(11, 19)} UTC · ${said.join("; ")}`;
 }
 
-// The run stream, from the first visit of the page until logout. Reconnects with
+// The run stream, from login (with `playbooks.read`) until logout. Reconnects with
 // exponential backoff (1 s to 30 s) and, once back, reads everything again (updates sent
 // while it was away are lost). `#pb-live` says which.
 const runsLive = {
@@ -258,6 +266,7 @@ const runsLive = {
     this.wanted = false; this.connected = false; clearTimeout(this.timer);
     if (this.ws) { this.ws.onclose = null; this.ws.close(); this.ws = null; }
     $("pb-live").textContent = ""; $("pb-live").className = "live-state";
+    $("pb-badge").hidden = true; $("pb-badge").textContent = "";
   },
   state(on, text) {
     $("pb-live").textContent = text;
@@ -279,8 +288,10 @@ const runsLive = {
     };
     ws.onmessage = (m) => { try { runUpdate(JSON.parse(m.data)); } catch (_) { /* not an update */ } };
     ws.onclose = (e) => {
-      this.connected = false;
       if (!this.wanted || this.ws !== ws) return;
+      this.connected = false;
+      // A key without the permission (the page was opened before it was known) stops.
+      if (caps && !can("playbooks.read")) { this.stop(); return; }
       const why = opened ? (e.reason ? ` (${e.reason})` : "") : " (cannot connect)";
       this.state(false, `○ Offline${why}: retrying in ${Math.round(this.delay / 1000)} s`);
       this.timer = setTimeout(() => this.connect(), this.delay);

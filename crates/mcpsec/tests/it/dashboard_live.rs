@@ -143,6 +143,12 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
         "{seen}"
     );
     assert_eq!(seen["page_reject_rest"], "failed");
+    // Elsewhere in the dashboard the Playbooks link counts what waits for this key.
+    assert_eq!(seen["badge_before"], false);
+    assert_eq!(seen["badge"], "1 waiting");
+    assert_eq!(seen["nav_name"], json!(["Playbooks", "b", "1", "waiting"]));
+    assert_eq!(seen["badge_gone"], true);
+    assert_eq!(seen["no_reload_badge"], true);
     // The demo playbook's defaults fill what the input leaves out.
     assert_eq!(
         seen["away_run_record"],
@@ -155,6 +161,7 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
 
     // An analyst follows along but decides nothing; another tenant sees nothing.
     assert_eq!(seen["analyst_not_yours"], "");
+    assert_eq!(seen["analyst_badge"], false, "an analyst decides nothing");
     assert_eq!(seen["analyst_reason_field"], false);
     assert_eq!(seen["analyst_sees_new_run"], true);
     assert_eq!(seen["analyst_buttons_after"], 0);
