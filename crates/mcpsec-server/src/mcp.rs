@@ -37,6 +37,8 @@ pub struct McpServer {
     pub(crate) catalog: Option<Arc<mcpsec_detect::Catalog>>,
     /// The data dir holding the vulnerability database.
     pub(crate) vulndb_dir: Option<PathBuf>,
+    /// Local clones for OSV `GIT` ranges in `scan_sbom` (`[supply] git_repos`).
+    pub(crate) git_repos: Option<PathBuf>,
     /// Report template overrides; none: the embedded ones.
     pub(crate) report_templates: Option<PathBuf>,
     /// The licence policy of supply reports; none: the built-in default.
@@ -148,6 +150,7 @@ impl McpServer {
             tenant: Some(tenant),
             catalog: None,
             vulndb_dir: None,
+            git_repos: None,
             report_templates: None,
             license_policy: None,
             auditor: None,
@@ -172,6 +175,13 @@ impl McpServer {
     /// `lookup_vulnerability`).
     pub fn with_vulndb_dir(mut self, dir: PathBuf) -> Self {
         self.vulndb_dir = Some(dir);
+        self
+    }
+
+    /// Orders commits for OSV `GIT` ranges in `scan_sbom` with the full local clones
+    /// under `dir` (`[supply] git_repos`); none: exact commits and listed revisions only.
+    pub fn with_git_repos(mut self, dir: Option<PathBuf>) -> Self {
+        self.git_repos = dir;
         self
     }
 
@@ -230,6 +240,7 @@ impl McpServer {
             tenant: None,
             catalog: None,
             vulndb_dir: None,
+            git_repos: None,
             report_templates: None,
             license_policy: None,
             auditor: None,
@@ -576,7 +587,8 @@ pub fn http_service(
     let mut server = McpServer::per_request(st.index.clone())
         .with_state(st.state.clone())
         .with_report_templates(st.report_templates.clone())
-        .with_license_policy(st.report_license_policy.clone());
+        .with_license_policy(st.report_license_policy.clone())
+        .with_git_repos(st.git_repos.clone());
     if let Some(d) = &st.detector {
         server = server.with_catalog(d.catalog().clone());
     }

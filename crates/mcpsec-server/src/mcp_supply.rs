@@ -99,8 +99,9 @@ fn severity_rank(word: &str) -> Option<u8> {
     })
 }
 
-/// Scans `content` against the database in `dir` (blocking).
-fn scan_text(dir: PathBuf, a: ScanSbomArgs) -> Result<Value, String> {
+/// Scans `content` against the database in `dir` (blocking), placing commits in `GIT`
+/// ranges with the clones under `git_repos`.
+fn scan_text(dir: PathBuf, git_repos: Option<PathBuf>, a: ScanSbomArgs) -> Result<Value, String> {
     let inv = mcpsec_supply::sniff::read_text("input", a.file_name.as_deref(), &a.content)
         .map_err(|e| e.to_string())?;
     let format = mcpsec_supply::sniff::detect(a.file_name.as_deref(), &a.content)
@@ -111,10 +112,12 @@ fn scan_text(dir: PathBuf, a: ScanSbomArgs) -> Result<Value, String> {
         format.to_owned()
     };
     let mut db = VulnDb::open_existing(&dir).map_err(db_error)?;
-    let report = mcpsec_supply::scan::scan(&mut db, vec![inv]).map_err(|e| match e {
-        mcpsec_supply::scan::ScanError::Db(d) => db_error(d),
-        other => other.to_string(),
-    })?;
+    let opts = crate::supply_eval::scan_options(git_repos.as_deref());
+    let report =
+        mcpsec_supply::scan::scan_with(&mut db, vec![inv], &opts).map_err(|e| match e {
+            mcpsec_supply::scan::ScanError::Db(d) => db_error(d),
+            other => other.to_string(),
+        })?;
     let min = match a.min_severity.as_deref() {
         None => 0,
         Some(s) => severity_rank(s)
@@ -334,7 +337,8 @@ impl McpServer {
             Ok(d) => d,
             Err(e) => return Ok(tool_error(e)),
         };
-        Ok(blocking(move || scan_text(dir, a)).await)
+        let git = self.git_repos.clone();
+        Ok(blocking(move || scan_text(dir, git, a)).await)
     }
 
     /// One vulnerability.
@@ -417,7 +421,8 @@ mod tests {
     #[test]
     fn scans_list_fixes_most_severe_first_and_say_when_cut() {
         let dir = db();
-        let all = scan_text(dir.path().to_path_buf(), args(lock(), None, None)).expect("scan");
+        let all =
+            scan_text(dir.path().to_path_buf(), None, args(lock(), None, None)).expect("scan");
         assert_eq!(all["format"], "Cargo.lock");
         assert_eq!(all["components"], 4);
         assert_eq!(all["findings_total"], 3);
@@ -426,17 +431,27 @@ mod tests {
         assert_eq!(all["findings"][0]["severity"], "high");
         assert_eq!(all["findings"][0]["cvss_score"], 7.5);
         assert_eq!(all["findings"][0]["fixed_version"], "2.0.0");
-        let one = scan_text(dir.path().to_path_buf(), args(lock(), None, Some(1))).expect("scan");
+        let one =
+            scan_text(dir.path().to_path_buf(), None, args(lock(), None, Some(1))).expect("scan");
         assert_eq!(one["returned"], 1);
         assert_eq!(one["truncated"], true);
-        let high =
-            scan_text(dir.path().to_path_buf(), args(lock(), Some("medium"), None)).expect("scan");
+        let high = scan_text(
+            dir.path().to_path_buf(),
+            None,
+            args(lock(), Some("medium"), None),
+        )
+        .expect("scan");
         assert_eq!(high["findings_selected"], 2);
-        let e = scan_text(dir.path().to_path_buf(), args(lock(), Some("urgent"), None))
-            .expect_err("bad severity");
+        let e = scan_text(
+            dir.path().to_path_buf(),
+            None,
+            args(lock(), Some("urgent"), None),
+        )
+        .expect_err("bad severity");
         assert!(e.contains("unknown severity"), "{e}");
         let e = scan_text(
             dir.path().to_path_buf(),
+            None,
             args(
                 "{\"bomFormat\": \"CycloneDX\", \"components\": [".into(),
                 None,
@@ -447,6 +462,7 @@ mod tests {
         assert!(!e.is_empty());
         let e = scan_text(
             dir.path().to_path_buf(),
+            None,
             args("[".repeat(100_000), None, None),
         )
         .expect_err("hostile nesting");

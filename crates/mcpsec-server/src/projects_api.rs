@@ -3,7 +3,9 @@
 //! it came and the components parsed from it); every change is audited.
 
 use crate::events::http_attrs;
-use crate::supply_eval::{embedded_vex, evaluate, finding_keys, load_vex, open_db};
+use crate::supply_eval::{
+    embedded_vex, evaluate_with, finding_keys, load_vex, open_db, scan_options,
+};
 use crate::{Action, ApiError, AppState, Principal};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -378,7 +380,7 @@ pub(crate) async fn upload(
         header_str(&headers, header::CONTENT_TYPE).map(|s| s.chars().take(200).collect::<String>());
     let doc = read_body(&st, &headers, body).await?;
     let store = st.state.clone();
-    let dir = st.data_dir.clone();
+    let (dir, git) = (st.data_dir.clone(), st.git_repos.clone());
     let (tenant, actor, pid) = (who.tenant.clone(), who.key_id.clone(), id.clone());
     let (stored, findings, severe) = tokio::task::spawn_blocking(move || {
         let inv = mcpsec_supply::scan::read_bytes(&name, &name, &doc)
@@ -392,7 +394,7 @@ pub(crate) async fn upload(
             inv.warnings.clone(),
         );
         let mut db = open_db(dir.as_deref())?;
-        let ev = evaluate(db.as_mut(), inv, &vex)?;
+        let ev = evaluate_with(db.as_mut(), inv, &vex, &scan_options(git.as_deref()))?;
         let keys = finding_keys(&ev.report);
         let counted: Vec<_> = ev
             .report

@@ -3,7 +3,9 @@
 
 use crate::events::http_attrs;
 use crate::projects_api::{audit, project_of};
-use crate::supply_eval::{Reevaluation, counts, embedded_vex, evaluate, load_vex, open_db};
+use crate::supply_eval::{
+    Reevaluation, counts, embedded_vex, evaluate_with, load_vex, open_db, scan_options,
+};
 use crate::{Action, ApiError, AppState, Principal};
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
@@ -173,7 +175,7 @@ pub(crate) async fn evaluate_version(
     version: u32,
 ) -> Result<(Inventory, crate::supply_eval::Evaluation), ApiError> {
     let store = st.state.clone();
-    let dir = st.data_dir.clone();
+    let (dir, git) = (st.data_dir.clone(), st.git_repos.clone());
     let (tenant, pid) = (tenant.clone(), project.to_owned());
     tokio::task::spawn_blocking(move || {
         let Some(json) = store.sbom_inventory(&tenant, &pid, version)? else {
@@ -188,7 +190,12 @@ pub(crate) async fn evaluate_version(
             vex.extend(embedded_vex(&inv.file, &doc));
         }
         let mut db = open_db(dir.as_deref())?;
-        let ev = evaluate(db.as_mut(), inv.clone(), &vex)?;
+        let ev = evaluate_with(
+            db.as_mut(),
+            inv.clone(),
+            &vex,
+            &scan_options(git.as_deref()),
+        )?;
         Ok((inv, ev))
     })
     .await

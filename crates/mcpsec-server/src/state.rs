@@ -49,6 +49,10 @@ pub struct HttpOptions {
     /// database that project findings, the supply report and the MCP tools `scan_sbom`
     /// and `lookup_vulnerability` are matched against; none: no matching.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Full local clones that order commits for OSV `GIT` ranges in project findings,
+    /// uploads and re-evaluations (`[supply] git_repos`); none: exact commits and listed
+    /// revisions only.
+    pub git_repos: Option<std::path::PathBuf>,
     /// Client certificate identities (`[server.tls] clients`), used when TLS is on.
     pub client_certs: Vec<crate::CertIdentity>,
 }
@@ -82,6 +86,8 @@ pub struct AppState {
     pub report_license_policy: Option<Arc<crate::LicencePolicy>>,
     /// Where the vulnerability database lives (the data directory).
     pub data_dir: Option<std::path::PathBuf>,
+    /// Local clones for OSV `GIT` ranges (`[supply] git_repos`).
+    pub git_repos: Option<std::path::PathBuf>,
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
@@ -160,6 +166,7 @@ impl AppState {
             report_templates,
             report_license_policy,
             data_dir,
+            git_repos,
             client_certs,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
@@ -186,6 +193,7 @@ impl AppState {
             report_templates,
             report_license_policy,
             data_dir,
+            git_repos,
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             cert_identities: Arc::new(client_certs),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),

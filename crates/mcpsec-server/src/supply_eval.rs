@@ -15,7 +15,8 @@ use mcpsec_store::{Alert, AlertKind, AlertStatus, LatestSbom, StateStore};
 use mcpsec_supply::cvss::Severity;
 use mcpsec_supply::db::{DbError, VulnDb};
 use mcpsec_supply::inventory::Inventory;
-use mcpsec_supply::scan::{Finding, ScanReport, scan};
+use mcpsec_supply::osv::GitHistory;
+use mcpsec_supply::scan::{Finding, ScanOptions, ScanReport, scan_with};
 use mcpsec_supply::vex::VexDocument;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -55,12 +56,31 @@ pub(crate) struct Evaluation {
     pub generation: Option<u64>,
 }
 
-/// Scans one inventory, applying the project's VEX documents and the statements the
-/// SBOM itself carries (a CycloneDX BOM with `vulnerabilities[].analysis`).
+/// What a scan may use beyond the database: the local clones of `[supply] git_repos`
+/// that order commits for OSV `GIT` ranges. Built per evaluation, so clones fetched
+/// meanwhile are read afresh.
+pub(crate) fn scan_options(git_repos: Option<&Path>) -> ScanOptions {
+    ScanOptions {
+        git_history: git_repos.map(GitHistory::new),
+    }
+}
+
+/// [`evaluate_with`] without local clones (exact commits and listed revisions only).
 pub(crate) fn evaluate(
     db: Option<&mut (VulnDb, u64)>,
     inv: Inventory,
     vex: &[VexDocument],
+) -> Result<Evaluation, ApiError> {
+    evaluate_with(db, inv, vex, &ScanOptions::default())
+}
+
+/// Scans one inventory, applying the project's VEX documents and the statements the
+/// SBOM itself carries (a CycloneDX BOM with `vulnerabilities[].analysis`).
+pub(crate) fn evaluate_with(
+    db: Option<&mut (VulnDb, u64)>,
+    inv: Inventory,
+    vex: &[VexDocument],
+    opts: &ScanOptions,
 ) -> Result<Evaluation, ApiError> {
     let Some((db, generation)) = db else {
         let mut report = ScanReport {
@@ -76,7 +96,7 @@ pub(crate) fn evaluate(
             generation: None,
         });
     };
-    let mut report = scan(db, vec![inv]).map_err(|e| match e {
+    let mut report = scan_with(db, vec![inv], opts).map_err(|e| match e {
         mcpsec_supply::scan::ScanError::Db(e) => db_error(e),
         e => ApiError::new(ErrorCode::BadRequest, e.to_string()),
     })?;
@@ -266,6 +286,7 @@ pub(crate) struct Reevaluation {
 fn reevaluate_blocking(
     store: &dyn StateStore,
     data_dir: Option<&Path>,
+    git_repos: Option<&Path>,
     caller: Option<&TenantId>,
     only_stale: bool,
 ) -> Result<(Reevaluation, Vec<Alert>), ApiError> {
@@ -276,6 +297,7 @@ fn reevaluate_blocking(
     };
     out.generation = Some(db.1);
     let current = db.1;
+    let opts = scan_options(git_repos);
     for p in store
         .latest_sboms()?
         .into_iter()
@@ -293,7 +315,7 @@ fn reevaluate_blocking(
             {
                 vex.insert(0, d);
             }
-            let ev = evaluate(Some(&mut db), inv, &vex)?;
+            let ev = evaluate_with(Some(&mut db), inv, &vex, &opts)?;
             let keys = finding_keys(&ev.report);
             let before = store.finding_keys(&p.tenant, &p.project, p.version)?;
             let new = new_findings(&ev.report, &before);
@@ -339,9 +361,15 @@ pub(crate) async fn reevaluate(
 ) -> Result<Reevaluation, ApiError> {
     let _one = st.reevaluation.lock().await;
     let store = st.state.clone();
-    let dir = st.data_dir.clone();
+    let (dir, git) = (st.data_dir.clone(), st.git_repos.clone());
     let (out, raised) = tokio::task::spawn_blocking(move || {
-        reevaluate_blocking(store.as_ref(), dir.as_deref(), caller.as_ref(), only_stale)
+        reevaluate_blocking(
+            store.as_ref(),
+            dir.as_deref(),
+            git.as_deref(),
+            caller.as_ref(),
+            only_stale,
+        )
     })
     .await
     .map_err(ApiError::internal)??;
@@ -556,8 +584,8 @@ mod tests {
         }
         for round in ["first (every finding new)", "second (nothing new)"] {
             let t = std::time::Instant::now();
-            let (out, alerts) =
-                reevaluate_blocking(&store, Some(tmp.path()), None, false).expect("reevaluate");
+            let (out, alerts) = reevaluate_blocking(&store, Some(tmp.path()), None, None, false)
+                .expect("reevaluate");
             eprintln!(
                 "{round}: {} projects x 2000 components, {} alerts, {:.0} ms",
                 out.projects,

@@ -62,6 +62,7 @@ pub fn run(a: McpArgs) -> Result<ExitCode> {
             .with_state(state)
             .with_catalog(catalog)
             .with_vulndb_dir(cfg.data_dir.clone())
+            .with_git_repos(cfg.supply.git_repos.clone())
             .with_report_templates(cfg.report.templates_dir.clone())
             .with_license_policy(cfg.report.license_policy()?)
             .with_auditor(auditor)

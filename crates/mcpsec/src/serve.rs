@@ -451,6 +451,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             report_templates: cfg.report.templates_dir.clone(),
             report_license_policy: cfg.report.license_policy()?,
             data_dir: Some(cfg.data_dir.clone()),
+            git_repos: cfg.supply.git_repos.clone(),
             client_certs: cfg
                 .server
                 .tls
@@ -493,6 +494,11 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let app_state = app_state.with_responder(responder);
     app_state.resume_report_jobs();
     app_state.start_report_scheduler();
+    if let Some(dir) = &cfg.supply.git_repos
+        && !dir.is_dir()
+    {
+        tracing::warn!(git_repos = %dir.display(), "supply.git_repos is not a directory: commits in OSV GIT ranges match exactly only");
+    }
     let supply_task = {
         // 0: only the check at start (and the explicit API call)
         let every = match cfg.supply.vulndb_check_secs {

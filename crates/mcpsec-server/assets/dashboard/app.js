@@ -37,7 +37,7 @@ async function api(path, params, raw, init) {
 
 // What the key may do (`GET /api/v1/me`); controls marked `data-needs="action"` show
 // only when it is granted. Unknown until loaded: nothing that changes data shows.
-let caps = null;
+let caps = null, me = null;
 const can = (action) => Boolean(caps && caps.has(action));
 
 function applyCaps() {
@@ -45,10 +45,11 @@ function applyCaps() {
 }
 
 async function loadCaps() {
-  const me = await api("/api/v1/me");
+  me = await api("/api/v1/me");
   caps = new Set(me.actions);
   $("who").textContent = `Tenant ${me.tenant} · ${me.role}`;
   applyCaps();
+  if (can("playbooks.read")) runsLive.start(); // approvals waiting, on every page
 }
 
 // A JSON request that changes something: `send("PATCH", path, body)`.
@@ -166,7 +167,7 @@ async function login(ev) {
 
 function logout(message) {
   sessionStorage.removeItem(KEY);
-  searched = false; caps = null; applyCaps();
+  searched = false; caps = null; me = null; applyCaps();
   live.stop();
   resetAlerts(); resetRules(); resetReports(); resetProjects(); resetRisk(); resetPlaybooks();
   show("login");

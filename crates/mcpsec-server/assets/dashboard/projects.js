@@ -1,6 +1,8 @@
 // mcpsec dashboard: the projects page. Projects of the tenant, a project's SBOM
 // versions, its findings (paged by the server: severity, fixed version, VEX status), its
-// components, an upload of the next version (file input) and the diff of two versions.
+// components, an upload of the next version (file input), its VEX documents with an upload
+// of another one (which changes the findings' VEX status at once) and the diff of two
+// versions.
 // Uses the helpers of app.js.
 "use strict";
 
@@ -11,6 +13,7 @@ const pj = { id: null, name: "", versions: [], offset: 0, components: [], shown:
 function resetProjects() {
   Object.assign(pj, { id: null, name: "", versions: [], offset: 0, components: [], shown: COMPONENTS_PAGE });
   $("pj-table").tBodies[0].replaceChildren();
+  $("pj-vexdocs").tBodies[0].replaceChildren();
   $("pj-detail").hidden = true;
   $("pj-diff-out").replaceChildren();
 }
@@ -55,7 +58,7 @@ async function openProject(id, quietly) {
     $("pj-diff-out").replaceChildren();
     renderVersions();
     if (!quietly) $("pj-title").focus();
-    await Promise.all([loadFindings(), loadComponents()]);
+    await Promise.all([loadFindings(), loadComponents(), loadVex()]);
   } catch (err) {
     if (!quiet(err)) $("pj-status").textContent = "Cannot open the project: " + err.message;
   }
@@ -105,6 +108,7 @@ function pagerButtons(offset, next) {
 function findingRow(f) {
   const ids = [f.id, ...f.aliases.filter((a) => a !== f.id)];
   const vex = f.vex ? el("span", { title: [f.vex.justification, f.vex.detail].filter(Boolean).join(": ") }, f.vex.status.replace(/_/g, " ")) : el("span", { class: "muted" }, "none");
+  const why = f.vex && f.vex.justification ? el("div", { class: "small muted" }, f.vex.justification.replace(/_/g, " ")) : "";
   const dep = f.direct === true ? "direct" : f.direct === false ? "transitive" : "";
   const path = f.path && f.path.length > 1 ? el("div", { class: "small muted" }, f.path.join(" → ")) : "";
   const flags = [f.malicious ? "malicious" : "", f.kev ? "known exploited" : "", f.suppressed ? "suppressed" : ""].filter(Boolean);
@@ -113,7 +117,7 @@ function findingRow(f) {
     el("td", {}, ids[0], ids.length > 1 ? el("div", { class: "small muted" }, ids.slice(1).join(", ")) : "", flags.length ? el("div", {}, tags(flags)) : ""),
     el("td", {}, f.package), el("td", {}, f.version),
     el("td", { class: "fixed" }, f.fixed ? f.fixed : el("span", { class: "muted" }, "no fix")),
-    el("td", { class: "vex" }, vex), el("td", {}, dep, path), el("td", {}, f.summary));
+    el("td", { class: "vex" }, vex, why), el("td", {}, dep, path), el("td", {}, f.summary));
 }
 
 async function loadComponents() {
@@ -172,6 +176,34 @@ async function uploadVersion(ev) {
   }
 }
 
+async function loadVex() {
+  const body = $("pj-vexdocs").tBodies[0];
+  try {
+    const r = await api(pjPath("/vex"));
+    body.replaceChildren(...(r.documents.length ? r.documents.map((d) => el("tr", { "data-id": d.id },
+      el("td", {}, d.file_name), el("td", { class: "n" }, fmt(d.statements)), el("td", { class: "time" }, time(d.uploaded_at)), el("td", {}, d.uploaded_by)))
+      : [el("tr", {}, el("td", { colspan: "4", class: "muted" }, "No VEX document: findings show only the statements an SBOM carries itself."))]));
+  } catch (err) {
+    if (!quiet(err)) body.replaceChildren(el("tr", {}, el("td", { colspan: "4", class: "error" }, "Cannot list VEX documents: " + err.message)));
+  }
+}
+
+async function uploadVex(ev) {
+  ev.preventDefault();
+  const file = $("pj-vexfile").files[0];
+  if (!file) return;
+  $("pj-status").textContent = `Uploading ${file.name}…`;
+  try {
+    const r = await api(pjPath("/vex"), { filename: file.name }, false, { method: "POST", file });
+    $("pj-vex").reset();
+    pj.offset = 0;
+    await Promise.all([loadVex(), loadFindings()]);
+    $("pj-status").textContent = `${r.file_name} stored: ${fmt(r.statements)} VEX statement${r.statements === 1 ? "" : "s"}, applied to every version of ${pj.name}.`;
+  } catch (err) {
+    if (!quiet(err)) $("pj-status").textContent = `Cannot store ${file.name}: ${err.message}`;
+  }
+}
+
 function diffList(title, items, line) {
   if (!items.length) return el("p", { class: "muted" }, `${title}: none.`);
   return el("div", {}, el("h4", {}, `${title} (${fmt(items.length)})`), el("ul", {}, ...items.map((i) => el("li", {}, line(i)))));
@@ -201,6 +233,7 @@ async function compare(ev) {
 function projectsInit() {
   $("pj-new").addEventListener("submit", createProject);
   $("pj-upload").addEventListener("submit", uploadVersion);
+  $("pj-vex").addEventListener("submit", uploadVex);
   $("pj-diff").addEventListener("submit", compare);
   $("pj-ffilters").addEventListener("submit", (e) => { e.preventDefault(); pj.offset = 0; loadFindings(); });
   $("pj-version").addEventListener("change", () => { pj.offset = 0; loadFindings(); loadComponents(); });

@@ -13,12 +13,12 @@ use std::process::Command;
 /// small machine enough to slow every server's detector.
 static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn one_browser() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn one_browser() -> std::sync::MutexGuard<'static, ()> {
     BROWSER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `<target>/test-artifacts/<name>`: the test binary lives in `<target>/<profile>/deps/`.
-fn artifacts(name: &str) -> PathBuf {
+pub(crate) fn artifacts(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe
         .ancestors()
@@ -180,7 +180,7 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
     }
 }
 
-fn s(v: &serde_json::Value) -> String {
+pub(crate) fn s(v: &serde_json::Value) -> String {
     v.as_str()
         .map(str::to_owned)
         .unwrap_or_else(|| v.to_string())

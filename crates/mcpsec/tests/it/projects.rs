@@ -96,7 +96,7 @@ pub(crate) fn upload(
     (status, r.json().unwrap_or(Value::Null))
 }
 
-fn get(s: &Server, key: &str, path: &str) -> (u16, Value) {
+pub(crate) fn get(s: &Server, key: &str, path: &str) -> (u16, Value) {
     let r = client()
         .get(s.url(path))
         .bearer_auth(key)

@@ -486,7 +486,7 @@ fn sbom_scan_malicious_packages_fail_and_risk_is_shown() {
 }
 
 /// Runs `git` in `dir` with a fixed identity; returns its trimmed stdout.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
