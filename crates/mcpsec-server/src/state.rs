@@ -51,6 +51,8 @@ pub struct HttpOptions {
     pub data_dir: Option<std::path::PathBuf>,
     /// Client certificate identities (`[server.tls] clients`), used when TLS is on.
     pub client_certs: Vec<crate::CertIdentity>,
+    /// How scheduled reports are mailed and stored (`[report.smtp]`, `[report.s3]`).
+    pub report_delivery: crate::ReportDelivery,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -82,6 +84,8 @@ pub struct AppState {
     pub report_license_policy: Option<Arc<crate::LicencePolicy>>,
     /// Where the vulnerability database lives (the data directory).
     pub data_dir: Option<std::path::PathBuf>,
+    /// How scheduled reports are mailed and stored.
+    pub report_delivery: Arc<crate::ReportDelivery>,
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
@@ -161,6 +165,7 @@ impl AppState {
             report_license_policy,
             data_dir,
             client_certs,
+            report_delivery,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -186,6 +191,7 @@ impl AppState {
             report_templates,
             report_license_policy,
             data_dir,
+            report_delivery: Arc::new(report_delivery),
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             cert_identities: Arc::new(client_certs),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),

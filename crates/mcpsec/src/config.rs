@@ -327,9 +327,36 @@ pub struct ReportConfig {
     /// judges component licences by. Unset: permissive licences allowed, the rest to
     /// review.
     pub license_policy: Option<PathBuf>,
+    /// Base URL of this server as people reach it (`https://mcpsec.example.com`), for
+    /// the job links in report e-mails. Unset: the links are paths.
+    pub public_url: Option<String>,
+    /// The SMTP relay scheduled reports are mailed through (`deliver.email`).
+    pub smtp: Option<mcpsec_server::SmtpSettings>,
+    /// The object storage scheduled reports are written to (`deliver.s3`).
+    pub s3: Option<mcpsec_server::S3Settings>,
 }
 
 impl ReportConfig {
+    /// How scheduled reports are delivered, checked.
+    pub fn delivery(&self) -> Result<mcpsec_server::ReportDelivery> {
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bail!("report.public_url {u:?} must start with http:// or https://");
+        }
+        if let Some(s) = &self.smtp {
+            s.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if let Some(s) = &self.s3 {
+            s.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        Ok(mcpsec_server::ReportDelivery {
+            smtp: self.smtp.clone(),
+            s3: self.s3.clone(),
+            public_url: self.public_url.clone(),
+        })
+    }
+
     /// The licence policy of supply reports, read and checked.
     pub fn license_policy(&self) -> Result<Option<Arc<mcpsec_server::LicencePolicy>>> {
         self.license_policy
@@ -484,6 +511,7 @@ impl Config {
             bail!("index.commit_interval_ms must be above 0");
         }
         self.report.license_policy()?;
+        self.report.delivery()?;
         if let Some(p) = &self.authz.policy_file {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("authz.policy_file: cannot read {}", p.display()))?;
