@@ -315,8 +315,15 @@ fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
         supply: st.supply_sources(),
         risk_window_days: st.risk_window_days(),
     };
-    let data = crate::report_data(&src, &job.kind, &job.tenant, job.from, job.to, Utc::now())
-        .map_err(|e| format!("cannot gather the report data: {e}"))?;
+    let data = crate::report_cache::report_data(
+        &st.report_cache,
+        &src,
+        &job.kind,
+        &job.tenant,
+        (job.from, job.to),
+        Utc::now(),
+    )
+    .map_err(|e| format!("cannot gather the report data: {e}"))?;
     mcpsec_report::render(&data, format, &st.templates()).map_err(|e| e.to_string())
 }
 

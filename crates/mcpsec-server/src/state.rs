@@ -53,6 +53,8 @@ pub struct HttpOptions {
     pub client_certs: Vec<crate::CertIdentity>,
     /// How scheduled reports are mailed and stored (`[report.smtp]`, `[report.s3]`).
     pub report_delivery: crate::ReportDelivery,
+    /// Bounds of the report data cache (`[report] cache_entries`, `cache_bytes`).
+    pub report_cache: crate::ReportCacheLimits,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -86,6 +88,8 @@ pub struct AppState {
     pub data_dir: Option<std::path::PathBuf>,
     /// How scheduled reports are mailed and stored.
     pub report_delivery: Arc<crate::ReportDelivery>,
+    /// Gathered report data by tenant, kind, parameters and data version.
+    pub(crate) report_cache: Arc<crate::report_cache::ReportCache>,
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
@@ -166,6 +170,7 @@ impl AppState {
             data_dir,
             client_certs,
             report_delivery,
+            report_cache,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -192,6 +197,7 @@ impl AppState {
             report_license_policy,
             data_dir,
             report_delivery: Arc::new(report_delivery),
+            report_cache: Arc::new(crate::report_cache::ReportCache::new(report_cache)),
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             cert_identities: Arc::new(client_certs),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),

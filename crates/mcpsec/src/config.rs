@@ -334,9 +334,22 @@ pub struct ReportConfig {
     pub smtp: Option<mcpsec_server::SmtpSettings>,
     /// The object storage scheduled reports are written to (`deliver.s3`).
     pub s3: Option<mcpsec_server::S3Settings>,
+    /// Report data kept in memory at most (entries; 0 turns the cache off).
+    pub cache_entries: Option<usize>,
+    /// Report data kept in memory at most (bytes of its JSON form).
+    pub cache_bytes: Option<usize>,
 }
 
 impl ReportConfig {
+    /// The bounds of the report data cache.
+    pub fn cache(&self) -> mcpsec_server::ReportCacheLimits {
+        let d = mcpsec_server::ReportCacheLimits::default();
+        mcpsec_server::ReportCacheLimits {
+            entries: self.cache_entries.unwrap_or(d.entries),
+            bytes: self.cache_bytes.unwrap_or(d.bytes),
+        }
+    }
+
     /// How scheduled reports are delivered, checked.
     pub fn delivery(&self) -> Result<mcpsec_server::ReportDelivery> {
         if let Some(u) = &self.public_url

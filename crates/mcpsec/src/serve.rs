@@ -451,6 +451,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             report_templates: cfg.report.templates_dir.clone(),
             report_license_policy: cfg.report.license_policy()?,
             report_delivery: cfg.report.delivery()?,
+            report_cache: cfg.report.cache(),
             data_dir: Some(cfg.data_dir.clone()),
             client_certs: cfg
                 .server

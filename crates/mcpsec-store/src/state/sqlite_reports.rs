@@ -362,4 +362,50 @@ mod tests {
         );
         assert!(s.report_document(&a, "j1").expect("doc").is_none());
     }
+
+    #[test]
+    fn the_data_version_moves_with_the_tenants_data_only() {
+        use crate::state::StateStore as _;
+        use crate::state::alerts::{AlertStatus, AlertStore, DetectionOffset};
+        use crate::state::sqlite_alerts::tests::alert;
+        let s = SqliteState::in_memory().expect("db");
+        let (a, b) = (
+            TenantId::new("acme").expect("t"),
+            TenantId::new("other").expect("t"),
+        );
+        let empty = s.report_data_version(&a).expect("version");
+        assert_eq!(empty, s.report_data_version(&b).expect("version"));
+        s.commit_detections(
+            "d",
+            &[alert("acme", "a1", "high", 1, "h")],
+            &DetectionOffset::default(),
+        )
+        .expect("commit");
+        let one = s.report_data_version(&a).expect("version");
+        assert_ne!(one, empty, "a new alert");
+        assert_eq!(
+            s.report_data_version(&b).expect("version"),
+            empty,
+            "not another tenant's"
+        );
+        s.set_alert_status(
+            &a,
+            &["a1".into()],
+            AlertStatus::Acknowledged,
+            "k",
+            None,
+            Utc::now(),
+        )
+        .expect("status");
+        let acked = s.report_data_version(&a).expect("version");
+        assert_ne!(acked, one, "a status change");
+        assert_eq!(acked, s.report_data_version(&a).expect("version"), "stable");
+        s.set_checkpoint("supply.vulndb_generation", "7")
+            .expect("checkpoint");
+        assert_ne!(
+            s.report_data_version(&a).expect("version"),
+            acked,
+            "a new vulnerability database"
+        );
+    }
 }

@@ -17,6 +17,7 @@ mod mcp;
 mod oidc;
 mod playbooks;
 mod projects;
+mod report_cache;
 mod report_jobs;
 mod report_mail;
 mod report_response;
