@@ -262,7 +262,9 @@ mod tests {
         let mut s = settings(SmtpTls::None);
         s.username = Some("u".into());
         s.password_env = Some("MCPSEC_TEST_SMTP_PASSWORD_UNSET".into());
-        let e = s.transport().err().expect("unset");
+        let Err(e) = s.transport() else {
+            panic!("the variable is unset")
+        };
         assert!(e.contains("MCPSEC_TEST_SMTP_PASSWORD_UNSET"), "{e}");
     }
 }

@@ -214,7 +214,9 @@ mod tests {
             secret_key_env: "MCPSEC_TEST_S3_UNSET_B".into(),
             path_style: true,
         };
-        let e = s.credentials().err().expect("unset");
+        let Err(e) = s.credentials() else {
+            panic!("the variables are unset")
+        };
         assert!(e.contains("MCPSEC_TEST_S3_UNSET_A"), "{e}");
     }
 }

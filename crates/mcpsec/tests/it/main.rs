@@ -27,6 +27,7 @@ mod report_share;
 mod report_supply;
 mod reports;
 mod risk;
+mod sigv4;
 mod smtp;
 mod sources;
 mod stream;

@@ -3,7 +3,10 @@
 //! PUT; the object is read back and compared with the stored report. An access key the
 //! server does not know is refused and named in the schedule's `last_error`.
 //!
-//! Skipped, and said so, when `S3RVER_BIN` does not point at the `s3rver` executable.
+//! Those two are skipped, and said so, when `S3RVER_BIN` does not point at the `s3rver`
+//! executable. s3rver does not verify SigV4 signatures, so the signature itself is
+//! checked by an endpoint of the test (`sigv4.rs`) that recomputes it from the
+//! specification: the right secret passes, a wrong one is refused and recorded.
 
 use crate::common::*;
 use serde_json::{Value, json};
@@ -204,4 +207,80 @@ fn an_unknown_access_key_is_refused_and_recorded() {
         !server.log_text().contains("NOT-A-KEY"),
         "keys are never logged"
     );
+}
+
+fn start_at(data: &std::path::Path, endpoint: &str, secret: &str) -> Server {
+    Server::start_with(
+        data,
+        &[],
+        &[
+            ("MCPSEC_REPORT__S3__ENDPOINT", endpoint),
+            ("MCPSEC_REPORT__S3__REGION", "eu-west-3"),
+            ("MCPSEC_REPORT__S3__PATH_STYLE", "true"),
+            ("MCPSEC_REPORT__S3__ACCESS_KEY_ENV", "MCPSEC_S3_KEY"),
+            ("MCPSEC_REPORT__S3__SECRET_KEY_ENV", "MCPSEC_S3_SECRET"),
+            ("MCPSEC_S3_KEY", "AKIDEXAMPLE"),
+            ("MCPSEC_S3_SECRET", secret),
+        ],
+    )
+}
+
+#[test]
+fn the_sigv4_signature_verifies_and_a_wrong_secret_is_refused() {
+    let (endpoint, puts) = crate::sigv4::endpoint("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = start_at(
+        &dir.path().join("good"),
+        &endpoint,
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    );
+    let (id, job) = run(&good, json!({"s3": {"bucket": "sec-reports"}}));
+    let put = puts
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a verified PUT");
+    let (_, view) = call(
+        &good,
+        reqwest::Method::GET,
+        &format!("/api/v1/reports/jobs/{job}"),
+        None,
+    );
+    let date = &view["created_at"].as_str().expect("created_at")[..10];
+    assert_eq!(
+        put.path,
+        format!("/sec-reports/default/triage/{date}-{job}.csv")
+    );
+    assert!(
+        put.content_type.starts_with("text/csv"),
+        "{}",
+        put.content_type
+    );
+    let stored = client()
+        .get(good.url(&format!("/api/v1/reports/jobs/{job}/file")))
+        .bearer_auth(TOKEN)
+        .send()
+        .expect("file")
+        .bytes()
+        .expect("bytes");
+    assert_eq!(put.body, stored.to_vec());
+    assert!(schedule(&good, &id)["last_error"].is_null());
+
+    let bad = start_at(&dir.path().join("bad"), &endpoint, "not-the-secret-key");
+    let (id, _) = run(&bad, json!({"s3": {"bucket": "sec-reports"}}));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let err = loop {
+        if let Some(e) = schedule(&bad, &id)["last_error"].as_str() {
+            break e.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no last_error");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        err.starts_with("s3: object storage answered 403 Forbidden (SignatureDoesNotMatch)"),
+        "{err}"
+    );
+    assert!(
+        puts.try_recv().is_err(),
+        "nothing stored with a wrong secret"
+    );
+    assert!(!bad.log_text().contains("not-the-secret-key"));
 }
