@@ -143,7 +143,8 @@ pub(crate) async fn create(
         &who,
         "reports.schedule_created",
         &schedule.id,
-        serde_json::json!({"kind": schedule.kind, "cron": schedule.cron, "timezone": schedule.timezone}),
+        serde_json::json!({"kind": schedule.kind, "cron": schedule.cron, "timezone": schedule.timezone,
+            "deliver": req.deliver.kinds()}),
     );
     Ok((StatusCode::CREATED, Json(schedule)).into_response())
 }

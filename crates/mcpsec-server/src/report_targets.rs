@@ -55,6 +55,19 @@ pub(crate) struct DeliveryTargets {
 }
 
 impl DeliveryTargets {
+    /// The kinds of target set (`webhook`, `email`, `s3`), for the audit log: where a
+    /// schedule sends reports, without addresses or URLs.
+    pub(crate) fn kinds(&self) -> Vec<&'static str> {
+        [
+            ("webhook", self.webhook.is_some()),
+            ("email", self.email.is_some()),
+            ("s3", self.s3.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+
     /// Whether nothing is to be delivered.
     pub(crate) fn is_empty(&self) -> bool {
         self.webhook.is_none() && self.email.is_none() && self.s3.is_none()
@@ -207,6 +220,7 @@ mod tests {
         }));
         check(&t, &cfg()).expect("valid");
         assert!(!t.is_empty());
+        assert_eq!(t.kinds(), ["webhook", "email", "s3"]);
         assert!(DeliveryTargets::default().is_empty());
     }
 

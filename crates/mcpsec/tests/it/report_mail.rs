@@ -220,6 +220,26 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
         metrics.contains("mcpsec_report_deliveries_total{target=\"email\",outcome=\"failed\"} 1"),
         "{metrics}"
     );
+    // The audit log says where schedules deliver, without the addresses.
+    let (_, audit) = call(
+        &server,
+        reqwest::Method::GET,
+        "/api/v1/audit?limit=1000",
+        None,
+    );
+    let created: Vec<&Value> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "reports.schedule_created")
+        .collect();
+    assert_eq!(created.len(), 2, "{audit}");
+    assert!(
+        created
+            .iter()
+            .all(|e| e["details"]["deliver"] == json!(["email"]))
+    );
+    assert!(!audit.to_string().contains("soc@acme.example"));
 }
 
 #[test]
