@@ -600,6 +600,40 @@ mod tests {
     }
 
     #[test]
+    fn report_delivery_sections_parse_and_take_overrides() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[report]\ncache_entries = 0\n[report.smtp]\nhost = \"mail.example.com\"\n\
+             from = \"r@example.com\"\n[report.s3]\nendpoint = \"https://s3.example.com\"\n\
+             access_key_env = \"A\"\nsecret_key_env = \"B\"\n",
+        )
+        .expect("write");
+        let cfg = Config::load_with_env(
+            Some(&p),
+            env(&[
+                ("MCPSEC_REPORT__SMTP__PORT", "2525"),
+                ("MCPSEC_REPORT__SMTP__TLS", "tls"),
+            ]),
+        )
+        .expect("load");
+        let d = cfg.report.delivery().expect("delivery");
+        let smtp = d.smtp.expect("smtp");
+        assert_eq!((smtp.port(), smtp.tls), (2525, mcpsec_server::SmtpTls::Tls));
+        let s3 = d.s3.expect("s3");
+        assert_eq!((s3.region.as_str(), s3.path_style), ("us-east-1", false));
+        assert_eq!(cfg.report.cache().entries, 0);
+        assert_eq!(cfg.report.cache().bytes, 64 << 20);
+        let bad = Config::load_with_env(
+            Some(&p),
+            env(&[("MCPSEC_REPORT__S3__ENDPOINT", "ftp://s3.example.com")]),
+        )
+        .expect_err("bad endpoint");
+        assert!(bad.to_string().contains("report.s3.endpoint"), "{bad}");
+    }
+
+    #[test]
     fn env_overrides_win_and_foreign_variables_are_ignored() {
         let cfg = Config::load_with_env(
             None,
