@@ -213,27 +213,19 @@ pub(crate) async fn create(
     Ok((StatusCode::ACCEPTED, body).into_response())
 }
 
-/// Where a scheduled report's document goes once done.
-#[derive(Debug, Clone)]
-pub(crate) struct Delivery {
-    /// The schedule (its `last_error` records a failed delivery).
-    pub(crate) schedule: String,
-    /// Webhook URL.
-    pub(crate) url: String,
-    /// Environment variable holding the HMAC key.
-    pub(crate) secret_env: Option<String>,
-}
-
 /// Runs a job in the background: renders, then stores the document (or the error).
 pub(crate) fn spawn(st: AppState, job: ReportJob) {
     spawn_with(st, job, None);
 }
 
 /// [`spawn`], then delivers the finished document when `after` says where.
-pub(crate) fn spawn_with(st: AppState, job: ReportJob, after: Option<Delivery>) {
+pub(crate) fn spawn_with(
+    st: AppState,
+    job: ReportJob,
+    after: Option<crate::report_deliver::Delivery>,
+) {
     tokio::spawn(async move {
-        let format = job.format.clone();
-        let kind = job.kind.clone();
+        let finished_job = job.clone();
         let board = st.report_jobs.clone();
         let Ok(_permit) = board.permits.acquire().await else {
             return;
@@ -290,9 +282,10 @@ pub(crate) fn spawn_with(st: AppState, job: ReportJob, after: Option<Delivery>) 
         metrics::counter!("mcpsec_reports_generated_total").increment(1);
         if let Some(to) = after {
             let error = match document {
-                Some(bytes) => crate::report_deliver::webhook(&to, &id, &kind, &format, bytes)
-                    .await
-                    .err(),
+                Some(bytes) => {
+                    crate::report_deliver::deliver(&st.report_delivery, &to, &finished_job, &bytes)
+                        .await
+                }
                 None => Some("the report failed; nothing was delivered".to_owned()),
             };
             let store = st.state.clone();
@@ -322,8 +315,15 @@ fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
         supply: st.supply_sources(),
         risk_window_days: st.risk_window_days(),
     };
-    let data = crate::report_data(&src, &job.kind, &job.tenant, job.from, job.to, Utc::now())
-        .map_err(|e| format!("cannot gather the report data: {e}"))?;
+    let data = crate::report_cache::report_data(
+        &st.report_cache,
+        &src,
+        &job.kind,
+        &job.tenant,
+        (job.from, job.to),
+        Utc::now(),
+    )
+    .map_err(|e| format!("cannot gather the report data: {e}"))?;
     mcpsec_report::render(&data, format, &st.templates()).map_err(|e| e.to_string())
 }
 

@@ -1,12 +1,15 @@
 //! Report schedules: a cron expression read in an IANA time zone makes a report job at
-//! each due time, and the finished document is delivered (for now: POSTed to a webhook,
-//! HMAC-signed when a secret is configured) besides being kept in the history.
+//! each due time, and the finished document is delivered (to a webhook, HMAC-signed
+//! when a secret is configured; by e-mail; to object storage) besides being kept in the
+//! history.
 //!
 //! The scheduler ticks every few seconds, takes the due schedules of every tenant from
 //! the store, records the run and the next due time *before* queuing the report (a
 //! crash skips a run rather than sending one twice), and queues the job.
 
-use crate::report_jobs::{Delivery, spawn_with};
+use crate::report_deliver::Delivery;
+use crate::report_jobs::spawn_with;
+use crate::report_targets::DeliveryTargets;
 use crate::{Action, ApiError, AppState, Principal};
 use axum::Extension;
 use axum::Json;
@@ -39,25 +42,6 @@ pub fn next_run(cron: &str, timezone: &str, after: DateTime<Utc>) -> Result<Date
         .map_err(|e| format!("cron expression {cron:?} never fires: {e}"))
 }
 
-/// A webhook to deliver to.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WebhookTarget {
-    /// `http://` or `https://` URL the document is POSTed to.
-    url: String,
-    /// Name of an environment variable of the server (starting with `MCPSEC_`) that
-    /// holds the HMAC-SHA256 key; the signature goes in `X-Mcpsec-Signature`.
-    secret_env: Option<String>,
-}
-
-/// Where a scheduled report goes besides the history.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DeliveryTargets {
-    /// POST the document here.
-    webhook: Option<WebhookTarget>,
-}
-
 /// A schedule to make.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -83,27 +67,6 @@ pub(crate) struct NewSchedule {
 
 fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::bad_request(msg.into())
-}
-
-fn check_webhook(w: &WebhookTarget) -> Result<(), ApiError> {
-    let ok_scheme = w.url.starts_with("http://") || w.url.starts_with("https://");
-    if !ok_scheme || w.url.len() > 2048 || w.url.chars().any(char::is_whitespace) {
-        return Err(bad(
-            "deliver.webhook.url must be an http:// or https:// URL of at most 2048 characters",
-        ));
-    }
-    if let Some(env) = &w.secret_env
-        && (!env.starts_with("MCPSEC_")
-            || env.len() > 128
-            || !env
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
-    {
-        return Err(bad(
-            "deliver.webhook.secret_env must name an MCPSEC_* environment variable (A-Z, 0-9, _)",
-        ));
-    }
-    Ok(())
 }
 
 /// Makes a schedule.
@@ -153,9 +116,7 @@ pub(crate) async fn create(
             "period_hours must be between 1 and {MAX_PERIOD_HOURS}"
         )));
     }
-    if let Some(w) = &req.deliver.webhook {
-        check_webhook(w)?;
-    }
+    crate::report_targets::check(&req.deliver, &st.report_delivery)?;
     let schedule = ReportSchedule {
         id: ulid::Ulid::new().to_string(),
         tenant: who.tenant.clone(),
@@ -182,7 +143,8 @@ pub(crate) async fn create(
         &who,
         "reports.schedule_created",
         &schedule.id,
-        serde_json::json!({"kind": schedule.kind, "cron": schedule.cron, "timezone": schedule.timezone}),
+        serde_json::json!({"kind": schedule.kind, "cron": schedule.cron, "timezone": schedule.timezone,
+            "deliver": req.deliver.kinds()}),
     );
     Ok((StatusCode::CREATED, Json(schedule)).into_response())
 }
@@ -313,12 +275,10 @@ async fn queue(
         db.add_report_job(&stored)
     })
     .await?;
-    let delivery: crate::report_schedules::DeliveryTargets =
-        serde_json::from_value(s.delivery.clone()).unwrap_or_default();
-    let after = delivery.webhook.map(|w| Delivery {
+    let targets: DeliveryTargets = serde_json::from_value(s.delivery.clone()).unwrap_or_default();
+    let after = (!targets.is_empty()).then(|| Delivery {
         schedule: s.id.clone(),
-        url: w.url,
-        secret_env: w.secret_env,
+        targets,
     });
     spawn_with(st.clone(), job.clone(), after);
     Ok(job)

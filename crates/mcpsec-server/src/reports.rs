@@ -283,7 +283,14 @@ pub(crate) async fn generate(
             supply: app.supply_sources(),
             risk_window_days: app.risk_window_days(),
         };
-        let data = crate::report_data(&src, &kind, &tenant, from, to, Utc::now())?;
+        let data = crate::report_cache::report_data(
+            &app.report_cache,
+            &src,
+            &kind,
+            &tenant,
+            (from, to),
+            Utc::now(),
+        )?;
         mcpsec_report::render(&data, format, &templates).map_err(ApiError::internal)
     })
     .await

@@ -55,6 +55,10 @@ pub struct HttpOptions {
     pub git_repos: Option<std::path::PathBuf>,
     /// Client certificate identities (`[server.tls] clients`), used when TLS is on.
     pub client_certs: Vec<crate::CertIdentity>,
+    /// How scheduled reports are mailed and stored (`[report.smtp]`, `[report.s3]`).
+    pub report_delivery: crate::ReportDelivery,
+    /// Bounds of the report data cache (`[report] cache_entries`, `cache_bytes`).
+    pub report_cache: crate::ReportCacheLimits,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -88,6 +92,10 @@ pub struct AppState {
     pub data_dir: Option<std::path::PathBuf>,
     /// Local clones for OSV `GIT` ranges (`[supply] git_repos`).
     pub git_repos: Option<std::path::PathBuf>,
+    /// How scheduled reports are mailed and stored.
+    pub report_delivery: Arc<crate::ReportDelivery>,
+    /// Gathered report data by tenant, kind, parameters and data version.
+    pub(crate) report_cache: Arc<crate::report_cache::ReportCache>,
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
@@ -168,6 +176,8 @@ impl AppState {
             data_dir,
             git_repos,
             client_certs,
+            report_delivery,
+            report_cache,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -194,6 +204,8 @@ impl AppState {
             report_license_policy,
             data_dir,
             git_repos,
+            report_delivery: Arc::new(report_delivery),
+            report_cache: Arc::new(crate::report_cache::ReportCache::new(report_cache)),
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             cert_identities: Arc::new(client_certs),
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),

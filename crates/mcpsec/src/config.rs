@@ -327,9 +327,49 @@ pub struct ReportConfig {
     /// judges component licences by. Unset: permissive licences allowed, the rest to
     /// review.
     pub license_policy: Option<PathBuf>,
+    /// Base URL of this server as people reach it (`https://mcpsec.example.com`), for
+    /// the job links in report e-mails. Unset: the links are paths.
+    pub public_url: Option<String>,
+    /// The SMTP relay scheduled reports are mailed through (`deliver.email`).
+    pub smtp: Option<mcpsec_server::SmtpSettings>,
+    /// The object storage scheduled reports are written to (`deliver.s3`).
+    pub s3: Option<mcpsec_server::S3Settings>,
+    /// Report data kept in memory at most (entries; 0 turns the cache off).
+    pub cache_entries: Option<usize>,
+    /// Report data kept in memory at most (bytes of its JSON form).
+    pub cache_bytes: Option<usize>,
 }
 
 impl ReportConfig {
+    /// The bounds of the report data cache.
+    pub fn cache(&self) -> mcpsec_server::ReportCacheLimits {
+        let d = mcpsec_server::ReportCacheLimits::default();
+        mcpsec_server::ReportCacheLimits {
+            entries: self.cache_entries.unwrap_or(d.entries),
+            bytes: self.cache_bytes.unwrap_or(d.bytes),
+        }
+    }
+
+    /// How scheduled reports are delivered, checked.
+    pub fn delivery(&self) -> Result<mcpsec_server::ReportDelivery> {
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bail!("report.public_url {u:?} must start with http:// or https://");
+        }
+        if let Some(s) = &self.smtp {
+            s.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if let Some(s) = &self.s3 {
+            s.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        Ok(mcpsec_server::ReportDelivery {
+            smtp: self.smtp.clone(),
+            s3: self.s3.clone(),
+            public_url: self.public_url.clone(),
+        })
+    }
+
     /// The licence policy of supply reports, read and checked.
     pub fn license_policy(&self) -> Result<Option<Arc<mcpsec_server::LicencePolicy>>> {
         self.license_policy
@@ -484,6 +524,7 @@ impl Config {
             bail!("index.commit_interval_ms must be above 0");
         }
         self.report.license_policy()?;
+        self.report.delivery()?;
         if let Some(p) = &self.authz.policy_file {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("authz.policy_file: cannot read {}", p.display()))?;
@@ -556,6 +597,40 @@ mod tests {
         let cfg = Config::load_with_env(Some(&path), env(&[])).expect("example config");
         assert!(cfg.syslog.is_some());
         assert_eq!(cfg.files.len(), 1);
+    }
+
+    #[test]
+    fn report_delivery_sections_parse_and_take_overrides() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[report]\ncache_entries = 0\n[report.smtp]\nhost = \"mail.example.com\"\n\
+             from = \"r@example.com\"\n[report.s3]\nendpoint = \"https://s3.example.com\"\n\
+             access_key_env = \"A\"\nsecret_key_env = \"B\"\n",
+        )
+        .expect("write");
+        let cfg = Config::load_with_env(
+            Some(&p),
+            env(&[
+                ("MCPSEC_REPORT__SMTP__PORT", "2525"),
+                ("MCPSEC_REPORT__SMTP__TLS", "tls"),
+            ]),
+        )
+        .expect("load");
+        let d = cfg.report.delivery().expect("delivery");
+        let smtp = d.smtp.expect("smtp");
+        assert_eq!((smtp.port(), smtp.tls), (2525, mcpsec_server::SmtpTls::Tls));
+        let s3 = d.s3.expect("s3");
+        assert_eq!((s3.region.as_str(), s3.path_style), ("us-east-1", false));
+        assert_eq!(cfg.report.cache().entries, 0);
+        assert_eq!(cfg.report.cache().bytes, 64 << 20);
+        let bad = Config::load_with_env(
+            Some(&p),
+            env(&[("MCPSEC_REPORT__S3__ENDPOINT", "ftp://s3.example.com")]),
+        )
+        .expect_err("bad endpoint");
+        assert!(bad.to_string().contains("report.s3.endpoint"), "{bad}");
     }
 
     #[test]

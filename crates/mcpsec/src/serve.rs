@@ -450,6 +450,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             authz: Some(Arc::new(authorizer(&cfg)?)),
             report_templates: cfg.report.templates_dir.clone(),
             report_license_policy: cfg.report.license_policy()?,
+            report_delivery: cfg.report.delivery()?,
+            report_cache: cfg.report.cache(),
             data_dir: Some(cfg.data_dir.clone()),
             git_repos: cfg.supply.git_repos.clone(),
             client_certs: cfg

@@ -13,6 +13,7 @@ mod slack;
 mod teams;
 
 pub use block::{BlockTarget, nft_rules, valid_domain};
+pub use email::valid_address;
 
 use crate::action::{Action, ActionCall, ActionError, HttpRequest};
 use std::collections::BTreeMap;

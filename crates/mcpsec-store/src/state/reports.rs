@@ -128,6 +128,10 @@ pub trait ReportStore: Send + Sync {
     fn list_report_shares(&self, tenant: &TenantId, job_id: &str) -> Result<Vec<ReportShare>>;
     /// Revokes a link of the tenant; `false` when there was no such live link.
     fn revoke_report_share(&self, tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// A cheap stamp of the tenant's data that reports read (alerts and their history,
+    /// rules, risk, playbooks and runs, projects, SBOMs and VEX, the vulnerability
+    /// database generation): it changes whenever any of it does.
+    fn report_data_version(&self, tenant: &TenantId) -> Result<String>;
 }
 
 /// A report made on a schedule and delivered somewhere.

@@ -11,6 +11,25 @@ use sha2::{Digest, Sha256};
 const JOB_COLUMNS: &str = "id, tenant, kind, format, period_from, period_to, status, error, \
     requested_by, created_at, finished_at, size, sha256, project";
 
+/// Counts and latest change times of every table a report reads, for one tenant: each
+/// insert, delete or status change moves one of them.
+const DATA_VERSION: &str = "SELECT \
+    (SELECT count(*) || ':' || coalesce(max(seq), 0) || ':' || coalesce(max(status_at), '') \
+        FROM alerts WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) FROM alert_history WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM rules WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM rule_switches WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM risk_assets WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) FROM risk_assessments WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) FROM risk_points WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM playbooks WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM playbook_runs WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(sum(status = 'pending'), 0) FROM playbook_approvals WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM projects WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) || ':' || coalesce(max(evaluated_at), '') FROM project_sboms WHERE tenant = ?1) \
+    || '|' || (SELECT count(*) FROM project_vex WHERE tenant = ?1) \
+    || '|' || coalesce((SELECT value FROM checkpoints WHERE name = 'supply.vulndb_generation'), '')";
+
 fn tenant_of(s: String) -> TenantId {
     TenantId::new(&s).unwrap_or_else(|_| TenantId::default_tenant())
 }
@@ -50,6 +69,12 @@ fn row_to_share(r: &Row<'_>) -> rusqlite::Result<ReportShare> {
 const SHARE_COLUMNS: &str = "id, tenant, job_id, created_by, created_at, expires_at, revoked_at";
 
 impl ReportStore for SqliteState {
+    fn report_data_version(&self, tenant: &TenantId) -> Result<String> {
+        Ok(self
+            .conn()
+            .query_row(DATA_VERSION, params![tenant.as_str()], |r| r.get(0))?)
+    }
+
     fn add_report_job(&self, j: &ReportJob) -> Result<()> {
         self.conn().execute(
             &format!(
@@ -336,5 +361,51 @@ mod tests {
             "links go with the report"
         );
         assert!(s.report_document(&a, "j1").expect("doc").is_none());
+    }
+
+    #[test]
+    fn the_data_version_moves_with_the_tenants_data_only() {
+        use crate::state::StateStore as _;
+        use crate::state::alerts::{AlertStatus, AlertStore, DetectionOffset};
+        use crate::state::sqlite_alerts::tests::alert;
+        let s = SqliteState::in_memory().expect("db");
+        let (a, b) = (
+            TenantId::new("acme").expect("t"),
+            TenantId::new("other").expect("t"),
+        );
+        let empty = s.report_data_version(&a).expect("version");
+        assert_eq!(empty, s.report_data_version(&b).expect("version"));
+        s.commit_detections(
+            "d",
+            &[alert("acme", "a1", "high", 1, "h")],
+            &DetectionOffset::default(),
+        )
+        .expect("commit");
+        let one = s.report_data_version(&a).expect("version");
+        assert_ne!(one, empty, "a new alert");
+        assert_eq!(
+            s.report_data_version(&b).expect("version"),
+            empty,
+            "not another tenant's"
+        );
+        s.set_alert_status(
+            &a,
+            &["a1".into()],
+            AlertStatus::Acknowledged,
+            "k",
+            None,
+            Utc::now(),
+        )
+        .expect("status");
+        let acked = s.report_data_version(&a).expect("version");
+        assert_ne!(acked, one, "a status change");
+        assert_eq!(acked, s.report_data_version(&a).expect("version"), "stable");
+        s.set_checkpoint("supply.vulndb_generation", "7")
+            .expect("checkpoint");
+        assert_ne!(
+            s.report_data_version(&a).expect("version"),
+            acked,
+            "a new vulnerability database"
+        );
     }
 }
