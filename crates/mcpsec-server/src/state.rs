@@ -51,6 +51,9 @@ pub struct HttpOptions {
     pub data_dir: Option<std::path::PathBuf>,
     /// Client certificate identities (`[server.tls] clients`), used when TLS is on.
     pub client_certs: Vec<crate::CertIdentity>,
+    /// Whether the API is served over TLS (`[server.tls]`), as the compliance report
+    /// shows it.
+    pub tls: bool,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -85,6 +88,8 @@ pub struct AppState {
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
+    /// Whether the API is served over TLS.
+    pub(crate) tls: bool,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
@@ -161,6 +166,7 @@ impl AppState {
             report_license_policy,
             data_dir,
             client_certs,
+            tls,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -188,6 +194,7 @@ impl AppState {
             data_dir,
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             cert_identities: Arc::new(client_certs),
+            tls,
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,
             limiter: crate::limits::Limiter::new(rate),
