@@ -546,9 +546,7 @@ fn setting(kind: &str, on: Option<bool>, yes: &str, no: &str, link: &str) -> Evi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcpsec_store::{
-        ApiKey, ApprovalRecord, AuditEvent, Auditor, PlaybookStore, RunRecord, SqliteState,
-    };
+    use mcpsec_store::{ApiKey, ApprovalRecord, AuditEvent, Auditor, RunRecord, SqliteState};
     use std::sync::Arc;
 
     fn key(tenant: &TenantId, id: &str, role: &str, revoked: bool) -> ApiKey {

@@ -125,8 +125,7 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
         &kind,
         &tenant,
         (from, to),
-        project.as_deref(),
-        &framework,
+        (project.as_deref(), &framework),
         now,
     )?;
     let templates = match &cfg.report.templates_dir {
@@ -171,7 +170,7 @@ fn choose_format(flag: Option<&str>, output: Option<&Path>) -> Result<Format> {
 }
 
 /// The data of a report: the tenant's events in the period from the search index, and
-/// its alerts. Refuses tenants the data dir does not know, so a typo does not yield an
+/// its alerts; `project` scopes a supply report, `framework` a compliance report. Refuses tenants the data dir does not know, so a typo does not yield an
 /// empty report that looks like a quiet week.
 pub fn gather(
     cfg: &crate::config::Config,
@@ -179,8 +178,7 @@ pub fn gather(
     kind: &str,
     tenant: &TenantId,
     (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
-    project: Option<&str>,
-    framework: &str,
+    (project, framework): (Option<&str>, &str),
     now: DateTime<Utc>,
 ) -> Result<ReportData> {
     if data.is_empty() {
