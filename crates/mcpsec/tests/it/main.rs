@@ -17,6 +17,7 @@ mod mcp;
 mod oidc;
 mod playbooks;
 mod projects;
+mod report_compliance;
 mod report_jobs;
 mod report_response;
 mod report_risk;
