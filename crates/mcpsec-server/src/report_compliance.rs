@@ -72,6 +72,15 @@ fn span_query(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     format!("from={}&to={}", t(from), t(to))
 }
 
+/// `1 rule`, `3 rules`; `many` when the plural is not `one` + `s`.
+fn n(count: u64, one: &str, many: Option<&str>) -> String {
+    match (count, many) {
+        (1, _) => format!("1 {one}"),
+        (_, Some(m)) => format!("{count} {m}"),
+        (_, None) => format!("{count} {one}s"),
+    }
+}
+
 fn pct(part: u64, whole: u64) -> String {
     format!("{:.0}%", part as f64 * 100.0 / whole.max(1) as f64)
 }
@@ -144,11 +153,18 @@ fn audit_log(
         (0, 0) => (Missing, "no audit entry for this tenant".to_owned()),
         (0, _) => (
             Partial,
-            format!("{capped}{total} entries in all, none in the period"),
+            format!(
+                "{capped}{} in all, none in the period",
+                n(total, "entry", Some("entries"))
+            ),
         ),
         _ => (
             Present,
-            format!("{capped}{in_period} entries in the period ({changes} changes)"),
+            format!(
+                "{capped}{} in the period ({})",
+                n(in_period, "entry", Some("entries")),
+                n(changes, "change", None)
+            ),
         ),
     };
     Ok(Evidence::new("audit_log", status, figure, "/api/v1/audit"))
@@ -217,17 +233,17 @@ fn events(
     Ok(Evidence::new(
         "event_collection",
         status,
-        format!("{} events in the period", r.total),
+        format!("{} in the period", n(r.total, "event", None)),
         link,
     ))
 }
 
 /// Deployed rules and the ATT&CK techniques they cover.
 fn rules(src: &ReportSources<'_>) -> [Evidence; 2] {
-    let (mut n, mut techniques, mut tactics) = (0u64, BTreeSet::new(), BTreeSet::new());
+    let (mut count, mut techniques, mut tactics) = (0u64, BTreeSet::new(), BTreeSet::new());
     if let Some(rules) = src.rules {
         rules.each_rule(|r| {
-            n += 1;
+            count += 1;
             for t in &r.meta.attack.techniques {
                 let parent = t.split('.').next().unwrap_or(t);
                 techniques.insert(parent.to_ascii_uppercase());
@@ -237,8 +253,8 @@ fn rules(src: &ReportSources<'_>) -> [Evidence; 2] {
     }
     let deployed = Evidence::new(
         "detection_rules",
-        if n > 0 { Present } else { Missing },
-        format!("{n} rules deployed and enabled"),
+        if count > 0 { Present } else { Missing },
+        format!("{} deployed and enabled", n(count, "rule", None)),
         "/api/v1/rules",
     );
     let status = match techniques.len() {
@@ -250,9 +266,9 @@ fn rules(src: &ReportSources<'_>) -> [Evidence; 2] {
         "attack_coverage",
         status,
         format!(
-            "{} techniques across {} tactics",
-            techniques.len(),
-            tactics.len()
+            "{} across {}",
+            n(techniques.len() as u64, "technique", None),
+            n(tactics.len() as u64, "tactic", None)
         ),
         "/api/v1/reports/coverage",
     );
@@ -345,7 +361,11 @@ fn projects(
     let sbom = Evidence::new(
         "sbom_inventory",
         share(with_sbom, total),
-        format!("{with_sbom} of {total} projects have an SBOM ({versions} versions kept)"),
+        format!(
+            "{with_sbom} of {} have an SBOM ({} kept)",
+            n(total, "project", None),
+            n(versions, "version", None)
+        ),
         "/api/v1/projects",
     );
     let scan = Evidence::new(
@@ -393,7 +413,10 @@ fn projects(
                     Some((_, id)) => Evidence::new(
                         "vuln_remediation",
                         Partial,
-                        format!("{critical} open critical findings ({fixable} with a fix)"),
+                        format!(
+                            "{} ({fixable} with a fix)",
+                            n(critical, "open critical finding", None)
+                        ),
                         format!("/api/v1/projects/{id}/findings"),
                     ),
                 }
@@ -425,7 +448,7 @@ fn response(
     let r = crate::report_response::response(state, tenant, (Some(from), Some(to)), now)?;
     let status = match (enabled, r.runs) {
         (0, 0) => Missing,
-        (e, n) if e > 0 && n > 0 => Present,
+        (e, r) if e > 0 && r > 0 => Present,
         _ => Partial,
     };
     let more = if r.truncated { "+" } else { "" };
@@ -433,8 +456,10 @@ fn response(
         "response_playbooks",
         status,
         format!(
-            "{enabled} playbooks enabled, {}{more} runs in the period ({} failed)",
-            r.runs, r.failed
+            "{} enabled, {}{more} in the period ({} failed)",
+            n(enabled, "playbook", None),
+            n(r.runs, "run", None),
+            r.failed
         ),
         "/api/v1/runs",
     );
@@ -450,14 +475,18 @@ fn response(
         (_, 0) => Partial,
         _ => Present,
     };
-    let detail: Vec<String> = by.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let detail: Vec<String> = by.iter().map(|(k, c)| format!("{c} {k}")).collect();
     let approvals = Evidence::new(
         "approvals",
         status,
         if requests == 0 {
             "no step asked for approval in the period".to_owned()
         } else {
-            format!("{requests} approval requests: {}", detail.join(", "))
+            format!(
+                "{}: {}",
+                n(requests, "approval request", None),
+                detail.join(", ")
+            )
         },
         "/api/v1/approvals",
     );
@@ -489,7 +518,11 @@ fn schedules(
     Ok(Evidence::new(
         "scheduled_reports",
         status,
-        format!("{enabled} schedules enabled, {made} reports made in the period"),
+        format!(
+            "{} enabled, {} made in the period",
+            n(enabled, "schedule", None),
+            n(made, "report", None)
+        ),
         "/api/v1/reports/schedules",
     ))
 }
@@ -518,12 +551,13 @@ fn keys(
     } else {
         Present
     };
-    let by: Vec<String> = roles.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let by: Vec<String> = roles.iter().map(|(r, k)| format!("{r} {k}")).collect();
     let figure = if usable == 0 {
         format!("no usable API key ({retired} revoked or expired)")
     } else {
         format!(
-            "{usable} usable keys ({}), {retired} revoked or expired",
+            "{} ({}), {retired} revoked or expired",
+            n(usable, "usable key", None),
             by.join(", ")
         )
     };

@@ -179,7 +179,7 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     assert_eq!(evidence(&b, "approvals").0, "missing", "{b}");
     assert_eq!(
         evidence(&b, "access_control").1,
-        "1 usable keys (admin 1), 0 revoked or expired",
+        "1 usable key (admin 1), 0 revoked or expired",
         "only tenant-b's own key"
     );
 
