@@ -384,4 +384,63 @@ mod tests {
         assert_eq!(decode("%4"), None);
         assert_eq!(decode("%FF%FE"), None, "not UTF-8");
     }
+
+    #[tokio::test]
+    async fn compliance_report_resource_takes_a_checked_framework() {
+        use mcpsec_store::{SqliteState, StateStore, TantivyIndex, TantivyOptions};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().expect("tmp");
+        let index = Arc::new(
+            TantivyIndex::open(&dir.path().join("index"), TantivyOptions::default())
+                .expect("index"),
+        );
+        let state: Arc<dyn StateStore> = Arc::new(SqliteState::in_memory().expect("db"));
+        let tenant = TenantId::new("acme").expect("tenant");
+        state.create_tenant(&tenant).expect("tenant");
+        let auditor = Arc::new(
+            mcpsec_store::Auditor::new(state.clone(), &dir.path().join("audit.key"))
+                .expect("auditor"),
+        );
+        let mcp = crate::McpServer::new(index, tenant.clone())
+            .with_state(state)
+            .with_auditor(auditor);
+        let (text, mime) = mcp
+            .report(tenant.clone(), "compliance?framework=SOC2&format=json")
+            .await
+            .expect("report");
+        assert_eq!(mime, "application/json");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["compliance"]["framework"], "soc2");
+        assert_eq!(v["compliance"]["frameworks"][0]["id"], "soc2");
+        let figure = |kind: &str| {
+            v["compliance"]["evidence"]
+                .as_array()
+                .and_then(|a| a.iter().find(|e| e["kind"] == kind))
+                .map(|e| (e["status"].to_string(), e["figure"].to_string()))
+                .expect("evidence")
+        };
+        assert!(figure("tls").1.contains("not known"), "{v}");
+        assert!(
+            figure("audit_integrity").0.contains("partial"),
+            "verifies, no checkpoint yet: {v}"
+        );
+        let bad = mcp
+            .report(tenant.clone(), "compliance?framework=fedramp")
+            .await
+            .expect_err("unknown framework");
+        assert!(
+            bad.message.contains("unknown compliance framework"),
+            "{}",
+            bad.message
+        );
+        let other = mcp
+            .report(tenant, "executive?framework=soc2")
+            .await
+            .expect_err("framework on another kind");
+        assert!(
+            other.message.contains("framework for compliance"),
+            "{}",
+            other.message
+        );
+    }
 }
