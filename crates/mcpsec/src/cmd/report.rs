@@ -32,7 +32,7 @@ pub enum ReportAction {
         /// vulnerable components by severity with fix availability, licences and the
         /// licence-policy verdicts, changes since the SBOM version before), `risk`
         /// (the tenant's risk now and over the period, the assets that rose highest,
-        /// the highest-risk alerts with their factors) or `response` (playbook runs by
+        /// the highest-risk alerts with their factors), `response` (playbook runs by
         /// playbook and outcome, failed runs, approvals and their waits) or
         /// `compliance` (SOC 2, ISO 27001 Annex A, NIST SP 800-53 and CIS Controls v8:
         /// which controls the tenant's data gives evidence for, with where to check

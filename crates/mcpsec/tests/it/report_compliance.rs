@@ -282,4 +282,17 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
             }
         }
     }
+
+    // An edited audit entry: the chain no longer verifies, and the report says so
+    // (over HTTP and from the command line) without naming anyone's entries.
+    let conn = rusqlite::Connection::open(data.join("state.db")).expect("open db");
+    conn.execute_batch("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2;")
+        .expect("tamper");
+    let v = json_report(&s, TOKEN, "");
+    let (status, figure) = evidence(&v, "audit_integrity");
+    assert_eq!(status, "missing", "{figure}");
+    assert!(figure.contains("FAILED"), "{figure}");
+    let out = cli(&data, &["--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(evidence(&v, "audit_integrity").0, "missing", "{v}");
 }
