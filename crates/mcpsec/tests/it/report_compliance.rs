@@ -296,3 +296,87 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(evidence(&v, "audit_integrity").0, "missing", "{v}");
 }
+
+/// A CycloneDX 1.5 SBOM of npm packages.
+fn sbom(components: &[(&str, &str)]) -> String {
+    let comps: Vec<Value> = components
+        .iter()
+        .map(|(n, v)| {
+            json!({"type": "library", "bom-ref": format!("{n}@{v}"), "name": n,
+            "version": v, "purl": format!("pkg:npm/{n}@{v}")})
+        })
+        .collect();
+    json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": comps})
+        .to_string()
+}
+
+#[test]
+fn compliance_report_counts_sboms_scans_and_open_critical_findings() {
+    use crate::projects::{CRITICAL, advisory, create_project, import, upload};
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    import(
+        &data,
+        &dir.path().join("adv"),
+        &[(
+            "express",
+            advisory("GHSA-express-0001", &[], "express", "4.5.0", CRITICAL),
+        )],
+    );
+    let s = Server::start(&data);
+    let id = create_project(&s, TOKEN, "storefront");
+    create_project(&s, TOKEN, "not-yet");
+    let (st, up) = upload(
+        &s,
+        TOKEN,
+        &id,
+        &sbom(&[("express", "4.0.0"), ("lodash", "4.17.21")]),
+        "",
+        "application/json",
+    );
+    assert_eq!(st, 201, "{up}");
+
+    let v = json_report(&s, TOKEN, "&framework=cis8");
+    let (status, figure) = evidence(&v, "sbom_inventory");
+    assert_eq!(status, "partial", "{figure}");
+    assert_eq!(figure, "1 of 2 projects have an SBOM (1 version kept)");
+    let (status, figure) = evidence(&v, "vuln_scanning");
+    assert_eq!(status, "present", "{figure}");
+    let (status, figure) = evidence(&v, "vuln_remediation");
+    assert_eq!(status, "partial", "{figure}");
+    assert_eq!(figure, "1 open critical finding (1 with a fix)");
+    let link = v["compliance"]["evidence"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["kind"] == "vuln_remediation"))
+        .map(|e| e["link"].clone())
+        .expect("link");
+    assert_eq!(link, format!("/api/v1/projects/{id}/findings"));
+    let (st, _) = get(&s, TOKEN, link.as_str().expect("str"));
+    assert_eq!(st, 200, "the link answers");
+
+    // The fixed version: nothing critical is left open.
+    let (st, up) = upload(
+        &s,
+        TOKEN,
+        &id,
+        &sbom(&[("express", "4.5.0"), ("lodash", "4.17.21")]),
+        "",
+        "application/json",
+    );
+    assert_eq!(st, 201, "{up}");
+    let v = json_report(&s, TOKEN, "");
+    assert_eq!(evidence(&v, "vuln_remediation").0, "present", "{v}");
+    assert!(evidence(&v, "sbom_inventory").1.contains("2 versions kept"));
+
+    // Another tenant has no project at all.
+    let other = tenant_key(&data, "tenant-b", "admin");
+    let b = json_report(&s, &other, "");
+    for kind in ["sbom_inventory", "vuln_scanning", "vuln_remediation"] {
+        assert_eq!(evidence(&b, kind).0, "missing", "{kind}: {b}");
+    }
+    assert!(
+        evidence(&b, "sbom_inventory")
+            .1
+            .starts_with("0 of 0 projects")
+    );
+}
