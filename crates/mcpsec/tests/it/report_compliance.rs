@@ -99,6 +99,32 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     );
     assert!(report["period"]["from"].is_string(), "30 days by default");
 
+    // Answering an alert is triage evidence, with the time it took.
+    let (st, body) = get(&s, TOKEN, "/api/v1/alerts?level=critical");
+    assert_eq!(st, 200);
+    let alerts: Value = serde_json::from_slice(&body).expect("json");
+    let id = alerts["alerts"][0]["id"]
+        .as_str()
+        .expect("an alert")
+        .to_owned();
+    let r = client()
+        .patch(s.url(&format!("/api/v1/alerts/{id}")))
+        .bearer_auth(TOKEN)
+        .json(&json!({"status": "acknowledged"}))
+        .send()
+        .expect("patch");
+    assert_eq!(r.status().as_u16(), 200);
+    let v = json_report(&s, TOKEN, "");
+    let (status, figure) = evidence(&v, "alert_triage");
+    assert_eq!(
+        status, "partial",
+        "one of the demo's alerts answered: {figure}"
+    );
+    assert!(
+        !figure.starts_with("0 of") && figure.contains("MTTA") && !figure.ends_with("MTTA –"),
+        "{figure}"
+    );
+
     // Every format, read back.
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out");
