@@ -20,6 +20,7 @@
 //! overridden per tenant from a directory ([`Templates`]).
 
 mod chart;
+mod compliance;
 mod csv;
 mod error;
 mod model;
@@ -38,6 +39,10 @@ mod tests;
 mod xlsx;
 
 pub use chart::{Anchor, Chart, Shape};
+pub use compliance::{
+    Compliance, ControlResult, ControlStatus, EVIDENCE_KINDS, Evidence, EvidenceStatus, FRAMEWORKS,
+    FrameworkResult, OutOfScope, assess, evidence_name, parse_framework,
+};
 pub use error::ReportError;
 pub use model::{
     AlertSummary, Bucket, Count, EventSummary, Histogram, Period, REPORT_SCHEMA_VERSION, ReportData,
@@ -65,6 +70,7 @@ pub const KINDS: &[&str] = &[
     "supply",
     "risk",
     "response",
+    "compliance",
 ];
 
 /// The title of a report kind.
@@ -76,6 +82,7 @@ pub fn title(kind: &str) -> &str {
         "supply" => "Supply-chain posture",
         "risk" => "Risk trends",
         "response" => "Response activity",
+        "compliance" => "Compliance mapping",
         other => other,
     }
 }

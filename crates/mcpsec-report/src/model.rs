@@ -41,6 +41,9 @@ pub struct ReportData {
     /// Playbook runs and approvals of the period (the `response` report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<crate::response::Response>,
+    /// Controls of compliance frameworks and their evidence (the `compliance` report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<crate::compliance::Compliance>,
 }
 
 /// The period a report covers.

@@ -326,6 +326,9 @@ pub fn key_figures(r: &ReportData) -> Vec<(String, String)> {
     if let Some(x) = &r.response {
         crate::response::key_figures(x, &mut out);
     }
+    if let Some(c) = &r.compliance {
+        crate::compliance::key_figures(c, &mut out);
+    }
     out
 }
 
@@ -453,6 +456,9 @@ pub fn tables(r: &ReportData) -> Vec<Table> {
     }
     if let Some(x) = &r.response {
         crate::response::tables(x, &mut out);
+    }
+    if let Some(c) = &r.compliance {
+        crate::compliance::tables(c, &mut out);
     }
     out
 }

@@ -281,6 +281,7 @@ impl SummaryBuilder {
             supply: None,
             risk: None,
             response: None,
+            compliance: None,
         }
     }
 }

@@ -44,7 +44,7 @@ pub struct McpServer {
     /// The licence policy of supply reports; none: the built-in default.
     pub(crate) license_policy: Option<Arc<crate::LicencePolicy>>,
     /// Where changes are audited over stdio (over HTTP: the server's audit log).
-    auditor: Option<Arc<mcpsec_store::Auditor>>,
+    pub(crate) auditor: Option<Arc<mcpsec_store::Auditor>>,
     /// Risk assessment over stdio (over HTTP: the server's).
     pub(crate) assessor: Option<Arc<mcpsec_risk::Assessor>>,
     /// Every tool: events, alerts, vulnerabilities.

@@ -33,6 +33,8 @@ pub struct ReportSources<'a> {
     /// Days of open and acknowledged alerts the `risk` report's "now" counts
     /// (`[risk] window_days`).
     pub risk_window_days: u32,
+    /// The frameworks and platform facts of the `compliance` report.
+    pub compliance: crate::ComplianceSources<'a>,
 }
 
 /// The data of a report of `kind` over the tenant's period.
@@ -81,6 +83,17 @@ pub fn report_data(
         "response" => {
             data.response = Some(crate::report_response::response(
                 src.state,
+                tenant,
+                (from, to),
+                now,
+            )?)
+        }
+        "compliance" => {
+            let (from, to) = crate::report_compliance::period(from, to, now);
+            data.period.from = Some(from);
+            data.period.to = Some(to);
+            data.compliance = Some(crate::report_compliance::compliance(
+                src,
                 tenant,
                 (from, to),
                 now,

@@ -55,7 +55,7 @@ impl JobBoard {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewReport {
-    /// `executive`, `triage`, `coverage`, `supply` or `risk`.
+    /// `executive`, `triage`, `coverage`, `supply`, `risk`, `response` or `compliance`.
     kind: String,
     /// `pdf` (default), `html`, `xlsx`, `csv`, `md`, `json`, or `sarif` (supply only).
     format: Option<String>,
@@ -65,6 +65,9 @@ pub(crate) struct NewReport {
     to: Option<String>,
     /// The project (id or name) a `supply` report covers; default: every project.
     project: Option<String>,
+    /// The framework a `compliance` report maps: `soc2`, `iso27001`, `nist80053`, `cis8`
+    /// or `all` (default).
+    framework: Option<String>,
 }
 
 /// A report job as the API shows it.
@@ -78,6 +81,8 @@ pub(crate) struct JobView {
     format: String,
     /// The project a supply report covers (none: every project).
     project: Option<String>,
+    /// The framework a compliance report maps (none: all).
+    framework: Option<String>,
     /// `queued`, `running`, `done` or `failed`.
     status: String,
     /// 0–100 while running, 100 when done.
@@ -118,6 +123,7 @@ fn view(st: &AppState, j: ReportJob) -> JobView {
         kind: j.kind,
         format: j.format,
         project: j.project,
+        framework: j.framework,
         status: j.status.as_str().to_owned(),
         progress,
         error: j.error,
@@ -178,11 +184,13 @@ pub(crate) async fn create(
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
     crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
+    let framework = crate::report_compliance::check_framework(&req.kind, req.framework.as_deref())?;
     if let Some(action) = crate::reports::kind_action(&req.kind) {
         st.authorize(&who, action, &attrs("POST", "/api/v1/reports", None))?;
     }
     let (from, to) = crate::reports::times(req.from.as_deref(), req.to.as_deref())?;
     let now = Utc::now();
+    let framework = (req.kind == "compliance").then_some(framework);
     let job = ReportJob {
         id: ulid::Ulid::new().to_string(),
         tenant: who.tenant.clone(),
@@ -198,6 +206,7 @@ pub(crate) async fn create(
         size: None,
         sha256: None,
         project: req.project,
+        framework,
     };
     let stored = job.clone();
     st.on_store(move |s| s.add_report_job(&stored)).await?;
@@ -206,7 +215,7 @@ pub(crate) async fn create(
         &who,
         "reports.created",
         &job.id,
-        serde_json::json!({"kind": job.kind, "format": job.format, "project": job.project}),
+        serde_json::json!({"kind": job.kind, "format": job.format, "project": job.project, "framework": job.framework}),
     );
     spawn(st.clone(), job.clone());
     let body = Json(view(&st, job));
@@ -314,6 +323,7 @@ fn render(st: &AppState, job: &ReportJob) -> Result<Vec<u8>, String> {
         project: job.project.as_deref(),
         supply: st.supply_sources(),
         risk_window_days: st.risk_window_days(),
+        compliance: st.compliance_sources(job.framework.as_deref().unwrap_or("all")),
     };
     let data = crate::report_cache::report_data(
         &st.report_cache,

@@ -268,6 +268,7 @@ async fn queue(
         size: None,
         sha256: None,
         project: s.project.clone(),
+        framework: None,
     };
     let (stored, id) = (job.clone(), s.id.clone());
     st.on_store(move |db| {

@@ -101,26 +101,30 @@ pub(crate) fn document_response(
     r
 }
 
-/// The deployed rules a report of `kind` needs: the tenant's, for `coverage` and `risk`.
+/// The deployed rules a report of `kind` needs: the tenant's, for `coverage`, `risk`
+/// and `compliance`.
 pub(crate) fn rules_for_report(
     detector: Option<&mcpsec_detect::Detector>,
     kind: &str,
     tenant: &TenantId,
 ) -> Result<Option<std::sync::Arc<mcpsec_detect::TenantRules>>, mcpsec_detect::DetectError> {
     match detector {
-        Some(d) if kind == "coverage" || kind == "risk" => d.catalog().rules_for(tenant).map(Some),
+        Some(d) if matches!(kind, "coverage" | "risk" | "compliance") => {
+            d.catalog().rules_for(tenant).map(Some)
+        }
         _ => Ok(None),
     }
 }
 
 /// The action a report kind needs besides the one its endpoint checks: a supply report
 /// shows projects, a risk report the risk model's scores, a response report the
-/// playbook runs.
+/// playbook runs, a compliance report the state of the audit log.
 pub(crate) fn kind_action(kind: &str) -> Option<crate::Action> {
     match kind {
         "supply" => Some(crate::Action::ProjectsRead),
         "risk" => Some(crate::Action::RiskRead),
         "response" => Some(crate::Action::PlaybooksRead),
+        "compliance" => Some(crate::Action::AuditRead),
         _ => None,
     }
 }
@@ -174,6 +178,20 @@ impl AppState {
             .map_or(DEFAULT_WINDOW_DAYS, |a| a.config().window_days)
     }
 
+    /// What the compliance report needs from the server: the audit log to verify and
+    /// whether OIDC and TLS are on.
+    pub(crate) fn compliance_sources<'a>(
+        &'a self,
+        framework: &'a str,
+    ) -> crate::ComplianceSources<'a> {
+        crate::ComplianceSources {
+            framework,
+            audit: Some(self.audit.as_ref()),
+            oidc: Some(self.oidc.is_some()),
+            tls: Some(self.tls),
+        }
+    }
+
     /// The report templates: embedded, overridden from `[report] templates_dir`.
     pub(crate) fn templates(&self) -> Templates {
         match &self.report_templates {
@@ -212,6 +230,9 @@ pub(crate) struct ReportParams {
     format: Option<String>,
     /// The project (id or name) a `supply` report covers; default: every project.
     project: Option<String>,
+    /// The framework a `compliance` report maps: `soc2`, `iso27001`, `nist80053`, `cis8`
+    /// or `all` (default).
+    framework: Option<String>,
     /// Must be the key's own tenant when given; a report never covers another tenant.
     tenant: Option<String>,
 }
@@ -219,12 +240,12 @@ pub(crate) struct ReportParams {
 /// A report over the caller's tenant, in any format. Alerts are empty until alerts are
 /// stored ("no alerts in this period").
 #[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports",
-    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage, supply, risk or response"), ReportParams),
+    params(("kind" = String, Path, description = "Report kind: executive, triage, coverage, supply, risk, response or compliance"), ReportParams),
     responses(
         (status = 200, description = "The report (JSON, or a document with Content-Disposition)", body = Object),
-        (status = 400, description = "Unknown kind or format, bad time", body = crate::error::ErrorBody),
+        (status = 400, description = "Unknown kind, format or framework, bad time", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or invalid API key", body = crate::error::ErrorBody),
-        (status = 403, description = "Another tenant's report was asked for", body = crate::error::ErrorBody),
+        (status = 403, description = "Another tenant's report was asked for, or the kind needs a permission the key lacks", body = crate::error::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub(crate) async fn generate(
@@ -256,6 +277,7 @@ pub(crate) async fn generate(
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
     check_request(&kind, format, p.project.as_deref())?;
+    let framework = crate::report_compliance::check_framework(&kind, p.framework.as_deref())?;
     if let Some(action) = kind_action(&kind) {
         st.authorize(
             &who,
@@ -282,6 +304,7 @@ pub(crate) async fn generate(
             project: project.as_deref(),
             supply: app.supply_sources(),
             risk_window_days: app.risk_window_days(),
+            compliance: app.compliance_sources(&framework),
         };
         let data = crate::report_cache::report_data(
             &app.report_cache,

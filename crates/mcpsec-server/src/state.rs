@@ -59,6 +59,9 @@ pub struct HttpOptions {
     pub report_delivery: crate::ReportDelivery,
     /// Bounds of the report data cache (`[report] cache_entries`, `cache_bytes`).
     pub report_cache: crate::ReportCacheLimits,
+    /// Whether the API is served over TLS (`[server.tls]`), as the compliance report
+    /// shows it.
+    pub tls: bool,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -99,6 +102,8 @@ pub struct AppState {
     /// Serializes supply-chain re-evaluations (periodic and on request).
     pub(crate) reevaluation: Arc<tokio::sync::Mutex<()>>,
     pub(crate) cert_identities: Arc<Vec<crate::CertIdentity>>,
+    /// Whether the API is served over TLS.
+    pub(crate) tls: bool,
     pub(crate) oidc: Option<Arc<crate::oidc::OidcVerifier>>,
     pub(crate) authz: Arc<crate::Authorizer>,
     pub(crate) limiter: Arc<crate::limits::Limiter>,
@@ -178,6 +183,7 @@ impl AppState {
             client_certs,
             report_delivery,
             report_cache,
+            tls,
         } = opts;
         let authz = authz.unwrap_or_else(|| {
             Arc::new(
@@ -208,6 +214,7 @@ impl AppState {
             report_cache: Arc::new(crate::report_cache::ReportCache::new(report_cache)),
             reevaluation: Arc::new(tokio::sync::Mutex::new(())),
             cert_identities: Arc::new(client_certs),
+            tls,
             oidc: oidc.map(|c| Arc::new(crate::oidc::OidcVerifier::new(c))),
             authz,
             limiter: crate::limits::Limiter::new(rate),

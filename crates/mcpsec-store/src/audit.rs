@@ -214,9 +214,11 @@ impl Auditor {
         self.signer.public_key()
     }
 
-    /// Verifies the whole log of the store.
+    /// Verifies the whole log of the store, one page of entries at a time: memory stays
+    /// bounded by the page and the checkpoints, whatever the length of the log.
     pub fn verify(&self) -> Result<VerifyReport> {
-        let mut entries = Vec::new();
+        let cps = self.state.audit_checkpoints()?;
+        let mut check = ChainCheck::new(&cps);
         let mut after = 0;
         loop {
             let page = self.state.audit_entries(None, after, 10_000)?;
@@ -224,10 +226,11 @@ impl Auditor {
                 Some(e) => after = e.seq,
                 None => break,
             }
-            entries.extend(page);
+            for e in &page {
+                check.entry(e);
+            }
         }
-        let cps = self.state.audit_checkpoints()?;
-        Ok(verify(&entries, &cps, Some(&self.public_key())))
+        Ok(check.finish(&cps, Some(&self.public_key())))
     }
 }
 
@@ -256,22 +259,45 @@ pub fn verify(
     checkpoints: &[AuditCheckpoint],
     trusted_key: Option<&str>,
 ) -> VerifyReport {
-    let mut r = VerifyReport {
-        entries: entries.len() as u64,
-        checkpoints: checkpoints.len() as u64,
-        problems: Vec::new(),
-    };
-    let mut prev = GENESIS_HASH.to_owned();
-    let mut expect_seq = 1u64;
-    let mut by_seq = std::collections::HashMap::new();
+    let mut check = ChainCheck::new(checkpoints);
     for e in entries {
-        if e.seq != expect_seq {
+        check.entry(e);
+    }
+    check.finish(checkpoints, trusted_key)
+}
+
+/// The chain checked entry by entry, keeping only what the checkpoints need: the
+/// hashes of the entries they vouch for.
+struct ChainCheck {
+    report: VerifyReport,
+    prev: String,
+    expect_seq: u64,
+    last: u64,
+    /// Checkpointed sequence numbers and the hash their entry had (`None`: not seen).
+    vouched: std::collections::HashMap<u64, Option<String>>,
+}
+
+impl ChainCheck {
+    fn new(checkpoints: &[AuditCheckpoint]) -> Self {
+        ChainCheck {
+            report: VerifyReport::default(),
+            prev: GENESIS_HASH.to_owned(),
+            expect_seq: 1,
+            last: 0,
+            vouched: checkpoints.iter().map(|c| (c.seq, None)).collect(),
+        }
+    }
+
+    fn entry(&mut self, e: &AuditEntry) {
+        let r = &mut self.report;
+        r.entries += 1;
+        if e.seq != self.expect_seq {
             r.problems.push(format!(
-                "entry {}: expected seq {expect_seq} (entries removed or reordered)",
-                e.seq
+                "entry {}: expected seq {} (entries removed or reordered)",
+                e.seq, self.expect_seq
             ));
         }
-        if e.prev_hash != prev {
+        if e.prev_hash != self.prev {
             r.problems.push(format!(
                 "entry {}: does not link to the entry before it (removed, inserted or reordered)",
                 e.seq
@@ -284,11 +310,34 @@ pub fn verify(
                 e.seq
             ));
         }
-        by_seq.insert(e.seq, e.hash.clone());
-        prev = e.hash.clone();
-        expect_seq = e.seq + 1;
+        if let Some(seen) = self.vouched.get_mut(&e.seq) {
+            *seen = Some(e.hash.clone());
+        }
+        self.prev = e.hash.clone();
+        self.expect_seq = e.seq + 1;
+        self.last = e.seq;
     }
-    let last = entries.last().map(|e| e.seq).unwrap_or(0);
+
+    fn finish(self, checkpoints: &[AuditCheckpoint], trusted_key: Option<&str>) -> VerifyReport {
+        let ChainCheck {
+            report: mut r,
+            last,
+            vouched,
+            ..
+        } = self;
+        r.checkpoints = checkpoints.len() as u64;
+        check_checkpoints(&mut r, checkpoints, trusted_key, last, &vouched);
+        r
+    }
+}
+
+fn check_checkpoints(
+    r: &mut VerifyReport,
+    checkpoints: &[AuditCheckpoint],
+    trusted_key: Option<&str>,
+    last: u64,
+    by_seq: &std::collections::HashMap<u64, Option<String>>,
+) {
     for c in checkpoints {
         if let Some(k) = trusted_key
             && c.public_key != k
@@ -317,7 +366,7 @@ pub fn verify(
             r.problems
                 .push(format!("checkpoint {}: bad signature", c.seq));
         }
-        match by_seq.get(&c.seq) {
+        match by_seq.get(&c.seq).and_then(Option::as_ref) {
             Some(h) if *h == c.hash => {}
             Some(_) => r.problems.push(format!(
                 "checkpoint {}: entry {} changed since it was signed",
@@ -332,7 +381,6 @@ pub fn verify(
                 .push(format!("checkpoint {}: entry {} is missing", c.seq, c.seq)),
         }
     }
-    r
 }
 
 #[cfg(test)]
@@ -364,6 +412,37 @@ mod tests {
                 e
             })
             .collect()
+    }
+
+    #[test]
+    fn the_store_is_verified_page_by_page_with_its_checkpoints() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state: std::sync::Arc<dyn crate::StateStore> =
+            std::sync::Arc::new(crate::SqliteState::in_memory().expect("db"));
+        let auditor = Auditor::new(state, &dir.path().join("k")).expect("auditor");
+        assert!(
+            auditor.verify().expect("verify").ok(),
+            "an empty log is intact"
+        );
+        for i in 0..130 {
+            auditor
+                .record(&AuditEvent {
+                    tenant: "-".into(),
+                    actor: "k1".into(),
+                    action: "key.create".into(),
+                    target: format!("key{i}"),
+                    outcome: "success".into(),
+                    details: serde_json::json!({}),
+                })
+                .expect("record");
+        }
+        let r = auditor.verify().expect("verify");
+        assert!(r.ok(), "{:?}", r.problems);
+        assert_eq!(
+            (r.entries, r.checkpoints),
+            (130, 2),
+            "checkpoints at 64 and 128"
+        );
     }
 
     #[test]

@@ -460,6 +460,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
                 .as_ref()
                 .map(|t| t.clients.clone())
                 .unwrap_or_default(),
+            tls: cfg.server.tls.is_some(),
         },
     );
     {

@@ -74,6 +74,8 @@ pub struct ReportJob {
     pub sha256: Option<String>,
     /// The project (id or name) a `supply` report covers; `None`: every project.
     pub project: Option<String>,
+    /// The framework a `compliance` report covers; `None`: all of them.
+    pub framework: Option<String>,
 }
 
 /// A link that lets someone without an API key download one report until it expires.

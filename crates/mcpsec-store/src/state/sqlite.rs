@@ -44,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_report_project",
         include_str!("../../migrations/0010_report_project.sql"),
     ),
+    (
+        "0012_report_framework",
+        include_str!("../../migrations/0012_report_framework.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is

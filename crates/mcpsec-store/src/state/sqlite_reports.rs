@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
 const JOB_COLUMNS: &str = "id, tenant, kind, format, period_from, period_to, status, error, \
-    requested_by, created_at, finished_at, size, sha256, project";
+    requested_by, created_at, finished_at, size, sha256, project, framework";
 
 /// Counts and latest change times of every table a report reads, for one tenant: each
 /// insert, delete or status change moves one of them.
@@ -51,6 +51,7 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<ReportJob> {
         size: r.get::<_, Option<i64>>(11)?.map(|n| n.max(0) as u64),
         sha256: r.get(12)?,
         project: r.get(13)?,
+        framework: r.get(14)?,
     })
 }
 
@@ -79,7 +80,7 @@ impl ReportStore for SqliteState {
         self.conn().execute(
             &format!(
                 "INSERT INTO report_jobs ({JOB_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             ),
             params![
                 j.id,
@@ -96,6 +97,7 @@ impl ReportStore for SqliteState {
                 j.size.map(|n| n as i64),
                 j.sha256,
                 j.project,
+                j.framework,
             ],
         )?;
         Ok(())
@@ -276,6 +278,7 @@ mod tests {
             size: None,
             sha256: None,
             project: Some("storefront".into()),
+            framework: Some("soc2".into()),
         }
     }
 
@@ -296,6 +299,7 @@ mod tests {
             Some("storefront"),
             "kept for a re-run"
         );
+        assert_eq!(back.framework.as_deref(), Some("soc2"), "kept for a re-run");
         s.finish_report_job(
             "j1",
             ReportJobStatus::Done,

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use mcpsec_core::TenantId;
 use mcpsec_detect::{Catalog, CatalogOptions, TenantRules};
 use mcpsec_report::{AlertSummary, Format, KINDS, ReportData, SummaryBuilder, Templates};
-use mcpsec_server::{ReportSources, SupplySources};
+use mcpsec_server::{ComplianceSources, ReportSources, SupplySources};
 use mcpsec_store::{DataDir, SearchIndex, SqliteState, StateStore, StoreError, TantivyIndex};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,8 @@ use std::time::Instant;
 /// `mcpsec report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportAction {
-    /// Generate a report (kinds: executive, triage, coverage, supply, risk, response). Reads the data
+    /// Generate a report (kinds: executive, triage, coverage, supply, risk, response,
+    /// compliance). Reads the data
     /// dir of a running or stopped `serve` without locking it.
     Generate {
         /// Report kind: `executive` (events by source and format, over time, top hosts
@@ -31,9 +32,12 @@ pub enum ReportAction {
         /// vulnerable components by severity with fix availability, licences and the
         /// licence-policy verdicts, changes since the SBOM version before), `risk`
         /// (the tenant's risk now and over the period, the assets that rose highest,
-        /// the highest-risk alerts with their factors) or `response` (playbook runs by
-        /// playbook and outcome, failed runs, approvals and their waits); `risk` and
-        /// `response` default to the last 7 days.
+        /// the highest-risk alerts with their factors), `response` (playbook runs by
+        /// playbook and outcome, failed runs, approvals and their waits) or
+        /// `compliance` (SOC 2, ISO 27001 Annex A, NIST SP 800-53 and CIS Controls v8:
+        /// which controls the tenant's data gives evidence for, with where to check
+        /// it); `risk` and `response` default to the last 7 days, `compliance` to the
+        /// last 30.
         #[arg(value_name = "KIND")]
         kind: String,
         /// Start of the period (RFC 3339, epoch seconds, `now-7d`); default: the first
@@ -54,6 +58,10 @@ pub enum ReportAction {
         /// the tenant.
         #[arg(long, value_name = "PROJECT")]
         project: Option<String>,
+        /// The framework a compliance report maps: soc2, iso27001, nist80053, cis8 or
+        /// all (default).
+        #[arg(long, value_name = "FRAMEWORK")]
+        framework: Option<String>,
         /// Tenant whose data the report covers.
         #[arg(long, default_value = TenantId::DEFAULT)]
         tenant: String,
@@ -73,6 +81,7 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
         format,
         output,
         project,
+        framework,
         tenant,
         store,
     } = action;
@@ -89,6 +98,10 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
     if project.is_some() && kind != "supply" {
         bail!("--project applies to the supply report only");
     }
+    if framework.is_some() && kind != "compliance" {
+        bail!("--framework applies to the compliance report only");
+    }
+    let framework = mcpsec_report::parse_framework(framework.as_deref())?;
     let tenant = TenantId::new(&tenant).map_err(anyhow::Error::msg)?;
     let now = Utc::now();
     let time = |s: &Option<String>, what: &str| -> Result<Option<DateTime<Utc>>> {
@@ -112,7 +125,7 @@ pub fn run(action: ReportAction) -> Result<ExitCode> {
         &kind,
         &tenant,
         (from, to),
-        project.as_deref(),
+        (project.as_deref(), &framework),
         now,
     )?;
     let templates = match &cfg.report.templates_dir {
@@ -157,7 +170,7 @@ fn choose_format(flag: Option<&str>, output: Option<&Path>) -> Result<Format> {
 }
 
 /// The data of a report: the tenant's events in the period from the search index, and
-/// its alerts. Refuses tenants the data dir does not know, so a typo does not yield an
+/// its alerts; `project` scopes a supply report, `framework` a compliance report. Refuses tenants the data dir does not know, so a typo does not yield an
 /// empty report that looks like a quiet week.
 pub fn gather(
     cfg: &crate::config::Config,
@@ -165,7 +178,7 @@ pub fn gather(
     kind: &str,
     tenant: &TenantId,
     (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
-    project: Option<&str>,
+    (project, framework): (Option<&str>, &str),
     now: DateTime<Utc>,
 ) -> Result<ReportData> {
     if data.is_empty() {
@@ -209,12 +222,22 @@ pub fn gather(
         };
     }
     let state: Arc<dyn StateStore> = Arc::new(state);
-    let rules = if kind == "coverage" || kind == "risk" {
+    let rules = if matches!(kind, "coverage" | "risk" | "compliance") {
         Some(deployed_rules(cfg, &state, tenant)?)
     } else {
         None
     };
     let policy = cfg.report.license_policy()?;
+    // The chain is verified with the data dir's own key; without one nothing was
+    // audited yet and the report says so. Loading an existing key writes nothing.
+    let auditor = if kind == "compliance" && data.audit_key().exists() {
+        Some(mcpsec_store::Auditor::new(
+            state.clone(),
+            &data.audit_key(),
+        )?)
+    } else {
+        None
+    };
     let src = ReportSources {
         index: index.as_ref().map(|i| i as &dyn SearchIndex),
         state: state.as_ref(),
@@ -226,6 +249,12 @@ pub fn gather(
             policy: policy.as_deref(),
         },
         risk_window_days: cfg.risk.window_days,
+        compliance: ComplianceSources {
+            framework,
+            audit: auditor.as_ref(),
+            oidc: Some(cfg.auth.oidc.is_some()),
+            tls: Some(cfg.server.tls.is_some()),
+        },
     };
     mcpsec_server::report_data(&src, kind, tenant, from, to, now)
         .context("cannot gather the report data")

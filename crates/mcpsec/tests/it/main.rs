@@ -19,6 +19,7 @@ mod oidc;
 mod playbooks;
 mod projects;
 mod report_cache;
+mod report_compliance;
 mod report_jobs;
 mod report_mail;
 mod report_response;
