@@ -8,7 +8,8 @@
 //! version, so a stale entry is never found again; it ages out of the LRU. The minute
 //! bounds how long figures relative to "now" (ages, the risk window) can be reused.
 //! Bounded in entries and bytes (the data's JSON size); a hit only renews
-//! `generated_at`.
+//! `generated_at`. The compliance report is never cached (it reads the audit chain,
+//! API keys and settings, which the data version does not follow).
 
 use crate::ReportSources;
 use chrono::{DateTime, Timelike, Utc};
@@ -160,6 +161,11 @@ pub(crate) fn report_data(
     now: DateTime<Utc>,
 ) -> Result<ReportData, StoreError> {
     let (from, to) = span;
+    // The compliance report reads the audit chain, keys and settings, which the data
+    // version does not follow: it is always gathered afresh.
+    if kind == "compliance" {
+        return crate::report_data(src, kind, tenant, from, to, now);
+    }
     let minute = now.with_second(0).and_then(|t| t.with_nanosecond(0));
     let key = CacheKey {
         tenant: tenant.as_str().to_owned(),
