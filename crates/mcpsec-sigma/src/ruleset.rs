@@ -216,7 +216,7 @@ impl RuleSetBuilder {
         // The selective parse joins the keyword text with newlines (and may hold more
         // values than a whole parse when keys repeat): exact for needles without one.
         let sparse = !pf.any_needle(keywords, |n| n.contains('\n'));
-        let (prefilter, failed) = pf.build(compiler.fields.len());
+        let (prefilter, failed) = pf.build(compiler.fields.len(), Some(keywords));
         if !failed.is_empty() {
             for_each_test(&mut compiled, &mut groups, |t| t.unregister(&failed));
             for r in &mut compiled {
