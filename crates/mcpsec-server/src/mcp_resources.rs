@@ -290,6 +290,7 @@ impl McpServer {
         };
         let kind = kind.to_owned();
         let vulndb = self.vulndb_dir.clone();
+        let git_repos = self.git_repos.clone();
         let policy = self.license_policy.clone();
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
             // Reports built from the state store rather than the events.
@@ -312,6 +313,7 @@ impl McpServer {
                     supply: crate::SupplySources {
                         vulndb_dir: vulndb.as_deref(),
                         policy: policy.as_deref(),
+                        git_repos: git_repos.as_deref(),
                     },
                     risk_window_days: crate::reports::DEFAULT_WINDOW_DAYS,
                     // Over MCP the server's configuration is not at hand: OIDC and

@@ -5,7 +5,7 @@
 
 use crate::ApiError;
 use crate::projects_findings::diff_of;
-use crate::supply_eval::{counts, embedded_vex, evaluate, load_vex, open_db};
+use crate::supply_eval::{counts, embedded_vex, evaluate_with, load_vex, open_db, scan_options};
 use mcpsec_core::TenantId;
 use mcpsec_report::{
     Count, LicenceIssue, LicenceUse, LicenceVerdicts, ProjectPosture, SEVERITIES, SbomChanges,
@@ -17,6 +17,7 @@ use mcpsec_supply::db::VulnDb;
 use mcpsec_supply::inventory::Inventory;
 use mcpsec_supply::license::{Policy, Verdict, check};
 use mcpsec_supply::scan::Finding;
+use mcpsec_supply::scan::ScanOptions;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -28,6 +29,8 @@ pub struct SupplySources<'a> {
     pub vulndb_dir: Option<&'a Path>,
     /// The licence policy (`None`: the built-in default policy).
     pub policy: Option<&'a LicencePolicy>,
+    /// Local clones that place commits in OSV `GIT` ranges (`[supply] git_repos`).
+    pub git_repos: Option<&'a Path>,
 }
 
 /// A licence policy read from `[report] license_policy`, with the file it came from.
@@ -106,6 +109,7 @@ struct Evaluated {
 fn evaluate_version(
     state: &dyn StateStore,
     db: &mut Option<(VulnDb, u64)>,
+    opts: &ScanOptions,
     tenant: &TenantId,
     project: &str,
     version: u32,
@@ -121,7 +125,7 @@ fn evaluate_version(
     if let Some(doc) = state.sbom_document(tenant, project, version)? {
         vex.extend(embedded_vex(&inv.file, &doc));
     }
-    let ev = evaluate(db.as_mut(), inv.clone(), &vex).map_err(store_error)?;
+    let ev = evaluate_with(db.as_mut(), inv.clone(), &vex, opts).map_err(store_error)?;
     Ok(Evaluated {
         inv,
         findings: ev.report.findings,
@@ -212,6 +216,7 @@ fn changes(d: crate::projects_findings::Diff) -> SbomChanges {
 fn posture(
     state: &dyn StateStore,
     db: &mut Option<(VulnDb, u64)>,
+    opts: &ScanOptions,
     policy: &Policy,
     tenant: &TenantId,
     project: &Project,
@@ -244,7 +249,7 @@ fn posture(
         findings: found,
         warnings,
         generation,
-    } = evaluate_version(state, db, tenant, &project.id, latest)?;
+    } = evaluate_version(state, db, opts, tenant, &project.id, latest)?;
     p.vulndb_generation = generation;
     p.warnings = warnings;
     p.suppressed = found.iter().filter(|f| f.suppressed).count() as u64;
@@ -258,7 +263,7 @@ fn posture(
     }
     licences(policy, &inv, &mut p);
     if latest > 1 {
-        let before = evaluate_version(state, db, tenant, &project.id, latest - 1)?;
+        let before = evaluate_version(state, db, opts, tenant, &project.id, latest - 1)?;
         p.changes = Some(changes(diff_of(
             (latest - 1, &before.inv, &before.findings),
             (latest, &inv, &found),
@@ -277,6 +282,7 @@ pub(crate) fn supply(
 ) -> Result<Supply, StoreError> {
     let list = projects(state, tenant, project)?;
     let mut db = open_db(src.vulndb_dir).map_err(store_error)?;
+    let opts = scan_options(src.git_repos);
     let default = Policy::default();
     let (policy, name) = match src.policy {
         Some(p) => (&p.policy, p.name.as_str()),
@@ -288,7 +294,7 @@ pub(crate) fn supply(
     };
     for p in &list {
         out.projects
-            .push(posture(state, &mut db, policy, tenant, p)?);
+            .push(posture(state, &mut db, &opts, policy, tenant, p)?);
     }
     Ok(out)
 }

@@ -168,6 +168,7 @@ impl AppState {
         crate::SupplySources {
             vulndb_dir: self.data_dir.as_deref(),
             policy: self.report_license_policy.as_deref(),
+            git_repos: self.git_repos.as_deref(),
         }
     }
 

@@ -65,15 +65,6 @@ pub(crate) fn scan_options(git_repos: Option<&Path>) -> ScanOptions {
     }
 }
 
-/// [`evaluate_with`] without local clones (exact commits and listed revisions only).
-pub(crate) fn evaluate(
-    db: Option<&mut (VulnDb, u64)>,
-    inv: Inventory,
-    vex: &[VexDocument],
-) -> Result<Evaluation, ApiError> {
-    evaluate_with(db, inv, vex, &ScanOptions::default())
-}
-
 /// Scans one inventory, applying the project's VEX documents and the statements the
 /// SBOM itself carries (a CycloneDX BOM with `vulnerabilities[].analysis`).
 pub(crate) fn evaluate_with(

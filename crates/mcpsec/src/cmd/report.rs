@@ -247,6 +247,7 @@ pub fn gather(
         supply: SupplySources {
             vulndb_dir: Some(data.root()),
             policy: policy.as_deref(),
+            git_repos: cfg.supply.git_repos.as_deref(),
         },
         risk_window_days: cfg.risk.window_days,
         compliance: ComplianceSources {

@@ -112,6 +112,14 @@ fn serve_uses_supply_git_repos_for_uploads_findings_and_reevaluation() {
         finding_ids(&s, &key, &p),
         vec![("OSV-2099-9".to_owned(), commits[2].clone())]
     );
+    // The supply report places it as the findings do.
+    let (st, report) = get(&s, &key, &format!("/api/v1/reports/supply?project={p}"));
+    assert_eq!(st, 200, "{report}");
+    let found: Vec<&str> = report["supply"]["projects"][0]["findings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(found, vec!["OSV-2099-9"], "{report}");
     let (st, up) = upload(&s, &key, &p, &bom(&commits[1]), "", "application/json");
     assert_eq!((st, up["findings"].as_u64()), (201, Some(1)), "{up}");
     let (st, up) = upload(&s, &key, &p, &bom(&commits[2]), "", "application/json");
