@@ -6,6 +6,7 @@
 //! also run axe-core when `AXE_CORE_JS` names its `axe.min.js`.
 
 use crate::common::*;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -28,6 +29,60 @@ pub(crate) fn artifacts(name: &str) -> PathBuf {
     let dir = target.join("test-artifacts").join(name);
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     dir
+}
+
+/// Runs the browser script `tests/fixtures/<script>` with `args`; what it saw is the
+/// JSON it prints, also saved as `<save>` among the artifacts when given.
+pub(crate) fn run_script(script: &str, args: &[&std::ffi::OsStr], save: Option<&str>) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(script);
+    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("script JSON");
+    if let Some(name) = save {
+        std::fs::write(artifacts("dashboard").join(name), seen.to_string())
+            .expect("save what was seen");
+    }
+    seen
+}
+
+/// Polls the API as `key` until `ready` (given a GET that answers JSON, `Null` on any
+/// error) says the demo data is there; fails after 120 s with what `ready` last said.
+pub(crate) fn wait_until(
+    server: &Server,
+    key: &str,
+    ready: impl Fn(&dyn Fn(&str) -> Value) -> Result<(), String>,
+) {
+    let get = |path: &str| {
+        client()
+            .get(server.url(path))
+            .bearer_auth(key)
+            .send()
+            .and_then(|r| r.json::<Value>())
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        match ready(&get) {
+            Ok(()) => return,
+            Err(state) => assert!(
+                std::time::Instant::now() < deadline,
+                "not ready after 120 s: {state}"
+            ),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 #[test]
@@ -102,27 +157,17 @@ fn headless_chromium_logs_in_opens_the_overview_and_searches() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/dashboard_e2e.py"
+    let seen = run_script(
+        "dashboard_e2e.py",
+        &[
+            server.base.as_ref(),
+            key.as_ref(),
+            shots.as_os_str(),
+            other.as_ref(),
+            report_html.as_os_str(),
+        ],
+        None,
     );
-    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg(script)
-        .arg(&server.base)
-        .arg(&key)
-        .arg(&shots)
-        .arg(&other)
-        .arg(&report_html)
-        .output()
-        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
     let cards = seen["cards"].to_string();
     assert!(cards.contains("47 events"), "overview counts: {cards}");
     assert!(
@@ -200,43 +245,25 @@ fn headless_chromium_triages_alerts_live_and_manages_rules() {
     let other = tenant_key(&data, "tenant-b", "analyst");
     // The demo rules raise 23 alerts once the detector has caught up (slow when the
     // whole suite shares the machine).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let n = client()
-            .get(server.url("/api/v1/alerts/summary"))
-            .bearer_auth(&key)
-            .send()
-            .and_then(|r| r.json::<serde_json::Value>())
-            .map(|v| v["total"].as_u64().unwrap_or(0))
-            .unwrap_or(0);
-        if n >= 23 || std::time::Instant::now() > deadline {
-            assert_eq!(n, 23, "demo alerts after 120 s");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    wait_until(
+        &server,
+        &key,
+        |get| match get("/api/v1/alerts/summary")["total"].as_u64().unwrap_or(0) {
+            23 => Ok(()),
+            n => Err(format!("{n} of the 23 demo alerts")),
+        },
+    );
     let shots = artifacts("dashboard");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/dashboard_alerts_e2e.py"
+    let seen = run_script(
+        "dashboard_alerts_e2e.py",
+        &[
+            server.base.as_ref(),
+            key.as_ref(),
+            shots.as_os_str(),
+            other.as_ref(),
+        ],
+        Some("alerts-run.json"),
     );
-    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg(script)
-        .arg(&server.base)
-        .arg(&key)
-        .arg(&shots)
-        .arg(&other)
-        .output()
-        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
-    std::fs::write(shots.join("alerts-run.json"), seen.to_string()).expect("save what was seen");
 
     // Overview: alert counts from /alerts/summary.
     let levels = s(&seen["overview_alert_levels"]);
@@ -419,54 +446,35 @@ fn headless_chromium_uploads_an_sbom_reads_risk_and_approves_a_playbook_step() {
     let viewer = tenant_key(&data, "default", "viewer");
     let other = tenant_key(&data, "tenant-b", "responder");
     // The demo alerts are scored, and a snapshot holds them, before the browser starts.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let get = |path: &str| {
-            client()
-                .get(server.url(path))
-                .bearer_auth(&analyst)
-                .send()
-                .and_then(|r| r.json::<serde_json::Value>())
-                .unwrap_or_default()
-        };
+    wait_until(&server, &analyst, |get| {
         let alerts = get("/api/v1/alerts/summary")["total"].as_u64().unwrap_or(0);
         let trend = get("/api/v1/risk/trends")["buckets"][0]["max"]
             .as_f64()
             .unwrap_or(0.0);
         if alerts >= 23 && trend > 0.0 {
-            break;
+            Ok(())
+        } else {
+            Err(format!(
+                "demo alerts ({alerts}) and a risk snapshot ({trend})"
+            ))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "demo alerts ({alerts}) and a risk snapshot after 120 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    });
     let shots = artifacts("dashboard");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/dashboard_pages_e2e.py"
+    let sbom = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dashboard/shop-frontend-3.cdx.json");
+    let seen = run_script(
+        "dashboard_pages_e2e.py",
+        &[
+            server.base.as_ref(),
+            analyst.as_ref(),
+            responder.as_ref(),
+            viewer.as_ref(),
+            other.as_ref(),
+            shots.as_os_str(),
+            sbom.as_os_str(),
+        ],
+        Some("pages-run.json"),
     );
-    let sbom = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/dashboard/shop-frontend-3.cdx.json"
-    );
-    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg(script)
-        .args([&server.base, &analyst, &responder, &viewer, &other])
-        .arg(&shots)
-        .arg(sbom)
-        .output()
-        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
-    std::fs::write(shots.join("pages-run.json"), seen.to_string()).expect("save what was seen");
 
     // Overview: all 23 demo alerts over time, and where they fired most.
     assert!(

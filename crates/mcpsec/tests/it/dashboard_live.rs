@@ -3,9 +3,9 @@
 //! follow the run stream without a reload, and a VEX upload on the projects page.
 
 use crate::common::*;
-use crate::dashboard::{artifacts, one_browser, s};
+use crate::dashboard::{artifacts, one_browser, run_script, s, wait_until};
 use serde_json::json;
-use std::process::Command;
+use std::path::PathBuf;
 
 #[test]
 fn headless_chromium_follows_runs_live_and_uploads_vex() {
@@ -18,55 +18,38 @@ fn headless_chromium_follows_runs_live_and_uploads_vex() {
     let viewer = tenant_key(&data, "default", "viewer");
     let other = tenant_key(&data, "tenant-b", "responder");
     // The demo's waiting run and its project are there before the browser starts.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let get = |path: &str| {
-            client()
-                .get(server.url(path))
-                .bearer_auth(&responder)
-                .send()
-                .and_then(|r| r.json::<serde_json::Value>())
-                .unwrap_or_default()
-        };
-        let waiting = get("/api/v1/approvals")["approvals"]
-            .as_array()
-            .map_or(0, Vec::len);
-        let projects = get("/api/v1/projects")["projects"]
-            .as_array()
-            .map_or(0, Vec::len);
+    wait_until(&server, &responder, |get| {
+        let count = |path: &str, list: &str| get(path)[list].as_array().map_or(0, Vec::len);
+        let waiting = count("/api/v1/approvals", "approvals");
+        let projects = count("/api/v1/projects", "projects");
         if waiting == 1 && projects == 1 {
-            break;
+            Ok(())
+        } else {
+            Err(format!("demo run ({waiting}) and project ({projects})"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "demo run ({waiting}) and project ({projects}) after 120 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    });
     let shots = artifacts("dashboard");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/dashboard_live_e2e.py"
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
+    let (openvex, cdx_vex, sbom) = (
+        fixtures.join("shop-frontend.openvex.json"),
+        fixtures.join("shop-frontend.vex.cdx.json"),
+        fixtures.join("shop-frontend-3.cdx.json"),
     );
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dashboard/");
-    let python = std::env::var("MCP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg(script)
-        .args([&server.base, &analyst, &responder, &viewer, &other])
-        .arg(&shots)
-        .arg(format!("{fixtures}shop-frontend.openvex.json"))
-        .arg(format!("{fixtures}shop-frontend.vex.cdx.json"))
-        .arg(format!("{fixtures}shop-frontend-3.cdx.json"))
-        .output()
-        .expect("python3 (see .ci/run: selenium, chromium, chromium-driver)");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let seen = run_script(
+        "dashboard_live_e2e.py",
+        &[
+            server.base.as_ref(),
+            analyst.as_ref(),
+            responder.as_ref(),
+            viewer.as_ref(),
+            other.as_ref(),
+            shots.as_os_str(),
+            openvex.as_os_str(),
+            cdx_vex.as_os_str(),
+            sbom.as_os_str(),
+        ],
+        Some("live-run.json"),
     );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("script JSON");
-    std::fs::write(shots.join("live-run.json"), seen.to_string()).expect("save what was seen");
 
     // The stream is on and says so; a rejection needs a reason.
     assert_eq!(seen["live_indicator"], "● Live");
