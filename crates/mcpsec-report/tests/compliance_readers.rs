@@ -2,12 +2,14 @@
 //! `pdftoppm` for PDF, openpyxl for XLSX; HTML, Markdown, CSV and JSON read as text.
 
 use chrono::{TimeZone, Utc};
+use common::{artifacts, pdf_text, run, write};
 use mcpsec_report::{
     AlertTally, Evidence, EvidenceStatus, Format, ReportData, SummaryBuilder, Templates, assess,
     render,
 };
-use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod common;
 
 fn report(framework: &str, evidence: Vec<Evidence>) -> ReportData {
     let at = Utc.timestamp_opt(1_763_700_000, 0).single().expect("t");
@@ -53,34 +55,6 @@ fn some_evidence() -> Vec<Evidence> {
     ]
 }
 
-fn artifacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("test-artifacts").join("report");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    dir
-}
-
-fn write(name: &str, r: &ReportData, f: Format) -> PathBuf {
-    let bytes = render(r, f, &Templates::embedded()).expect("render");
-    let path = artifacts().join(name);
-    std::fs::write(&path, bytes).expect("write");
-    path
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (see .ci/run for what to install): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn text(r: &ReportData, f: Format) -> String {
     String::from_utf8(render(r, f, &Templates::embedded()).expect("render")).expect("utf-8")
 }
@@ -92,7 +66,7 @@ fn compliance_pdf_names_controls_evidence_and_scope() {
         &report("all", some_evidence()),
         Format::Pdf,
     );
-    let t = run(Command::new("pdftotext").arg("-layout").arg(&path).arg("-"));
+    let t = pdf_text(&path);
     for needle in [
         "Compliance mapping",
         "Evidence present",

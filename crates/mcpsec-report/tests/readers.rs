@@ -3,10 +3,12 @@
 //! test rather than skipping it.
 
 use chrono::{TimeZone, Utc};
+use common::{artifacts, pdf_text, run, write};
 use mcpsec_core::{Event, EventFormat, SourceInfo, TenantId};
-use mcpsec_report::{AlertTally, Format, ReportData, SummaryBuilder, Templates, render};
-use std::path::{Path, PathBuf};
+use mcpsec_report::{AlertTally, Format, ReportData, SummaryBuilder};
 use std::process::Command;
+
+mod common;
 
 fn data(events: i64, alerts: bool) -> ReportData {
     let mut b = SummaryBuilder::new(None, None);
@@ -36,39 +38,6 @@ fn data(events: i64, alerts: bool) -> ReportData {
     }
     let at = Utc.timestamp_opt(1_763_700_000, 0).single().expect("t");
     b.finish("executive", "Executive summary", "default", a.finish(), at)
-}
-
-/// Where test outputs are kept for people to look at: under the target directory.
-fn artifacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("test-artifacts").join("report");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    dir
-}
-
-fn write(name: &str, r: &ReportData, f: Format) -> PathBuf {
-    let bytes = render(r, f, &Templates::embedded()).expect("render");
-    let path = artifacts().join(name);
-    std::fs::write(&path, bytes).expect("write");
-    path
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (see .ci/run for what to install): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn pdf_text(path: &Path) -> String {
-    run(Command::new("pdftotext").arg("-layout").arg(path).arg("-"))
 }
 
 #[test]

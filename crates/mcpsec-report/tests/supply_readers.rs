@@ -4,12 +4,15 @@
 //! check is skipped and says why.
 
 use chrono::{TimeZone, Utc};
+use common::{artifacts, pdf_text, run};
 use mcpsec_report::{
     Count, Format, LicenceIssue, LicenceVerdicts, ProjectPosture, ReportData, SEVERITIES,
-    SbomChanges, SummaryBuilder, Supply, SupplyFinding, Templates, render,
+    SbomChanges, SummaryBuilder, Supply, SupplyFinding,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+
+mod common;
 
 fn finding(id: &str, package: &str, severity: &str, score: Option<f64>) -> SupplyFinding {
     SupplyFinding {
@@ -88,39 +91,14 @@ fn data() -> ReportData {
     r
 }
 
-fn artifacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("test-artifacts").join("report");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    dir
-}
-
 fn write(name: &str, f: Format) -> PathBuf {
-    let bytes = render(&data(), f, &Templates::embedded()).expect("render");
-    let path = artifacts().join(name);
-    std::fs::write(&path, bytes).expect("write");
-    path
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (see .ci/run for what to install): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::write(name, &data(), f)
 }
 
 #[test]
 fn supply_pdf_and_xlsx_read_back() {
     let pdf = write("supply.pdf", Format::Pdf);
-    let text = run(Command::new("pdftotext").arg("-layout").arg(&pdf).arg("-"));
+    let text = pdf_text(&pdf);
     for needle in [
         "Supply-chain posture",
         "storefront",
