@@ -31,9 +31,10 @@
 //! groups are not evaluated one by one: most have a key (all-`equals` strings on one
 //! field, e.g. `Channel`), so one lookup of the event's value lists the few groups that
 //! may hold. The candidate pass reuses per-thread buffers from event to event.
-//! [`RuleSet::no_match_json`] decides "no rule matches" from a selective parse of a JSON
+//! [`RuleSet::matches_json`] decides which rules match from a selective parse of a JSON
 //! text (only the nodes on interned paths are built, plus the keyword text), so `hunt`
-//! builds whole events only for the lines it cannot clear.
+//! builds whole events only for the lines some rule matches (for their detections) or
+//! that it cannot decide, and matches whole events only for the latter.
 //! Correlation rules are linked to the rules they reference when the set is built and
 //! evaluated by a [`correlate::Engine`] fed with the matches, in event-time order.
 

@@ -497,33 +497,44 @@ impl RuleSet {
 
     /// Whether no rule matches the JSON object `text`, decided from a selective parse
     /// that keeps only the fields rules read (much cheaper than parsing the whole event).
-    /// `false` means "unsure": parse the event and call [`RuleSet::for_each_match`]; so it
-    /// is for texts that are not a JSON object, and for events on which a rule whose
-    /// keywords search every value is worth evaluating.
+    /// `false` means "unsure" or "some rule matches": see [`RuleSet::matches_json`].
     pub fn no_match_json(&self, text: &str) -> bool {
+        self.matches_json(text).is_some_and(|hits| hits.is_empty())
+    }
+
+    /// The rules that match the JSON object `text`, in the order
+    /// [`RuleSet::for_each_match`] reports them, decided from a selective parse that keeps
+    /// only the fields rules read. `None` means "unsure": parse the event and call
+    /// [`RuleSet::for_each_match`]; so it is for texts that are not a JSON object, and
+    /// for events on which a rule whose keywords search every value is a candidate (the
+    /// selective parse matches exactly like the whole event for every other rule).
+    pub fn matches_json<'s>(&'s self, text: &str) -> Option<Vec<&'s CompiledRule>> {
         if !self.sparse || self.gates.len() != self.rules.len() {
-            return false;
+            return None;
         }
-        let Ok(ev) = crate::sparse::parse(&self.fields, text, self.gates.has_keyword_gate()) else {
-            return false;
-        };
+        let ev = crate::sparse::parse(&self.fields, text, self.gates.has_keyword_gate()).ok()?;
         let mut ctx = EventCtx::new(&ev.fields, &self.fields, self.groups.len(), &self.prefilter);
         ctx.keyword_text = ev.text.as_deref();
         with_scratch(|sc| {
             self.candidates(&ctx, sc);
+            let mut hits = Vec::new();
             for (w, word) in sc.gate.out.iter().enumerate() {
                 let mut word = *word;
                 while word != 0 {
                     let i = w * 64 + word.trailing_zeros() as usize;
                     word &= word - 1;
-                    if let Some(rule) = self.rules.get(i)
-                        && (rule.keyword || self.rule_matches(rule, &ctx))
-                    {
-                        return false;
+                    let Some(rule) = self.rules.get(i) else {
+                        continue;
+                    };
+                    if rule.keyword {
+                        return None;
+                    }
+                    if self.rule_matches(rule, &ctx) {
+                        hits.push(rule);
                     }
                 }
             }
-            true
+            Some(hits)
         })
     }
 

@@ -5,7 +5,7 @@
 //! same nodes [`crate::fields::FieldTable`] indexes), skips the rest without building
 //! values, and collects the lowercased text of every scalar for the keyword gate. The
 //! result matches exactly like the whole event for every rule that has no keyword test;
-//! [`crate::RuleSet::no_match_json`] falls back to "unsure" for the others.
+//! [`crate::RuleSet::matches_json`] falls back to "unsure" for the others.
 //!
 //! Every value goes through `serde_json`'s own `deserialize_any`, as `Value` parsing does,
 //! so a text parses here if and only if it parses as a `Value` (same syntax checks, same

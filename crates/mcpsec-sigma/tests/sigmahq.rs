@@ -201,11 +201,12 @@ fn regression_with_the_upstream_thor_mapping() {
     );
 }
 
-/// The selective pre-match never clears an event that a rule matches: every regression
-/// sample (and a copy of each with its strings changed, so most match nothing) against
-/// all SigmaHQ rules.
+/// The selective pre-match decides exactly what matching the whole event finds: it
+/// never clears an event a rule matches, and the rules it reports are the same, in the
+/// same order. Every regression sample (and a copy of each with its strings changed, so
+/// most match nothing) against all SigmaHQ rules.
 #[test]
-fn selective_prematch_never_clears_a_match() {
+fn selective_prematch_decides_what_the_whole_event_matches() {
     let Some(td) = testdata() else { return };
     let dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
         .iter()
@@ -217,7 +218,7 @@ fn selective_prematch_never_clears_a_match() {
         &td.join("sigma-regression").join("regression_data"),
         &mut infos,
     );
-    let (mut checked, mut cleared) = (0, 0);
+    let (mut checked, mut cleared, mut decided) = (0, 0, 0);
     for info in infos {
         let Some(Ok(dir)) = info.parent().map(std::fs::read_dir) else {
             continue;
@@ -236,22 +237,27 @@ fn selective_prematch_never_clears_a_match() {
                         continue;
                     };
                     checked += 1;
+                    let whole: Vec<_> = set.matches(&ev).iter().map(|r| r.name()).collect();
                     if set.no_match_json(&text) {
                         cleared += 1;
-                        let hits: Vec<_> = set.matches(&ev).iter().map(|r| r.name()).collect();
                         assert!(
-                            hits.is_empty(),
-                            "{}: cleared but {hits:?} match",
+                            whole.is_empty(),
+                            "{}: cleared but {whole:?} match",
                             f.display()
                         );
+                    }
+                    if let Some(hits) = set.matches_json(&text) {
+                        decided += 1;
+                        let hits: Vec<_> = hits.iter().map(|r| r.name()).collect();
+                        assert_eq!(hits, whole, "{}: pre-match and whole event", f.display());
                     }
                 }
             }
         }
     }
-    eprintln!("checked {checked} events, {cleared} cleared");
+    eprintln!("checked {checked} events, {decided} decided, {cleared} cleared");
     assert!(
-        checked > 100 && cleared > 0,
-        "{checked} checked, {cleared} cleared"
+        checked > 100 && cleared > 0 && decided > cleared,
+        "{checked} checked, {decided} decided, {cleared} cleared"
     );
 }

@@ -588,16 +588,19 @@ fn match_batches<'s>(
                 batch
                     .into_par_iter()
                     .map(|raw| {
-                        // Most lines match no rule: a selective parse of the fields rules
-                        // read proves it without building the whole event. Only lines it
-                        // cannot clear are parsed whole (time windows need every event's
-                        // time, so they always are).
-                        if scan.window == (None, None)
-                            && raw.text().is_some_and(|t| scan.set.no_match_json(t))
-                        {
+                        // A selective parse of the fields rules read decides most lines
+                        // without building the whole event: most match no rule and are
+                        // done; the others are parsed whole for their detections but not
+                        // matched again. Lines it cannot decide are parsed and matched
+                        // whole (time windows need every event's time, so they always are).
+                        let decided = match (scan.window, raw.text()) {
+                            ((None, None), Some(t)) => scan.set.matches_json(t),
+                            _ => None,
+                        };
+                        if decided.as_ref().is_some_and(Vec::is_empty) {
                             return Ok((Vec::new(), Vec::new(), 0));
                         }
-                        Ok(detect(raw.parse()?, scan, n))
+                        Ok(detect(raw.parse()?, scan, n, decided))
                     })
                     .collect(),
             ),
@@ -670,7 +673,14 @@ fn write_results<'s>(
     Ok(())
 }
 
-fn detect<'s>(rec: Record, ctx: &Scan<'_, 's>, file: usize) -> Matched<'s> {
+/// The detections of one event; `hits` are its matching rules when the pre-match
+/// decided them (`None`: match the event here).
+fn detect<'s>(
+    rec: Record,
+    ctx: &Scan<'_, 's>,
+    file: usize,
+    hits: Option<Vec<&'s CompiledRule>>,
+) -> Matched<'s> {
     let (set, tf, window) = (ctx.set, ctx.tf, ctx.window);
     let none = || (Vec::new(), Vec::new(), 0);
     // The time is read only when a window needs it or a rule fired (most events do not).
@@ -684,8 +694,11 @@ fn detect<'s>(rec: Record, ctx: &Scan<'_, 's>, file: usize) -> Matched<'s> {
         }
         time = Some(t);
     }
-    let mut hits: Vec<&'s CompiledRule> = Vec::new();
-    set.for_each_match(&rec.fields, |r| hits.push(r));
+    let hits = hits.unwrap_or_else(|| {
+        let mut hits: Vec<&'s CompiledRule> = Vec::new();
+        set.for_each_match(&rec.fields, |r| hits.push(r));
+        hits
+    });
     if hits.is_empty() {
         return none();
     }

@@ -75,12 +75,18 @@ pub fn run(a: BenchHuntArgs) -> Result<ExitCode> {
         let (c, d) = raw
             .par_iter()
             .map(|r| {
-                if r.text().is_some_and(|t| set.no_match_json(t)) {
+                // As `hunt` does: a decided pre-match still parses the event whole
+                // (detections carry it), but does not match it again.
+                let decided = r.text().and_then(|t| set.matches_json(t));
+                if decided.as_ref().is_some_and(Vec::is_empty) {
                     return (1, 0);
                 }
                 let mut n = 0u64;
                 if let Ok(rec) = r.parse_ref() {
-                    set.for_each_match(&rec.fields, |_| n += 1);
+                    match decided {
+                        Some(hits) => n = hits.len() as u64,
+                        None => set.for_each_match(&rec.fields, |_| n += 1),
+                    }
                 }
                 (0, n)
             })
