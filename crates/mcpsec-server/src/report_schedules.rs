@@ -48,12 +48,15 @@ pub fn next_run(cron: &str, timezone: &str, after: DateTime<Utc>) -> Result<Date
 pub(crate) struct NewSchedule {
     /// A label, e.g. "Monday triage".
     name: String,
-    /// `executive`, `triage`, `coverage`, `supply` or `risk`.
+    /// `executive`, `triage`, `coverage`, `supply`, `risk`, `response` or `compliance`.
     kind: String,
     /// `pdf` (default), `html`, `xlsx`, `csv`, `md`, `json`, or `sarif` (supply only).
     format: Option<String>,
     /// The project (id or name) a `supply` report covers; default: every project.
     project: Option<String>,
+    /// The framework a `compliance` report maps: `soc2`, `iso27001`, `nist80053`, `cis8`
+    /// or `all` (default).
+    framework: Option<String>,
     /// Cron expression: 5 fields (minute first), 6 (seconds first) or `@daily`-style.
     cron: String,
     /// IANA time zone the expression is read in (default `UTC`).
@@ -97,6 +100,8 @@ pub(crate) async fn create(
         .parse()
         .map_err(|e: mcpsec_report::ReportError| bad(e.to_string()))?;
     crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
+    let framework = crate::report_compliance::check_framework(&req.kind, req.framework.as_deref())?;
+    let framework = (req.kind == "compliance").then_some(framework);
     if let Some(action) = crate::reports::kind_action(&req.kind) {
         st.authorize(
             &who,
@@ -135,6 +140,7 @@ pub(crate) async fn create(
         last_job: None,
         last_error: None,
         project: req.project,
+        framework,
     };
     let stored = schedule.clone();
     st.on_store(move |s| s.add_report_schedule(&stored)).await?;
@@ -268,7 +274,7 @@ async fn queue(
         size: None,
         sha256: None,
         project: s.project.clone(),
-        framework: None,
+        framework: s.framework.clone(),
     };
     let (stored, id) = (job.clone(), s.id.clone());
     st.on_store(move |db| {

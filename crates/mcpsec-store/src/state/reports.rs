@@ -173,6 +173,8 @@ pub struct ReportSchedule {
     pub last_error: Option<String>,
     /// The project (id or name) a `supply` report covers; `None`: every project.
     pub project: Option<String>,
+    /// The framework a `compliance` report maps; `None`: all of them.
+    pub framework: Option<String>,
 }
 
 /// Storage of report schedules.

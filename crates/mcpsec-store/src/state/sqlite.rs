@@ -48,6 +48,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_report_framework",
         include_str!("../../migrations/0012_report_framework.sql"),
     ),
+    (
+        "0013_schedule_framework",
+        include_str!("../../migrations/0013_schedule_framework.sql"),
+    ),
 ];
 
 /// SQLite-backed state. Several processes may open the same file (WAL mode), which is

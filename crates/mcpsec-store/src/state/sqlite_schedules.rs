@@ -8,7 +8,7 @@ use mcpsec_core::TenantId;
 use rusqlite::{OptionalExtension, Row, params};
 
 const COLUMNS: &str = "id, tenant, name, kind, format, cron, timezone, period_secs, delivery, \
-    enabled, created_by, created_at, next_run, last_run, last_job, last_error, project";
+    enabled, created_by, created_at, next_run, last_run, last_job, last_error, project, framework";
 
 fn row_to_schedule(r: &Row<'_>) -> rusqlite::Result<ReportSchedule> {
     let tenant: String = r.get(1)?;
@@ -31,6 +31,7 @@ fn row_to_schedule(r: &Row<'_>) -> rusqlite::Result<ReportSchedule> {
         last_job: r.get(14)?,
         last_error: r.get(15)?,
         project: r.get(16)?,
+        framework: r.get(17)?,
     })
 }
 
@@ -39,7 +40,7 @@ impl ScheduleStore for SqliteState {
         self.conn().execute(
             &format!(
                 "INSERT INTO report_schedules ({COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ),
             params![
                 s.id,
@@ -59,6 +60,7 @@ impl ScheduleStore for SqliteState {
                 s.last_job,
                 s.last_error,
                 s.project,
+                s.framework,
             ],
         )?;
         Ok(())
@@ -157,6 +159,7 @@ mod tests {
             last_job: None,
             last_error: None,
             project: Some("storefront".into()),
+            framework: Some("cis8".into()),
         };
         s.add_report_schedule(&sched("a", "s1", now - Duration::minutes(1)))
             .expect("s1");
@@ -178,6 +181,7 @@ mod tests {
         let got = s.report_schedule(&a, "s1").expect("get").expect("s1");
         assert_eq!(got.last_job.as_deref(), Some("job1"));
         assert_eq!(got.project.as_deref(), Some("storefront"));
+        assert_eq!(got.framework.as_deref(), Some("cis8"));
         assert_eq!(got.delivery["webhook"]["url"], "http://127.0.0.1:9/x");
         assert!(
             s.report_schedule(&TenantId::new("b").expect("b"), "s1")

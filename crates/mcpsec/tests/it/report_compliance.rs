@@ -242,6 +242,62 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     assert!(md.contains("## NIST SP 800-53 controls"), "{md}");
     assert!(!md.contains("## SOC 2 controls"), "{md}");
 
+    // A schedule keeps its framework for every run.
+    let schedule = |body: Value| {
+        let r = client()
+            .post(s.url("/api/v1/reports/schedules"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .expect("post");
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let every_second = |framework: &str, kind: &str| {
+        json!({"name": "controls", "kind": kind, "format": "md", "cron": "* * * * * *",
+               "framework": framework})
+    };
+    assert_eq!(schedule(every_second("hipaa", "compliance")).0, 400);
+    assert_eq!(schedule(every_second("soc2", "triage")).0, 400);
+    let (st, made) = schedule(every_second("ISO27001", "compliance"));
+    assert_eq!(
+        (st, &made["framework"]),
+        (201, &json!("iso27001")),
+        "{made}"
+    );
+    let path = format!(
+        "/api/v1/reports/schedules/{}",
+        made["id"].as_str().expect("id")
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let md = loop {
+        let (_, body) = get(&s, TOKEN, "/api/v1/reports/schedules");
+        let list = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+        let job = list["schedules"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"] == made["id"]))
+            .map(|x| x["last_job"].clone())
+            .unwrap_or_default();
+        if let Some(job) = job.as_str() {
+            let (st, body) = get(&s, TOKEN, &format!("/api/v1/reports/jobs/{job}/file"));
+            if st == 200 {
+                break String::from_utf8(body).expect("utf-8");
+            }
+        }
+        assert!(Instant::now() < deadline, "no scheduled run after 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(md.contains("## ISO 27001 Annex A controls"), "{md}");
+    assert!(!md.contains("## SOC 2 controls"), "{md}");
+    let r = client()
+        .delete(s.url(&path))
+        .bearer_auth(TOKEN)
+        .send()
+        .expect("delete");
+    assert!(r.status().is_success(), "{}", r.status());
+
     // The CLI on the same data dir, beside the running server.
     let out = cli(&data, &["--framework", "cis8", "--format", "md"]);
     let md = String::from_utf8_lossy(&out.stdout);
