@@ -9,7 +9,13 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-fn call(s: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+/// A JSON request as the admin `TOKEN`: `(status, body or Null)`.
+pub(crate) fn call(
+    s: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = client().request(method, s.url(path)).bearer_auth(TOKEN);
     if let Some(b) = body {
         req = req.json(&b);
@@ -19,14 +25,17 @@ fn call(s: &Server, method: reqwest::Method, path: &str, body: Option<Value>) ->
     (status, r.json().unwrap_or(Value::Null))
 }
 
-/// Makes a schedule that never fires by itself and runs it now; `(schedule, job)`.
-fn run_schedule(s: &Server, deliver: Value) -> (String, String) {
+/// Makes a triage schedule in `format` that never fires by itself and runs it now;
+/// `(schedule, job)`.
+pub(crate) fn run_schedule(s: &Server, format: &str, deliver: Value) -> (String, String) {
     let (st, sched) = call(
         s,
         reqwest::Method::POST,
         "/api/v1/reports/schedules",
-        Some(json!({"name": "Mailed", "kind": "triage", "format": "pdf",
-            "cron": "0 0 1 1 *", "period_hours": 8784, "deliver": deliver})),
+        Some(
+            json!({"name": "Delivered", "kind": "triage", "format": format,
+            "cron": "0 0 1 1 *", "period_hours": 8784, "deliver": deliver}),
+        ),
     );
     assert_eq!(st, 201, "{sched}");
     let id = sched["id"].as_str().expect("id").to_owned();
@@ -152,6 +161,7 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     // The first MAIL meets a temporary failure; the retry goes through.
     let (id, job) = run_schedule(
         &server,
+        "pdf",
         json!({"email": {"to": ["soc@acme.example"], "cc": ["ciso@acme.example"],
             "subject": "Weekly triage"}}),
     );
@@ -192,7 +202,11 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     );
 
     // A recipient refused for good is not retried and is named in last_error.
-    let (bad_id, _) = run_schedule(&server, json!({"email": {"to": ["nobody@acme.example"]}}));
+    let (bad_id, _) = run_schedule(
+        &server,
+        "pdf",
+        json!({"email": {"to": ["nobody@acme.example"]}}),
+    );
     let err = last_error(&server, &bad_id);
     assert!(err.starts_with("email: the SMTP relay refused"), "{err}");
     assert!(err.contains("550"), "{err}");
@@ -287,7 +301,11 @@ fn reports_are_mailed_over_starttls_to_a_relay_with_a_private_ca() {
         ],
     );
     assert!(server.wait_for("*", 47) >= 47, "demo data indexed");
-    let (_, job) = run_schedule(&server, json!({"email": {"to": ["soc@acme.example"]}}));
+    let (_, job) = run_schedule(
+        &server,
+        "pdf",
+        json!({"email": {"to": ["soc@acme.example"]}}),
+    );
     let mail = relay
         .mails
         .recv_timeout(Duration::from_secs(60))

@@ -9,6 +9,7 @@
 //! specification: the right secret passes, a wrong one is refused and recorded.
 
 use crate::common::*;
+use crate::report_mail::{call, run_schedule};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,16 +60,6 @@ fn s3rver(bucket: &str) -> Option<S3rver> {
     Some(s)
 }
 
-fn call(s: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = client().request(method, s.url(path)).bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
-}
-
 fn start(data: &std::path::Path, port: u16, access_key: &str, demo: bool) -> Server {
     let endpoint = format!("http://127.0.0.1:{port}");
     let args: &[&str] = if demo { &["--demo"] } else { &[] };
@@ -84,26 +75,6 @@ fn start(data: &std::path::Path, port: u16, access_key: &str, demo: bool) -> Ser
             ("MCPSEC_S3_SECRET", "S3RVER"),
         ],
     )
-}
-
-fn run(s: &Server, deliver: Value) -> (String, String) {
-    let (st, sched) = call(
-        s,
-        reqwest::Method::POST,
-        "/api/v1/reports/schedules",
-        Some(json!({"name": "Stored", "kind": "triage", "format": "csv",
-            "cron": "0 0 1 1 *", "period_hours": 8784, "deliver": deliver})),
-    );
-    assert_eq!(st, 201, "{sched}");
-    let id = sched["id"].as_str().expect("id").to_owned();
-    let (st, r) = call(
-        s,
-        reqwest::Method::POST,
-        &format!("/api/v1/reports/schedules/{id}/run"),
-        None,
-    );
-    assert_eq!(st, 202, "{r}");
-    (id, r["job"].as_str().expect("job").to_owned())
 }
 
 /// The schedule once its delivery finished (`last_error` set, or the object there).
@@ -140,8 +111,9 @@ fn scheduled_reports_are_stored_in_object_storage_with_sigv4() {
         // 400: a bad value; 422: not the schema (an unknown field, a wrong type).
         assert!(matches!(st, 400 | 422), "{bad}: {st} {body}");
     }
-    let (id, job) = run(
+    let (id, job) = run_schedule(
         &server,
+        "csv",
         json!({"s3": {"bucket": "sec-reports", "prefix": "mcpsec/weekly/"}}),
     );
     let (_, view) = call(
@@ -192,7 +164,7 @@ fn an_unknown_access_key_is_refused_and_recorded() {
     };
     let dir = tempfile::tempdir().expect("tmp");
     let server = start(&dir.path().join("data"), s3.port, "NOT-A-KEY", false);
-    let (id, _) = run(&server, json!({"s3": {"bucket": "sec-reports"}}));
+    let (id, _) = run_schedule(&server, "csv", json!({"s3": {"bucket": "sec-reports"}}));
     let deadline = Instant::now() + Duration::from_secs(60);
     let err = loop {
         if let Some(e) = schedule(&server, &id)["last_error"].as_str() {
@@ -234,7 +206,7 @@ fn the_sigv4_signature_verifies_and_a_wrong_secret_is_refused() {
         &endpoint,
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     );
-    let (id, job) = run(&good, json!({"s3": {"bucket": "sec-reports"}}));
+    let (id, job) = run_schedule(&good, "csv", json!({"s3": {"bucket": "sec-reports"}}));
     let put = puts
         .recv_timeout(Duration::from_secs(60))
         .expect("a verified PUT");
@@ -265,7 +237,7 @@ fn the_sigv4_signature_verifies_and_a_wrong_secret_is_refused() {
     assert!(schedule(&good, &id)["last_error"].is_null());
 
     let bad = start_at(&dir.path().join("bad"), &endpoint, "not-the-secret-key");
-    let (id, _) = run(&bad, json!({"s3": {"bucket": "sec-reports"}}));
+    let (id, _) = run_schedule(&bad, "csv", json!({"s3": {"bucket": "sec-reports"}}));
     let deadline = Instant::now() + Duration::from_secs(60);
     let err = loop {
         if let Some(e) = schedule(&bad, &id)["last_error"].as_str() {
