@@ -128,7 +128,9 @@ fn scheduled_reports_are_stored_in_object_storage_with_sigv4() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let got = loop {
         let r = client().get(&object).send().expect("get object");
-        if r.status() == 200 {
+        // s3rver lists an object while its upload is still being written (empty, with
+        // a default type): wait for the whole of it.
+        if r.status() == 200 && r.content_length().is_some_and(|n| n > 0) {
             break r;
         }
         let sched = schedule(&server, &id);
