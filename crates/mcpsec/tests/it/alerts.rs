@@ -14,24 +14,8 @@ fn rule_yaml(title: &str, needle: &str) -> String {
     )
 }
 
-fn call(
-    method: reqwest::Method,
-    s: &Server,
-    key: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = client().request(method, s.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
-}
-
 fn get(s: &Server, key: &str, path: &str) -> (u16, Value) {
-    call(reqwest::Method::GET, s, key, path, None)
+    call(s, key, reqwest::Method::GET, path, None)
 }
 
 /// Waits until `path`'s `total` reaches `want`; returns the last answer.
@@ -74,9 +58,9 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     let id = crit["id"].as_str().expect("id").to_owned();
 
     let (st, after) = call(
-        reqwest::Method::PATCH,
         &s,
         TOKEN,
+        reqwest::Method::PATCH,
         &format!("/api/v1/alerts/{id}"),
         Some(json!({"status": "acknowledged", "comment": "isolating WS042"})),
     );
@@ -87,9 +71,9 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     assert_eq!(hist["changes"][0]["comment"], "isolating WS042");
     assert_eq!(get(&s, TOKEN, "/api/v1/alerts?status=open").1["total"], 22);
     let bad = call(
-        reqwest::Method::PATCH,
         &s,
         TOKEN,
+        reqwest::Method::PATCH,
         &format!("/api/v1/alerts/{id}"),
         Some(json!({"status": "done"})),
     );
@@ -105,9 +89,9 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     let mut ids = low.clone();
     ids.push("01NOSUCHALERT0000000000000".into());
     let (st, bulk) = call(
-        reqwest::Method::POST,
         &s,
         TOKEN,
+        reqwest::Method::POST,
         "/api/v1/alerts/status",
         Some(json!({"ids": ids, "status": "false_positive"})),
     );
@@ -120,9 +104,9 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     assert_eq!(get(&s, &other, "/api/v1/alerts").1["total"], 0);
     assert_eq!(get(&s, &other, &format!("/api/v1/alerts/{id}")).0, 404);
     let (st, _) = call(
-        reqwest::Method::PATCH,
         &s,
         &other,
+        reqwest::Method::PATCH,
         &format!("/api/v1/alerts/{id}"),
         Some(json!({"status": "closed"})),
     );
@@ -131,9 +115,9 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     let viewer = tenant_key(&data, "default", "viewer");
     assert_eq!(get(&s, &viewer, "/api/v1/alerts").0, 200);
     let (st, _) = call(
-        reqwest::Method::PATCH,
         &s,
         &viewer,
+        reqwest::Method::PATCH,
         &format!("/api/v1/alerts/{id}"),
         Some(json!({"status": "closed"})),
     );
@@ -145,9 +129,9 @@ fn demo_alerts_can_be_triaged_and_stay_in_their_tenant() {
     // GraphQL: the same alerts, and triage needs the same right.
     let gql = |key: &str, query: &str| {
         call(
-            reqwest::Method::POST,
             &s,
             key,
+            reqwest::Method::POST,
             "/graphql",
             Some(json!({"query": query})),
         )
@@ -194,9 +178,9 @@ fn rules_deploy_version_and_backtest_without_restart() {
 
     // Validate reports errors with lines; nothing is deployed.
     let (st, v) = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         "/api/v1/rules/validate",
         Some(json!({"yaml": rule_yaml("Evil", "evil").replace("contains", "containz")})),
     );
@@ -212,9 +196,9 @@ fn rules_deploy_version_and_backtest_without_restart() {
 
     // Backtest over stored events before deploying.
     let (st, bt) = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         "/api/v1/rules/backtest",
         Some(json!({"yaml": rule_yaml("Evil", "evil-tool"), "from": "now-1h"})),
     );
@@ -229,9 +213,9 @@ fn rules_deploy_version_and_backtest_without_restart() {
         "old evil-tool run"
     );
     let (st, capped) = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         "/api/v1/rules/backtest",
         Some(json!({"yaml": rule_yaml("Evil", "evil-tool"), "max_events": 1})),
     );
@@ -244,18 +228,18 @@ fn rules_deploy_version_and_backtest_without_restart() {
 
     // Deploy: events arriving afterwards raise alerts; the other tenant is unaffected.
     let (st, created) = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         "/api/v1/rules",
         Some(json!({"yaml": rule_yaml("Evil", "evil-tool")})),
     );
     assert_eq!(st, 201, "{created}");
     assert_eq!(created["rule"]["version"], 1);
     let dup = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         "/api/v1/rules",
         Some(json!({"yaml": rule_yaml("Evil", "x")})),
     );
@@ -270,17 +254,17 @@ fn rules_deploy_version_and_backtest_without_restart() {
 
     // Update with a stale version conflicts; with the current one it deploys version 2.
     let stale = call(
-        reqwest::Method::PUT,
         &s,
         &key,
+        reqwest::Method::PUT,
         &format!("/api/v1/rules/{RULE_ID}"),
         Some(json!({"yaml": rule_yaml("Evil v2", "evil"), "version": 0})),
     );
     assert_eq!(stale.0, 409, "{}", stale.1);
     let (st, upd) = call(
-        reqwest::Method::PUT,
         &s,
         &key,
+        reqwest::Method::PUT,
         &format!("/api/v1/rules/{RULE_ID}"),
         Some(json!({"yaml": rule_yaml("Evil v2", "evil"), "version": 1})),
     );
@@ -292,9 +276,9 @@ fn rules_deploy_version_and_backtest_without_restart() {
 
     // Disabled rules stop at once; the history keeps every version.
     let (st, _) = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         &format!("/api/v1/rules/{RULE_ID}/disable"),
         None,
     );
@@ -334,17 +318,17 @@ fn rules_deploy_version_and_backtest_without_restart() {
     );
     let viewer_denied = tenant_key(&data, "acme", "viewer");
     let (st, _) = call(
-        reqwest::Method::DELETE,
         &s,
         &viewer_denied,
+        reqwest::Method::DELETE,
         &format!("/api/v1/rules/{RULE_ID}"),
         None,
     );
     assert_eq!(st, 403);
     let (st, _) = call(
-        reqwest::Method::DELETE,
         &s,
         &key,
+        reqwest::Method::DELETE,
         &format!("/api/v1/rules/{RULE_ID}"),
         None,
     );
@@ -354,9 +338,9 @@ fn rules_deploy_version_and_backtest_without_restart() {
     // A huge rule text is refused before it is parsed.
     let huge = "x".repeat(2 << 20);
     let (st, _) = call(
-        reqwest::Method::POST,
         &s,
         &key,
+        reqwest::Method::POST,
         "/api/v1/rules/validate",
         Some(json!({"yaml": huge})),
     );

@@ -26,6 +26,48 @@ pub fn client() -> reqwest::blocking::Client {
         .expect("client")
 }
 
+/// A JSON request as `key`: `(status, body as JSON or Null)`.
+pub fn call(
+    s: &Server,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client().request(method, s.url(path)).bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+/// A GET as `key`: `(status, body bytes)`.
+pub fn get_bytes(s: &Server, key: &str, path: &str) -> (u16, Vec<u8>) {
+    let r = client()
+        .get(s.url(path))
+        .bearer_auth(key)
+        .send()
+        .expect("get");
+    (r.status().as_u16(), r.bytes().expect("body").to_vec())
+}
+
+/// Runs a reader or tool the test needs and returns what it printed; fails the test with
+/// its output if it fails.
+pub fn tool(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (.ci/run installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A running `mcpsec serve`.
 pub struct Server {
     pub child: Option<Child>,

@@ -98,22 +98,6 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn call(
-    s: &Server,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = client().request(method, s.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
-}
-
 fn get(s: &Server, key: &str, path: &str) -> (u16, Value) {
     call(s, key, reqwest::Method::GET, path, None)
 }

@@ -8,15 +8,6 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn get(s: &Server, key: &str, path: &str) -> (u16, Vec<u8>) {
-    let r = client()
-        .get(s.url(path))
-        .bearer_auth(key)
-        .send()
-        .expect("get");
-    (r.status().as_u16(), r.bytes().expect("body").to_vec())
-}
-
 fn evidence(report: &Value, kind: &str) -> (String, String) {
     let e = report["compliance"]["evidence"]
         .as_array()
@@ -29,7 +20,7 @@ fn evidence(report: &Value, kind: &str) -> (String, String) {
 }
 
 fn json_report(s: &Server, key: &str, query: &str) -> Value {
-    let (st, body) = get(
+    let (st, body) = get_bytes(
         s,
         key,
         &format!("/api/v1/reports/compliance?format=json{query}"),
@@ -100,7 +91,7 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     assert!(report["period"]["from"].is_string(), "30 days by default");
 
     // Answering an alert is triage evidence, with the time it took.
-    let (st, body) = get(&s, TOKEN, "/api/v1/alerts?level=critical");
+    let (st, body) = get_bytes(&s, TOKEN, "/api/v1/alerts?level=critical");
     assert_eq!(st, 200);
     let alerts: Value = serde_json::from_slice(&body).expect("json");
     let id = alerts["alerts"][0]["id"]
@@ -135,7 +126,7 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
         ("md", b"# Compliance mapping"),
         ("csv", b"section,name,value"),
     ] {
-        let (st, body) = get(
+        let (st, body) = get_bytes(
             &s,
             TOKEN,
             &format!("/api/v1/reports/compliance?format={format}"),
@@ -182,19 +173,19 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
         one["compliance"]["frameworks"].as_array().map(Vec::len),
         Some(1)
     );
-    let (st, body) = get(&s, TOKEN, "/api/v1/reports/compliance?framework=pci-dss");
+    let (st, body) = get_bytes(&s, TOKEN, "/api/v1/reports/compliance?framework=pci-dss");
     let msg = String::from_utf8_lossy(&body);
     assert_eq!(st, 400, "{msg}");
     assert!(msg.contains("soc2, iso27001, nist80053, cis8"), "{msg}");
-    let (st, _) = get(&s, TOKEN, "/api/v1/reports/triage?framework=soc2");
+    let (st, _) = get_bytes(&s, TOKEN, "/api/v1/reports/triage?framework=soc2");
     assert_eq!(st, 400, "framework belongs to the compliance report");
 
     // audit.read is needed besides what the endpoint asks.
     let analyst = tenant_key(&data, "default", "analyst");
-    let (st, body) = get(&s, &analyst, "/api/v1/reports/compliance");
+    let (st, body) = get_bytes(&s, &analyst, "/api/v1/reports/compliance");
     assert_eq!(st, 403, "{}", String::from_utf8_lossy(&body));
     let auditor = tenant_key(&data, "default", "auditor");
-    assert_eq!(get(&s, &auditor, "/api/v1/reports/compliance").0, 200);
+    assert_eq!(get_bytes(&s, &auditor, "/api/v1/reports/compliance").0, 200);
 
     // Another tenant sees its own evidence only.
     let other = tenant_key(&data, "tenant-b", "admin");
@@ -232,7 +223,7 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     let id = job["id"].as_str().expect("id").to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
     let md = loop {
-        let (st, body) = get(&s, TOKEN, &format!("/api/v1/reports/jobs/{id}/file"));
+        let (st, body) = get_bytes(&s, TOKEN, &format!("/api/v1/reports/jobs/{id}/file"));
         if st == 200 {
             break String::from_utf8(body).expect("utf-8");
         }
@@ -273,7 +264,7 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     let md = loop {
-        let (_, body) = get(&s, TOKEN, "/api/v1/reports/schedules");
+        let (_, body) = get_bytes(&s, TOKEN, "/api/v1/reports/schedules");
         let list = serde_json::from_slice::<Value>(&body).unwrap_or_default();
         let job = list["schedules"]
             .as_array()
@@ -281,7 +272,7 @@ fn compliance_report_maps_each_tenants_own_evidence_in_every_format() {
             .map(|x| x["last_job"].clone())
             .unwrap_or_default();
         if let Some(job) = job.as_str() {
-            let (st, body) = get(&s, TOKEN, &format!("/api/v1/reports/jobs/{job}/file"));
+            let (st, body) = get_bytes(&s, TOKEN, &format!("/api/v1/reports/jobs/{job}/file"));
             if st == 200 {
                 break String::from_utf8(body).expect("utf-8");
             }
@@ -433,7 +424,7 @@ fn compliance_report_counts_sboms_scans_and_open_critical_findings() {
         .map(|e| e["link"].clone())
         .expect("link");
     assert_eq!(link, format!("/api/v1/projects/{id}/findings"));
-    let (st, _) = get(&s, TOKEN, link.as_str().expect("str"));
+    let (st, _) = get_bytes(&s, TOKEN, link.as_str().expect("str"));
     assert_eq!(st, 200, "the link answers");
 
     // The fixed version: nothing critical is left open.

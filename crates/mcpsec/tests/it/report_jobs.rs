@@ -6,22 +6,6 @@ use crate::common::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-fn call(
-    s: &Server,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = client().request(method, s.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
-}
-
 /// Polls a job until it is done (or fails the test).
 fn wait_done(s: &Server, key: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);

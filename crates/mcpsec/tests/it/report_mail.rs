@@ -9,27 +9,12 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// A JSON request as the admin `TOKEN`: `(status, body or Null)`.
-pub(crate) fn call(
-    s: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = client().request(method, s.url(path)).bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
-}
-
 /// Makes a triage schedule in `format` that never fires by itself and runs it now;
 /// `(schedule, job)`.
 pub(crate) fn run_schedule(s: &Server, format: &str, deliver: Value) -> (String, String) {
     let (st, sched) = call(
         s,
+        TOKEN,
         reqwest::Method::POST,
         "/api/v1/reports/schedules",
         Some(
@@ -41,6 +26,7 @@ pub(crate) fn run_schedule(s: &Server, format: &str, deliver: Value) -> (String,
     let id = sched["id"].as_str().expect("id").to_owned();
     let (st, run) = call(
         s,
+        TOKEN,
         reqwest::Method::POST,
         &format!("/api/v1/reports/schedules/{id}/run"),
         None,
@@ -69,7 +55,13 @@ fn document(s: &Server, job: &str) -> Vec<u8> {
 fn last_error(s: &Server, id: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, list) = call(s, reqwest::Method::GET, "/api/v1/reports/schedules", None);
+        let (_, list) = call(
+            s,
+            TOKEN,
+            reqwest::Method::GET,
+            "/api/v1/reports/schedules",
+            None,
+        );
         let found = list["schedules"]
             .as_array()
             .expect("schedules")
@@ -143,6 +135,7 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     ] {
         let (st, body) = call(
             &server,
+            TOKEN,
             reqwest::Method::POST,
             "/api/v1/reports/schedules",
             Some(json!({"name": "x", "kind": "triage", "cron": "@daily", "deliver": bad})),
@@ -152,6 +145,7 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     }
     let (_, list) = call(
         &server,
+        TOKEN,
         reqwest::Method::GET,
         "/api/v1/reports/schedules",
         None,
@@ -212,6 +206,7 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     assert!(err.contains("550"), "{err}");
     let (_, list) = call(
         &server,
+        TOKEN,
         reqwest::Method::GET,
         "/api/v1/reports/schedules",
         None,
@@ -237,6 +232,7 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     // The audit log says where schedules deliver, without the addresses.
     let (_, audit) = call(
         &server,
+        TOKEN,
         reqwest::Method::GET,
         "/api/v1/audit?limit=1000",
         None,

@@ -6,15 +6,6 @@ use crate::common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn get(s: &Server, key: &str, path: &str) -> (u16, Vec<u8>) {
-    let r = client()
-        .get(s.url(path))
-        .bearer_auth(key)
-        .send()
-        .expect("get");
-    (r.status().as_u16(), r.bytes().expect("body").to_vec())
-}
-
 #[test]
 fn response_report_counts_runs_and_approvals_per_tenant() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -22,7 +13,7 @@ fn response_report_counts_runs_and_approvals_per_tenant() {
     let s = Server::start_with(&data, &["--demo"], &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let report = loop {
-        let (st, body) = get(&s, TOKEN, "/api/v1/reports/response?format=json");
+        let (st, body) = get_bytes(&s, TOKEN, "/api/v1/reports/response?format=json");
         assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
         let v: Value = serde_json::from_slice(&body).expect("json");
         if v["response"]["runs"].as_u64() >= Some(1) {
@@ -40,12 +31,12 @@ fn response_report_counts_runs_and_approvals_per_tenant() {
     assert_eq!(approval["step"], "approve-isolation", "{r}");
     assert!(approval["waited_seconds"].as_f64() >= Some(0.0), "{r}");
 
-    let (st, pdf) = get(&s, TOKEN, "/api/v1/reports/response?format=pdf");
+    let (st, pdf) = get_bytes(&s, TOKEN, "/api/v1/reports/response?format=pdf");
     assert_eq!(st, 200);
     assert!(pdf.starts_with(b"%PDF-"), "a PDF");
 
     let auditor = tenant_key(&data, "default", "auditor");
-    let (st, body) = get(&s, &auditor, "/api/v1/reports/response?format=json");
+    let (st, body) = get_bytes(&s, &auditor, "/api/v1/reports/response?format=json");
     assert_eq!(
         st,
         403,
@@ -53,7 +44,7 @@ fn response_report_counts_runs_and_approvals_per_tenant() {
         String::from_utf8_lossy(&body)
     );
     let other = tenant_key(&data, "tenant-b", "analyst");
-    let (st, body) = get(&s, &other, "/api/v1/reports/response?format=json");
+    let (st, body) = get_bytes(&s, &other, "/api/v1/reports/response?format=json");
     assert_eq!(st, 200);
     let v: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["response"]["runs"], 0, "{v}");

@@ -9,31 +9,10 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn get(s: &Server, key: &str, path: &str) -> (u16, Vec<u8>) {
-    let r = client()
-        .get(s.url(path))
-        .bearer_auth(key)
-        .send()
-        .expect("get");
-    (r.status().as_u16(), r.bytes().expect("body").to_vec())
-}
-
 fn json(s: &Server, key: &str, path: &str) -> Value {
-    let (st, body) = get(s, key, path);
+    let (st, body) = get_bytes(s, key, path);
     assert_eq!(st, 200, "{path}: {}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).expect("json")
-}
-
-fn tool(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (.ci/run installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -89,7 +68,7 @@ fn risk_report_shows_score_trend_and_factors() {
     );
     let first_rule = top[0]["rule"].as_str().expect("rule").to_owned();
 
-    let (st, pdf) = get(
+    let (st, pdf) = get_bytes(
         &s,
         TOKEN,
         "/api/v1/reports/risk?format=pdf&from=2026-11-19T00:00:00Z",

@@ -9,7 +9,7 @@
 //! specification: the right secret passes, a wrong one is refused and recorded.
 
 use crate::common::*;
-use crate::report_mail::{call, run_schedule};
+use crate::report_mail::run_schedule;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -79,7 +79,13 @@ fn start(data: &std::path::Path, port: u16, access_key: &str, demo: bool) -> Ser
 
 /// The schedule once its delivery finished (`last_error` set, or the object there).
 fn schedule(s: &Server, id: &str) -> Value {
-    let (_, list) = call(s, reqwest::Method::GET, "/api/v1/reports/schedules", None);
+    let (_, list) = call(
+        s,
+        TOKEN,
+        reqwest::Method::GET,
+        "/api/v1/reports/schedules",
+        None,
+    );
     list["schedules"]
         .as_array()
         .expect("schedules")
@@ -104,6 +110,7 @@ fn scheduled_reports_are_stored_in_object_storage_with_sigv4() {
     ] {
         let (st, body) = call(
             &server,
+            TOKEN,
             reqwest::Method::POST,
             "/api/v1/reports/schedules",
             Some(json!({"name": "x", "kind": "triage", "cron": "@daily", "deliver": bad})),
@@ -118,6 +125,7 @@ fn scheduled_reports_are_stored_in_object_storage_with_sigv4() {
     );
     let (_, view) = call(
         &server,
+        TOKEN,
         reqwest::Method::GET,
         &format!("/api/v1/reports/jobs/{job}"),
         None,
@@ -214,6 +222,7 @@ fn the_sigv4_signature_verifies_and_a_wrong_secret_is_refused() {
         .expect("a verified PUT");
     let (_, view) = call(
         &good,
+        TOKEN,
         reqwest::Method::GET,
         &format!("/api/v1/reports/jobs/{job}"),
         None,

@@ -38,32 +38,10 @@ fn unfixed(id: &str, package: &str) -> String {
     .to_string()
 }
 
-fn get(s: &Server, key: &str, path: &str) -> (u16, Vec<u8>) {
-    let r = client()
-        .get(s.url(path))
-        .bearer_auth(key)
-        .send()
-        .expect("get");
-    (r.status().as_u16(), r.bytes().expect("body").to_vec())
-}
-
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or_else(|e| {
         panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes));
     })
-}
-
-fn tool(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (.ci/run installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Validates a SARIF file with Microsoft's validator when `.ci/run` installed it.
@@ -149,7 +127,7 @@ fn supply_report_over_api_job_and_cli() {
         assert_eq!(st, 201, "{up}");
     }
 
-    let (st, body) = get(&s, TOKEN, "/api/v1/reports/supply");
+    let (st, body) = get_bytes(&s, TOKEN, "/api/v1/reports/supply");
     assert_eq!(st, 200);
     let r = json_of(&body);
     let projects = r["supply"]["projects"].as_array().expect("projects");
@@ -197,7 +175,7 @@ fn supply_report_over_api_job_and_cli() {
     assert_eq!(empty["warnings"], json!(["no SBOM uploaded yet"]));
 
     // One project by name, as SARIF, valid for Microsoft's validator.
-    let (st, sarif) = get(
+    let (st, sarif) = get_bytes(
         &s,
         TOKEN,
         "/api/v1/reports/supply?project=storefront&format=sarif",
@@ -216,15 +194,15 @@ fn supply_report_over_api_job_and_cli() {
         ("/api/v1/reports/triage?project=storefront", 400),
         ("/api/v1/reports/executive?format=sarif", 400),
     ] {
-        let (st, body) = get(&s, TOKEN, q);
+        let (st, body) = get_bytes(&s, TOKEN, q);
         assert_eq!(st, want, "{q}: {}", String::from_utf8_lossy(&body));
     }
 
     // Another tenant sees none of it, even by id.
     let other = tenant_key(&data, "tenant-b", "admin");
-    let (st, _) = get(&s, &other, &format!("/api/v1/reports/supply?project={id}"));
+    let (st, _) = get_bytes(&s, &other, &format!("/api/v1/reports/supply?project={id}"));
     assert_eq!(st, 404);
-    let (_, body) = get(&s, &other, "/api/v1/reports/supply");
+    let (_, body) = get_bytes(&s, &other, "/api/v1/reports/supply");
     assert_eq!(json_of(&body)["supply"]["projects"], json!([]));
 
     // A key scoped to events only may not read projects through a report.
@@ -247,9 +225,12 @@ fn supply_report_over_api_job_and_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     let events_only = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert_eq!(get(&s, &events_only, "/api/v1/reports/supply").0, 403);
-    assert_eq!(get(&s, &events_only, "/api/v1/reports/risk").0, 403);
-    assert_eq!(get(&s, &events_only, "/api/v1/reports/executive").0, 200);
+    assert_eq!(get_bytes(&s, &events_only, "/api/v1/reports/supply").0, 403);
+    assert_eq!(get_bytes(&s, &events_only, "/api/v1/reports/risk").0, 403);
+    assert_eq!(
+        get_bytes(&s, &events_only, "/api/v1/reports/executive").0,
+        200
+    );
 
     job_as_xlsx(&s, dir.path(), &id);
     scheduled(&s);
@@ -270,7 +251,7 @@ fn job_as_xlsx(s: &Server, dir: &Path, id: &str) {
     let job_id = job["id"].as_str().expect("id").to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
     let download = loop {
-        let (_, body) = get(s, TOKEN, &format!("/api/v1/reports/jobs/{job_id}"));
+        let (_, body) = get_bytes(s, TOKEN, &format!("/api/v1/reports/jobs/{job_id}"));
         let j = json_of(&body);
         match j["status"].as_str() {
             Some("done") => break j["download"].as_str().expect("download").to_owned(),
@@ -280,7 +261,7 @@ fn job_as_xlsx(s: &Server, dir: &Path, id: &str) {
         assert!(Instant::now() < deadline, "job not done: {j}");
         std::thread::sleep(Duration::from_millis(100));
     };
-    let (st, xlsx) = get(s, TOKEN, &download);
+    let (st, xlsx) = get_bytes(s, TOKEN, &download);
     assert_eq!(st, 200);
     let path = dir.join("supply.xlsx");
     std::fs::write(&path, xlsx).expect("write");
@@ -382,7 +363,7 @@ fn scheduled(s: &Server) {
     let (st, run) = post(&format!("/api/v1/reports/schedules/{sid}/run"), json!({}));
     assert_eq!(st, 202, "{run}");
     let job = run["job"].as_str().expect("job");
-    let (_, body) = get(s, TOKEN, &format!("/api/v1/reports/jobs/{job}"));
+    let (_, body) = get_bytes(s, TOKEN, &format!("/api/v1/reports/jobs/{job}"));
     let j = json_of(&body);
     assert_eq!(
         (j["project"].as_str(), j["format"].as_str()),
