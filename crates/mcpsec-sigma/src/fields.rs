@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Index of an interned field (a list of candidate paths) in a [`FieldTable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -355,6 +356,9 @@ pub struct EventCtx<'a> {
     /// The lowercased text of all the event's scalars, when computed while parsing (the
     /// keyword gate then reads it instead of walking the event).
     pub(crate) keyword_text: Option<&'a str>,
+    /// The needles of the logsource groups that hold for the event, once those are known
+    /// (only rules of those groups are evaluated then, so scans look for no other).
+    pub(crate) scope: OnceCell<Arc<crate::prefilter::Scope>>,
 }
 
 impl<'a> EventCtx<'a> {
@@ -388,6 +392,7 @@ impl<'a> EventCtx<'a> {
             touched: RefCell::new(Vec::new()),
             logsource_cache: vec![Cell::new(None); groups],
             keyword_text: None,
+            scope: OnceCell::new(),
         }
     }
 
@@ -443,10 +448,12 @@ impl EventCtx<'_> {
         };
         st.hits.get_or_init(|| {
             self.touch(id);
-            match self.folded(id) {
-                Some(text) => self.prefilter.scan(id, text),
-                None => Box::new([]),
+            let mut bits = Vec::new();
+            if let Some(text) = self.folded(id) {
+                let scope = self.scope.get().map(|s| &**s);
+                self.prefilter.scan_into(id, text, scope, &mut bits);
             }
+            bits.into_boxed_slice()
         })
     }
 

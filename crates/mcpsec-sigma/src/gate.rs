@@ -70,10 +70,14 @@ pub(crate) fn plain_integer(n: &str) -> bool {
 /// The gate of one rule, as pattern ids in the prefilter.
 pub(crate) type RuleGate = Option<Vec<(FieldId, u32)>>;
 
-/// Interns a rule's necessary literals into the prefilter builder.
-pub(crate) fn intern(need: &Need, pf: &mut PrefilterBuilder) -> RuleGate {
-    need.as_ref()
-        .map(|lits| lits.iter().map(|(f, l)| (*f, pf.intern(*f, l))).collect())
+/// Interns a rule's necessary literals into the prefilter builder; `groups` are the
+/// logsource groups of the rule (`None`: it applies to any event).
+pub(crate) fn intern(need: &Need, pf: &mut PrefilterBuilder, groups: Option<&[usize]>) -> RuleGate {
+    need.as_ref().map(|lits| {
+        lits.iter()
+            .map(|(f, l)| (*f, pf.intern_for(*f, l, groups)))
+            .collect()
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -298,7 +302,8 @@ impl GateIndex {
                             text.as_str()
                         }
                     };
-                    prefilter.scan_into(gf.field, kw, bits);
+                    let scope = ctx.scope.get().map(|s| &**s);
+                    prefilter.scan_into(gf.field, kw, scope, bits);
                     mark_bits(bits, &gf.by_pattern, &mut mark);
                     continue;
                 }
@@ -324,7 +329,7 @@ impl GateIndex {
                         continue;
                     }
                 };
-                prefilter.scan_into(gf.field, text, bits);
+                prefilter.scan_into(gf.field, text, None, bits);
                 mark_bits(bits, &gf.by_pattern, &mut mark);
             }
         }

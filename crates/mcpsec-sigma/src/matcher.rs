@@ -575,7 +575,13 @@ impl FieldTest {
     }
 
     /// Registers this test's `contains` needles with the shared prefilter.
-    pub(crate) fn register(&mut self, pf: &mut crate::prefilter::PrefilterBuilder) {
+    /// Registers the test's `contains` needles, read by rules of the logsource `groups`
+    /// (`None`: on any event).
+    pub(crate) fn register(
+        &mut self,
+        pf: &mut crate::prefilter::PrefilterBuilder,
+        groups: Option<&[usize]>,
+    ) {
         if let FieldTest::Values {
             field: Some(f),
             values,
@@ -588,7 +594,7 @@ impl FieldTest {
                         && !s.cased
                         && let StrMatch::Contains(n) = &s.kind
                     {
-                        s.pattern = Some(pf.intern(*f, n));
+                        s.pattern = Some(pf.intern_for(*f, n, groups));
                     }
                 }
                 alts.reindex();

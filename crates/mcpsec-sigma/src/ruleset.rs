@@ -206,12 +206,28 @@ impl RuleSetBuilder {
             crate::correlate::link::link(&mapping, &compiled, correlations, &mut errors);
         loaded -= before - correlations.len();
         let mut pf = PrefilterBuilder::default();
-        for_each_test(&mut compiled, &mut groups, |t| t.register(&mut pf));
+        // Each needle is registered with the logsource groups of the rules that read it,
+        // so that an event's scan can leave out those of groups that do not hold.
+        for r in &mut compiled {
+            for b in &mut r.branches {
+                let g = b.logsource.map(|g| [g]);
+                let g = g.as_ref().map(|g| g.as_slice());
+                b.detection.tests_mut().for_each(|t| t.register(&mut pf, g));
+                for fd in &mut b.filters {
+                    fd.tests_mut().for_each(|t| t.register(&mut pf, g));
+                }
+            }
+        }
+        groups
+            .iter_mut()
+            .flatten()
+            .for_each(|t| t.register(&mut pf, None));
         // A field with no candidate path: never present, it stands for all the values.
         let keywords = compiler.fields.intern(Vec::new());
         for r in &mut compiled {
             let need = gate::any_of(r.branches.iter().map(|b| b.detection.need(keywords)));
-            r.gate = gate::intern(&need, &mut pf);
+            let (_, rule_groups) = gate_entry(r);
+            r.gate = gate::intern(&need, &mut pf, rule_groups.as_deref());
         }
         // The selective parse joins the keyword text with newlines (and may hold more
         // values than a whole parse when keys repeat): exact for needles without one.
@@ -560,6 +576,9 @@ impl RuleSet {
             {
                 *w |= 1 << (g % 64);
             }
+        }
+        if let Some(scope) = self.prefilter.scope(&sc.groups) {
+            let _ = ctx.scope.set(scope);
         }
         self.gates
             .candidates(ctx, &self.prefilter, &sc.groups, &mut sc.gate);

@@ -203,7 +203,7 @@ fn regression_with_the_upstream_thor_mapping() {
 
 /// The selective pre-match decides exactly what matching the whole event finds: it
 /// never clears an event a rule matches, and the rules it reports are the same, in the
-/// same order. Every regression sample (and a copy of each with its strings changed, so
+/// same order; and both are what evaluating every rule on its own finds. Every regression sample (and a copy of each with its strings changed, so
 /// most match nothing) against all SigmaHQ rules.
 #[test]
 fn selective_prematch_decides_what_the_whole_event_matches() {
@@ -238,6 +238,14 @@ fn selective_prematch_decides_what_the_whole_event_matches() {
                     };
                     checked += 1;
                     let whole: Vec<_> = set.matches(&ev).iter().map(|r| r.name()).collect();
+                    // Every rule evaluated on its own (no gates, no narrowed needles).
+                    let mut each = Vec::new();
+                    set.profile_each(&ev, |r, hit, _| {
+                        if hit {
+                            each.push(r.name());
+                        }
+                    });
+                    assert_eq!(whole, each, "{}: gated and every rule", f.display());
                     if set.no_match_json(&text) {
                         cleared += 1;
                         assert!(
