@@ -90,20 +90,25 @@ impl PathSpec {
 
 /// Interned fields: each is a list of candidate paths, the first present wins.
 ///
-/// Every path, and every dotted prefix of one, also gets a small integer id: an event is
-/// indexed once into a slot per id (only the nodes on the way to a path are visited), so
-/// looking a field up costs an array read per candidate path.
+/// Every path, and every dotted prefix of one, is also a node of a tree of path segments
+/// with a small integer id: an event is indexed once into a slot per id, visiting only
+/// the nodes on the way to a path (a key is looked up among its parent node's children,
+/// never joined into a dotted string), so looking a field up costs an array read per
+/// candidate path.
 #[derive(Debug, Clone)]
 pub struct FieldTable {
     fields: Vec<Vec<PathSpec>>,
-    /// Prefix id of each candidate path, parallel to `fields`.
+    /// Node id of each candidate path, parallel to `fields`.
     path_ids: Vec<Vec<u32>>,
     index: HashMap<Vec<String>, FieldId>,
-    /// Node paths worth indexing: every path and each of its dotted prefixes (and "").
-    prefixes: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
-    /// By prefix id: the node's children are also filed under `*` (from `a.*.b`).
+    /// By node id: the node's children by path segment (node 0 is the root).
+    children: Vec<HashMap<Box<str>, u32, foldhash::fast::RandomState>>,
+    /// By node id: the node has grandchildren (only then can a key with dots, a flat
+    /// `"host.name"`, lead anywhere from it).
+    deep: Vec<bool>,
+    /// By node id: the node's children are also filed under `*` (from `a.*.b`).
     wild: Vec<bool>,
-    /// By prefix id: the node is a whole candidate path (not only a prefix of one).
+    /// By node id: the node is a whole candidate path (not only a prefix of one).
     leaf: Vec<bool>,
     /// The root's children are also filed under `*`.
     root_wild: bool,
@@ -111,19 +116,24 @@ pub struct FieldTable {
 
 impl Default for FieldTable {
     fn default() -> Self {
-        let mut t = FieldTable {
+        FieldTable {
             fields: Vec::new(),
             path_ids: Vec::new(),
             index: HashMap::new(),
-            prefixes: HashMap::default(),
-            wild: Vec::new(),
-            leaf: Vec::new(),
+            children: vec![HashMap::default()],
+            deep: vec![false],
+            wild: vec![false],
+            leaf: vec![false],
             root_wild: false,
-        };
-        t.prefix_id("");
-        t
+        }
     }
 }
+
+/// The root node of a [`FieldTable`]'s path tree.
+pub(crate) const ROOT: u32 = 0;
+
+/// Object nesting beyond which an event's nodes are not indexed.
+pub(crate) const MAX_DEPTH: usize = 32;
 
 impl FieldTable {
     /// Interns a candidate list (identical lists share one id).
@@ -134,16 +144,11 @@ impl FieldTable {
         let id = FieldId(u32::try_from(self.fields.len()).unwrap_or(u32::MAX));
         let mut ids = Vec::with_capacity(paths.len());
         for p in &paths {
-            for (i, c) in p.char_indices() {
-                if c == '.' {
-                    self.prefix_id(&p[..i]);
-                }
-            }
-            let pid = self.prefix_id(p);
-            if let Some(l) = self.leaf.get_mut(pid as usize) {
+            let node = self.node(p);
+            if let Some(l) = self.leaf.get_mut(node as usize) {
                 *l = true;
             }
-            ids.push(pid);
+            ids.push(node);
             let parent = if p.starts_with('*') {
                 Some("")
             } else {
@@ -152,8 +157,8 @@ impl FieldTable {
             match parent {
                 Some("") => self.root_wild = true,
                 Some(parent) => {
-                    let pid = self.prefix_id(parent) as usize;
-                    if let Some(w) = self.wild.get_mut(pid) {
+                    let node = self.node(parent) as usize;
+                    if let Some(w) = self.wild.get_mut(node) {
                         *w = true;
                     }
                 }
@@ -167,36 +172,55 @@ impl FieldTable {
         id
     }
 
-    fn prefix_id(&mut self, path: &str) -> u32 {
-        if let Some(id) = self.prefixes.get(path) {
-            return *id;
+    /// The node of a dotted path, created with its ancestors when new.
+    fn node(&mut self, path: &str) -> u32 {
+        let (mut id, mut parent) = (ROOT, None);
+        for seg in path.split('.') {
+            let next = u32::try_from(self.wild.len()).unwrap_or(u32::MAX);
+            let Some(children) = self.children.get_mut(id as usize) else {
+                return id;
+            };
+            if let Some(d) = parent.and_then(|p: u32| self.deep.get_mut(p as usize)) {
+                *d = true;
+            }
+            parent = Some(id);
+            id = *children.entry(seg.into()).or_insert(next);
+            if id == next {
+                self.children.push(HashMap::default());
+                self.deep.push(false);
+                self.wild.push(false);
+                self.leaf.push(false);
+            }
         }
-        let id = u32::try_from(self.wild.len()).unwrap_or(u32::MAX);
-        self.prefixes.insert(path.into(), id);
-        self.wild.push(false);
-        self.leaf.push(false);
         id
     }
 
-    /// What a selective parse does with the node at this dotted path: nodes off every
-    /// interned path are skipped, nodes that are a whole candidate path (or whose
-    /// children are filed under `*`) are kept whole, the others are read key by key.
-    pub(crate) fn node_kind(&self, path: &str) -> NodeKind {
-        if self.root_wild {
-            return NodeKind::Whole;
+    /// The child of node `parent` under an object key; a key holding dots (a flat
+    /// `"host.name"`) is followed segment by segment. `None` when no path goes there.
+    pub(crate) fn child(&self, parent: u32, key: &str) -> Option<u32> {
+        let step = |id: u32, seg: &str| self.children.get(id as usize)?.get(seg).copied();
+        // No segment holds a dot: a dotted key is a path of two or more segments.
+        if !self.deep.get(parent as usize).copied().unwrap_or(false) || !key.contains('.') {
+            return step(parent, key);
         }
-        match self.prefixes.get(path) {
-            None => NodeKind::Skip,
-            Some(&id) => {
-                let id = id as usize;
-                if self.leaf.get(id).copied().unwrap_or(true)
-                    || self.wild.get(id).copied().unwrap_or(true)
-                {
-                    NodeKind::Whole
-                } else {
-                    NodeKind::Descend
-                }
-            }
+        key.split('.').try_fold(parent, step)
+    }
+
+    /// Whether the root's children are filed under `*` too (then every key matters).
+    pub(crate) fn root_wild(&self) -> bool {
+        self.root_wild
+    }
+
+    /// What a selective parse does with the value of node `id`: nodes that are a whole
+    /// candidate path (or whose children are filed under `*`) are kept whole, the
+    /// others are read key by key (nodes off every path have no id: they are skipped).
+    pub(crate) fn node_kind(&self, id: u32) -> NodeKind {
+        let id = id as usize;
+        if self.leaf.get(id).copied().unwrap_or(true) || self.wild.get(id).copied().unwrap_or(true)
+        {
+            NodeKind::Whole
+        } else {
+            NodeKind::Descend
         }
     }
 
@@ -215,64 +239,46 @@ impl FieldTable {
         self.fields.get(id.0 as usize).map_or(&[], Vec::as_slice)
     }
 
-    /// Every node of an event on the way to an interned path, by prefix id; the first node
+    /// Every node of an event on the way to an interned path, by node id; the first node
     /// (depth first, in key order) with a given dotted path wins. Flat dotted keys are
     /// paths already; children of wild nodes are also filed under `parent.*`.
     fn index_event<'a>(&self, root: &'a Map<String, Value>, ix: &mut NodeIndex<'a>) {
-        let mut prefix = String::with_capacity(128);
         for (k, v) in root {
-            self.add(&mut prefix, k, v, ix, 0);
+            self.add(ROOT, k, v, ix, 0);
             if self.root_wild {
-                self.add(&mut prefix, "*", v, ix, 0);
+                self.add(ROOT, "*", v, ix, 0);
             }
         }
     }
 
-    fn add<'a>(
-        &self,
-        prefix: &mut String,
-        key: &str,
-        c: &'a Value,
-        ix: &mut NodeIndex<'a>,
-        depth: usize,
-    ) {
-        let len = prefix.len();
-        if len > 0 {
-            prefix.push('.');
-        }
-        prefix.push_str(key);
+    fn add<'a>(&self, parent: u32, key: &str, c: &'a Value, ix: &mut NodeIndex<'a>, depth: usize) {
         // A node off every interned path has no interned path below it either.
-        if let Some(&id) = self.prefixes.get(prefix.as_str()) {
+        if let Some(id) = self.child(parent, key) {
+            // The first node on a path wins; the later ones are still walked.
             ix.file(id, c);
-            self.walk(prefix, id, c, ix, depth + 1);
+            self.walk(id, c, ix, depth + 1);
         }
-        prefix.truncate(len);
     }
 
-    fn walk<'a>(
-        &self,
-        prefix: &mut String,
-        id: u32,
-        v: &'a Value,
-        ix: &mut NodeIndex<'a>,
-        depth: usize,
-    ) {
-        if depth > 32 {
+    /// Files the nodes below `v`, the value of node `id` at nesting `depth`.
+    fn walk<'a>(&self, id: u32, v: &'a Value, ix: &mut NodeIndex<'a>, depth: usize) {
+        if depth > MAX_DEPTH {
             return;
         }
         match v {
             Value::Object(m) => {
                 let is_wild = self.wild.get(id as usize).copied().unwrap_or(false);
                 for (k, c) in m {
-                    self.add(prefix, k, c, ix, depth);
+                    self.add(id, k, c, ix, depth);
                     if is_wild {
-                        self.add(prefix, "*", c, ix, depth);
+                        self.add(id, "*", c, ix, depth);
                     }
                 }
             }
             Value::Array(items) => {
+                let mut buf = [0u8; 3];
                 for (i, c) in items.iter().enumerate().take(256) {
-                    self.add(prefix, &i.to_string(), c, ix, depth);
+                    self.add(id, index_key(i, &mut buf), c, ix, depth);
                 }
             }
             _ => {}
@@ -280,11 +286,23 @@ impl FieldTable {
     }
 }
 
+/// The decimal text of an array index below 1,000, written into `buf`.
+pub(crate) fn index_key(i: usize, buf: &mut [u8; 3]) -> &str {
+    let digits = [i / 100 % 10, i / 10 % 10, i % 10].map(|d| b'0' + d as u8);
+    let skip = if i >= 100 {
+        0
+    } else if i >= 10 {
+        1
+    } else {
+        2
+    };
+    *buf = digits;
+    std::str::from_utf8(buf.get(skip..).unwrap_or_default()).unwrap_or_default()
+}
+
 /// See [`FieldTable::node_kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NodeKind {
-    /// No rule looks at it or below it.
-    Skip,
     /// Keep the whole value.
     Whole,
     /// Read its keys one by one.
@@ -300,13 +318,13 @@ struct FieldState {
     hits: OnceCell<Box<[u64]>>,
 }
 
-/// Tables sized by the whole rule set (every prefix id, every field), handed from one
+/// Tables sized by the whole rule set (every node id, every field), handed from one
 /// event to the next on a thread so that an event neither allocates nor zeroes them:
 /// only the entries an event touched are reset when it is done. A pooled table is clean
 /// (all zero, all states empty).
 #[derive(Default)]
 struct Dense {
-    /// By prefix id: 1 + the node's position in [`NodeIndex::nodes`], 0 when absent.
+    /// By node id: 1 + the node's position in [`NodeIndex::nodes`], 0 when absent.
     slot_of: Vec<u32>,
     /// By field id.
     state: Vec<FieldState>,
@@ -318,19 +336,21 @@ thread_local! {
 
 /// The nodes of one event on the way to interned paths.
 struct NodeIndex<'a> {
-    /// (prefix id, node), in the order found.
+    /// (node id, node), in the order found.
     nodes: Vec<(u32, &'a Value)>,
     slot_of: Vec<u32>,
 }
 
 impl<'a> NodeIndex<'a> {
-    /// Files `v` under prefix id `id` unless a node is there already.
-    fn file(&mut self, id: u32, v: &'a Value) {
-        if let Some(slot) = self.slot_of.get_mut(id as usize)
-            && *slot == 0
-        {
-            self.nodes.push((id, v));
-            *slot = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+    /// Files `v` under node `id` unless a node is there already (then `false`).
+    fn file(&mut self, id: u32, v: &'a Value) -> bool {
+        match self.slot_of.get_mut(id as usize) {
+            Some(slot) if *slot == 0 => {
+                self.nodes.push((id, v));
+                *slot = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -368,6 +388,40 @@ impl<'a> EventCtx<'a> {
         groups: usize,
         prefilter: &'a crate::prefilter::Prefilter,
     ) -> Self {
+        let mut ctx = EventCtx::empty(root, table, groups, prefilter);
+        table.index_event(root, &mut ctx.index);
+        ctx
+    }
+
+    /// An event given as the nodes a selective parse kept: (node id, nesting, value),
+    /// in document order. Only what rules read is there: [`EventCtx::root`] is empty.
+    /// `None` when two of them land on one path (a flat `"a.b"` key beside an `a`
+    /// object holding `b`): which one a whole event's index keeps depends on the map
+    /// order `serde_json` was built with, so the caller has to index the whole event.
+    pub(crate) fn from_nodes(
+        nodes: &'a [(u32, u32, Value)],
+        table: &'a FieldTable,
+        groups: usize,
+        prefilter: &'a crate::prefilter::Prefilter,
+    ) -> Option<Self> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        let root = EMPTY.get_or_init(Map::new);
+        let mut ctx = EventCtx::empty(root, table, groups, prefilter);
+        for (id, depth, v) in nodes {
+            if !ctx.index.file(*id, v) {
+                return None;
+            }
+            table.walk(*id, v, &mut ctx.index, *depth as usize + 1);
+        }
+        Some(ctx)
+    }
+
+    fn empty(
+        root: &'a Map<String, Value>,
+        table: &'a FieldTable,
+        groups: usize,
+        prefilter: &'a crate::prefilter::Prefilter,
+    ) -> Self {
         let mut dense = POOL
             .with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
             .unwrap_or_default();
@@ -378,16 +432,14 @@ impl<'a> EventCtx<'a> {
         if dense.state.len() < table.len() {
             dense.state.resize_with(table.len(), FieldState::default);
         }
-        let mut index = NodeIndex {
-            nodes: Vec::with_capacity(32),
-            slot_of: dense.slot_of,
-        };
-        table.index_event(root, &mut index);
         EventCtx {
             prefilter,
             root,
             table,
-            index,
+            index: NodeIndex {
+                nodes: Vec::with_capacity(32),
+                slot_of: dense.slot_of,
+            },
             state: dense.state,
             touched: RefCell::new(Vec::new()),
             logsource_cache: vec![Cell::new(None); groups],

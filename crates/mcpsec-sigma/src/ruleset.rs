@@ -529,7 +529,8 @@ impl RuleSet {
             return None;
         }
         let ev = crate::sparse::parse(&self.fields, text, self.gates.has_keyword_gate()).ok()?;
-        let mut ctx = EventCtx::new(&ev.fields, &self.fields, self.groups.len(), &self.prefilter);
+        let mut ctx =
+            EventCtx::from_nodes(&ev.nodes, &self.fields, self.groups.len(), &self.prefilter)?;
         ctx.keyword_text = ev.text.as_deref();
         with_scratch(|sc| {
             self.candidates(&ctx, sc);

@@ -1,19 +1,25 @@
 //! Selective parsing: a JSON object read into only the nodes some rule can look at.
 //!
 //! Most events match no rule, and most of an event's fields are read by no rule. This
-//! parser keeps the nodes whose dotted path is an interned path or a prefix of one (the
-//! same nodes [`crate::fields::FieldTable`] indexes), skips the rest without building
-//! values, and collects the lowercased text of every scalar for the keyword gate. The
-//! result matches exactly like the whole event for every rule that has no keyword test;
-//! [`crate::RuleSet::matches_json`] falls back to "unsure" for the others.
+//! parser follows the tree of interned paths of a [`crate::fields::FieldTable`] while it
+//! reads: a key with no node below its parent is skipped without building its value, an
+//! object on the way to a path is read key by key without building it either, and only
+//! the values of whole candidate paths are built, into a flat list of (node, value) in
+//! document order (the nodes and order [`crate::fields::FieldTable`] indexes a whole
+//! event in). It also collects the lowercased text of every scalar for the keyword gate.
+//! The result matches exactly like the whole event for every rule that has no keyword
+//! test; [`crate::RuleSet::matches_json`] falls back to "unsure" for the others.
 //!
 //! Every value goes through `serde_json`'s own `deserialize_any`, as `Value` parsing does,
 //! so a text parses here if and only if it parses as a `Value` (same syntax checks, same
-//! nesting limit); anything unexpected is an error, and an error only means "unsure".
+//! nesting limit); anything unexpected is an error, and an error only means "unsure". So
+//! is a repeated key on the way to a path (a whole parse keeps the last value, in the
+//! first one's place: not worth following here).
 
-use crate::fields::{FieldTable, NodeKind};
+use crate::fields::{FieldTable, MAX_DEPTH, NodeKind, ROOT, index_key};
+use serde::Deserialize as _;
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -22,10 +28,42 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// A selectively parsed event.
 pub(crate) struct SparseEvent {
-    /// The kept nodes, in document order.
-    pub fields: Map<String, Value>,
+    /// The kept values: (node id, nesting of the node, value), in document order.
+    pub nodes: Vec<(u32, u32, Value)>,
     /// Lowercased text of every scalar, one per line (when asked for).
     pub text: Option<String>,
+    /// Scratch of the parse, returned to this thread's pool with the buffers above.
+    seen: Vec<u32>,
+}
+
+/// Buffers of a parse: kept values, text, keys seen.
+type Buffers = (Vec<(u32, u32, Value)>, String, Vec<u32>);
+
+thread_local! {
+    /// One set of buffers per thread, handed from one event to the next.
+    static SPARE: std::cell::RefCell<Option<Buffers>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Buffers that grew beyond this (bytes of text) are not kept for the next event.
+const KEEP_TEXT: usize = 1 << 20;
+
+impl Drop for SparseEvent {
+    fn drop(&mut self) {
+        let mut text = self.text.take().unwrap_or_default();
+        if text.capacity() > KEEP_TEXT {
+            return;
+        }
+        text.clear();
+        let mut nodes = std::mem::take(&mut self.nodes);
+        nodes.clear();
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.clear();
+        SPARE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = Some((nodes, text, seen));
+            }
+        });
+    }
 }
 
 /// Parses `text` (one JSON object); `Err` when it is not an object or not valid JSON.
@@ -34,32 +72,44 @@ pub(crate) fn parse(
     text: &str,
     want_text: bool,
 ) -> Result<SparseEvent, serde_json::Error> {
+    if table.root_wild() {
+        // Every key matters at the root: not worth a selective parse.
+        return Err(de::Error::custom("wildcard at the root"));
+    }
+    let (nodes, mut buf, seen) = SPARE
+        .with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .unwrap_or_default();
+    // The scalars' text is usually shorter than the document.
+    buf.reserve(text.len());
     let mut st = State {
         table,
-        // The scalars' text is usually shorter than the document: one allocation.
-        text: want_text.then(|| String::with_capacity(text.len())),
-        path: String::with_capacity(64),
+        text: want_text.then_some(buf),
+        nodes,
+        seen,
     };
     let mut de = serde_json::Deserializer::from_str(text);
-    let fields = (&mut de).deserialize_any(NodeVisitor {
+    let object = (&mut de).deserialize_any(NodeVisitor {
         st: &mut st,
-        root: true,
+        id: ROOT,
+        depth: 0,
     })?;
     de.end()?;
-    match fields {
-        Value::Object(fields) => Ok(SparseEvent {
-            fields,
-            text: st.text,
-        }),
-        _ => Err(de::Error::custom("not an object")),
+    if !object {
+        return Err(de::Error::custom("not an object"));
     }
+    Ok(SparseEvent {
+        nodes: st.nodes,
+        text: st.text,
+        seen: st.seen,
+    })
 }
 
 struct State<'t> {
     table: &'t FieldTable,
     text: Option<String>,
-    /// Dotted path of the node being read ("" at the root).
-    path: String,
+    nodes: Vec<(u32, u32, Value)>,
+    /// Nodes met in the objects being read, innermost last (to catch repeated keys).
+    seen: Vec<u32>,
 }
 
 impl State<'_> {
@@ -111,110 +161,134 @@ fn number_f64(f: f64) -> Value {
     Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
-/// A node on the way to interned paths: objects are read key by key, anything else is
-/// kept whole (built exactly as `Value` builds it).
+/// The value of a node on the way to interned paths (node `id`, its keys or items at
+/// nesting `depth`): objects and arrays are read key by key and item by item, scalars
+/// only give their text. Yields whether it was an object.
 struct NodeVisitor<'s, 't> {
     st: &'s mut State<'t>,
-    root: bool,
+    id: u32,
+    depth: u32,
 }
 
 impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
-    type Value = Value;
+    type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<bool, E> {
         self.st.push_bool(b);
-        Ok(Value::Bool(b))
+        Ok(false)
     }
 
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
-        let n = Number::from(n);
-        self.st.push_number(&n);
-        Ok(Value::Number(n))
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<bool, E> {
+        self.st.push_number(&Number::from(n));
+        Ok(false)
     }
 
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
-        let n = Number::from(n);
-        self.st.push_number(&n);
-        Ok(Value::Number(n))
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<bool, E> {
+        self.st.push_number(&Number::from(n));
+        Ok(false)
     }
 
-    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Value, E> {
-        let v = number_f64(f);
-        self.st.push_value(&v);
-        Ok(v)
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<bool, E> {
+        self.st.push_value(&number_f64(f));
+        Ok(false)
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<bool, E> {
         self.st.push_str(s);
-        Ok(Value::String(s.to_owned()))
+        Ok(false)
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
-        self.st.push_str(&s);
-        Ok(Value::String(s))
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element::<Value>()? {
-            self.st.push_value(&v);
-            items.push(v);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
         let st = self.st;
-        let mut out = Map::new();
-        let base = st.path.len();
+        // Items are nodes too (`arr.0.x`), the first 256 of them.
+        let mut buf = [0u8; 3];
+        for i in 0usize.. {
+            let child = (i < 256 && self.depth as usize <= MAX_DEPTH)
+                .then(|| st.table.child(self.id, index_key(i, &mut buf)))
+                .flatten();
+            let more = match child {
+                None => seq.next_element_seed(SkipSeed { st: &mut *st })?.is_some(),
+                Some(child) => seq
+                    .next_element_seed(KeptSeed {
+                        st: &mut *st,
+                        id: child,
+                        depth: self.depth,
+                    })?
+                    .is_some(),
+            };
+            if !more {
+                break;
+            }
+        }
+        Ok(false)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let st = self.st;
+        let mark = st.seen.len();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             if key.as_ref() == RAW_VALUE_TOKEN {
                 return Err(de::Error::custom("raw value token"));
             }
-            if !self.root {
-                st.path.push('.');
+            // Nodes deeper than the index goes are not indexed in a whole event either.
+            let child = (self.depth as usize <= MAX_DEPTH)
+                .then(|| st.table.child(self.id, &key))
+                .flatten();
+            let Some(child) = child else {
+                map.next_value_seed(SkipSeed { st: &mut *st })?;
+                continue;
+            };
+            if st.seen.get(mark..).is_some_and(|s| s.contains(&child)) {
+                return Err(de::Error::custom("repeated key"));
             }
-            st.path.push_str(&key);
-            match st.table.node_kind(&st.path) {
-                NodeKind::Skip => {
-                    map.next_value_seed(SkipSeed { st: &mut *st })?;
-                }
-                NodeKind::Whole => {
-                    let v: Value = map.next_value()?;
-                    st.push_value(&v);
-                    out.insert(key.into_owned(), v);
-                }
-                NodeKind::Descend => {
-                    let v = map.next_value_seed(NodeSeed { st: &mut *st })?;
-                    out.insert(key.into_owned(), v);
-                }
-            }
-            st.path.truncate(base);
+            st.seen.push(child);
+            map.next_value_seed(KeptSeed {
+                st: &mut *st,
+                id: child,
+                depth: self.depth,
+            })?;
         }
-        Ok(Value::Object(out))
+        st.seen.truncate(mark);
+        Ok(true)
     }
 }
 
-struct NodeSeed<'s, 't> {
+/// The value of node `id`, a key or item of an object or array at nesting `depth`:
+/// built whole when the node is a candidate path, else read key by key.
+struct KeptSeed<'s, 't> {
     st: &'s mut State<'t>,
+    id: u32,
+    depth: u32,
 }
 
-impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
-    type Value = Value;
+impl<'de> DeserializeSeed<'de> for KeptSeed<'_, '_> {
+    type Value = ();
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(NodeVisitor {
-            st: self.st,
-            root: false,
-        })
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let st = self.st;
+        match st.table.node_kind(self.id) {
+            NodeKind::Whole => {
+                let v = Value::deserialize(d)?;
+                st.push_value(&v);
+                st.nodes.push((self.id, self.depth, v));
+            }
+            NodeKind::Descend => {
+                d.deserialize_any(NodeVisitor {
+                    st,
+                    id: self.id,
+                    depth: self.depth + 1,
+                })?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -354,6 +428,13 @@ mod tests {
         t
     }
 
+    /// The node of a dotted path.
+    fn node(t: &FieldTable, path: &str) -> u32 {
+        path.split('.')
+            .try_fold(ROOT, |n, seg| t.child(n, seg))
+            .unwrap_or(u32::MAX)
+    }
+
     #[test]
     fn keeps_only_nodes_on_interned_paths() {
         let t = table();
@@ -362,11 +443,23 @@ mod tests {
             "host.name":"H","junk":[1,{"k":true}],"cmd":null}"##;
         let ev = parse(&t, line, true).expect("parses");
         assert_eq!(
-            Value::Object(ev.fields),
-            serde_json::json!({"Event":{"System":{"EventID":{"#text":1,"a":2}},
-                "EventData":{"CommandLine":"Cmd.EXE /c"}},"host.name":"H","cmd":null})
+            ev.nodes,
+            vec![
+                (
+                    node(&t, "Event.System.EventID"),
+                    2,
+                    serde_json::json!({"#text":1,"a":2})
+                ),
+                (
+                    node(&t, "Event.EventData.CommandLine"),
+                    2,
+                    serde_json::json!("Cmd.EXE /c")
+                ),
+                (node(&t, "host.name"), 0, serde_json::json!("H")),
+                (node(&t, "cmd"), 0, Value::Null),
+            ]
         );
-        let text = ev.text.expect("text asked for");
+        let text = ev.text.as_deref().expect("text asked for");
         for piece in [
             "1\n",
             "2\n",
@@ -378,6 +471,56 @@ mod tests {
         ] {
             assert!(text.contains(piece), "{piece:?} in {text:?}");
         }
+    }
+
+    /// Every field of the selectively parsed event reads as in the whole event, or the
+    /// selective parse says it is unsure.
+    #[test]
+    fn fields_read_as_in_the_whole_event() {
+        let mut t = FieldTable::default();
+        let fields = [
+            t.intern(vec!["Event.System.EventID".into()]),
+            t.intern(vec!["a.b".into()]),
+            t.intern(vec!["a.b.c".into()]),
+            t.intern(vec!["arr.1.x".into()]),
+            t.intern(vec!["w.*.op".into()]),
+            t.intern(vec!["missing".into(), "host.name".into()]),
+        ];
+        let pf = crate::prefilter::Prefilter::default();
+        let docs = [
+            r#"{"Event":{"System":{"EventID":4688}},"host":{"name":"h"}}"#,
+            r#"{"host.name":"flat","a":{"b":{"c":1}}}"#,
+            r#"{"a.b":{"c":1},"a":{"b":{"c":2}}}"#,
+            r#"{"a":{"b":{"c":2}},"a.b":{"c":1}}"#,
+            r#"{"a":{"b.c":3}}"#,
+            r#"{"arr":[{"x":1},{"x":2},{"x":3}],"w":{"k":{"op":"o"}}}"#,
+            r#"{"arr":{"1":{"x":"obj"}}}"#,
+            r#"{"a":1,"a":{"b":2}}"#,
+            r#"{"a":{"b":1},"a":{"c":2}}"#,
+            r#"{"Event":{"System":{"EventID":1}},"Event":{"Other":2}}"#,
+            r#"{"junk":{"a":{"b":1}},"a":[1,2]}"#,
+        ];
+        let (mut decided, mut unsure) = (0, 0);
+        for doc in docs {
+            let Ok(Value::Object(whole)) = serde_json::from_str::<Value>(doc) else {
+                panic!("{doc}")
+            };
+            let full = crate::fields::EventCtx::new(&whole, &t, 0, &pf);
+            let sparse = parse(&t, doc, false).ok();
+            let ctx = sparse
+                .as_ref()
+                .and_then(|ev| crate::fields::EventCtx::from_nodes(&ev.nodes, &t, 0, &pf));
+            let Some(ctx) = ctx else {
+                unsure += 1;
+                continue;
+            };
+            decided += 1;
+            for f in fields {
+                assert_eq!(ctx.get(f), full.get(f), "{doc}: {:?}", t.paths(f));
+            }
+        }
+        // Unsure: the two flat/nested collisions and the three repeated keys.
+        assert_eq!((decided, unsure), (6, 5));
     }
 
     #[test]
