@@ -199,9 +199,12 @@ impl FieldTable {
     /// `"host.name"`) is followed segment by segment. `None` when no path goes there.
     pub(crate) fn child(&self, parent: u32, key: &str) -> Option<u32> {
         let step = |id: u32, seg: &str| self.children.get(id as usize)?.get(seg).copied();
+        if let Some(id) = step(parent, key) {
+            return Some(id);
+        }
         // No segment holds a dot: a dotted key is a path of two or more segments.
         if !self.deep.get(parent as usize).copied().unwrap_or(false) || !key.contains('.') {
-            return step(parent, key);
+            return None;
         }
         key.split('.').try_fold(parent, step)
     }
@@ -528,6 +531,21 @@ impl EventCtx<'_> {
     }
 }
 
+/// Appends a number's text as `Number` displays it (integers without the formatting
+/// machinery: events are full of them).
+pub(crate) fn push_number(out: &mut String, n: &serde_json::Number) {
+    let mut buf = itoa::Buffer::new();
+    if let Some(u) = n.as_u64() {
+        out.push_str(buf.format(u));
+    } else if let Some(i) = n.as_i64() {
+        out.push_str(buf.format(i));
+    } else {
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{n}");
+    }
+}
+
 /// `{"#text": v, ...}` (XML text next to attributes) stands for `v`.
 pub fn unwrap_text(v: &Value) -> &Value {
     match v {
@@ -540,6 +558,26 @@ pub fn unwrap_text(v: &Value) -> &Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn numbers_print_as_displayed() {
+        for n in [
+            "0",
+            "-1",
+            "4688",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "1.5",
+            "1e300",
+        ] {
+            let Ok(Value::Number(n)) = serde_json::from_str::<Value>(n) else {
+                panic!("{n}")
+            };
+            let mut out = String::new();
+            push_number(&mut out, &n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     #[test]
     fn pooled_tables_carry_nothing_from_one_event_to_the_next() {

@@ -316,8 +316,7 @@ impl GateIndex {
                     Some(Value::Number(n)) => {
                         text.clear();
                         // A number's text is ASCII digits, signs, dots and `e`: lowercase.
-                        use std::fmt::Write as _;
-                        let _ = write!(text, "{n}");
+                        crate::fields::push_number(text, n);
                         text.make_ascii_lowercase();
                     }
                     Some(Value::Bool(b)) => {
@@ -354,7 +353,7 @@ fn all_text(v: &Value, out: &mut String, depth: usize) {
             out.push('\n');
         }
         Value::Number(n) => {
-            out.push_str(&n.to_string());
+            crate::fields::push_number(out, n);
             out.push('\n');
         }
         Value::Bool(b) => {

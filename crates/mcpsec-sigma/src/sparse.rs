@@ -128,9 +128,7 @@ impl State<'_> {
 
     fn push_number(&mut self, n: &Number) {
         if let Some(t) = &mut self.text {
-            use std::fmt::Write as _;
-            // Writing to a String cannot fail.
-            let _ = write!(t, "{n}");
+            crate::fields::push_number(t, n);
             t.push('\n');
         }
     }
