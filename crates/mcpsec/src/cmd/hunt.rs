@@ -745,6 +745,11 @@ fn detect<'s>(
             // serialized is left to the writer, which reports the error.
             if ctx.json {
                 d.json = serde_json::to_vec(&d).ok();
+                if d.json.is_some() {
+                    // The writer copies the bytes only: the event is freed here, on the
+                    // thread that built it (much cheaper than from the writer's thread).
+                    d.event = SharedEvent::default();
+                }
             }
             d
         })
