@@ -26,13 +26,16 @@
 //! The gate literals join the per-field automata, and an inverted index turns the
 //! literals an event contains into the few rules worth evaluating, in rule order; the
 //! 1% of SigmaHQ rules without a gate are evaluated as before. Fields are looked up
-//! through an index of the event built once (an array slot per interned path), and a
-//! field whose rules' logsources all fail for the event is not looked at. Logsource
-//! groups are not evaluated one by one: most have a key (all-`equals` strings on one
-//! field, e.g. `Channel`), so one lookup of the event's value lists the few groups that
-//! may hold. The candidate pass reuses per-thread buffers from event to event.
+//! through an index of the event built once (interned paths form a tree of segments, and
+//! each node gets an array slot), and a field whose rules' logsources all fail for the
+//! event is not looked at. Logsource groups are not evaluated one by one: most have a key
+//! (all-`equals` strings on one field, e.g. `Channel`), so one lookup of the event's value
+//! lists the few groups that may hold. Once they are known, each field is scanned only
+//! for the needles of the rules of those groups (automata narrowed per group set, built
+//! on first use and shared; small sets get a SIMD first look that rules most texts out).
+//! The candidate pass reuses per-thread buffers from event to event.
 //! [`RuleSet::matches_json`] decides which rules match from a selective parse of a JSON
-//! text (only the nodes on interned paths are built, plus the keyword text), so `hunt`
+//! text (only the values of interned paths are built, plus the keyword text), so `hunt`
 //! builds whole events only for the lines some rule matches (for their detections) or
 //! that it cannot decide, and matches whole events only for the latter.
 //! Correlation rules are linked to the rules they reference when the set is built and

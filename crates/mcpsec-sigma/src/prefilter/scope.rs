@@ -188,7 +188,7 @@ impl Prefilter {
 }
 
 /// Narrowed automata of up to this many needles are DFAs (fast, and small at that size).
-const SMALL: usize = 256;
+const SMALL: usize = 64;
 
 #[cfg(test)]
 mod tests {
