@@ -18,7 +18,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     // RULES may name several files or folders, separated by commas.
     let paths: Vec<PathBuf> = rules.split(',').map(PathBuf::from).collect();
-    let report = RuleSet::load(&paths, FieldMapping::builtin());
+    // As `hunt` loads them: regexes built on first use.
+    let options = mcpsec_sigma::compile::CompileOptions {
+        lazy_regexes: true,
+        ..Default::default()
+    };
+    let report = RuleSet::load_with(&paths, FieldMapping::builtin(), options);
     let load = t.elapsed().as_secs_f64();
     let set = report.ruleset;
     eprintln!(

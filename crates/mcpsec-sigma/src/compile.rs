@@ -5,25 +5,24 @@ use crate::condition::{self, Cond};
 use crate::error::{Result, invalid};
 use crate::fields::{EventCtx, FieldId, FieldTable};
 use crate::gate::{self, Need};
+use crate::lazy_regex::{LazyRegex, RegexFlags};
 use crate::mapping::{FieldMapping, LogsourceBranch};
 use crate::matcher::{Alts, CmpOp, FieldTest, StrMatch, StringMatcher, ValueMatcher, fold};
 use crate::modifiers::{self, Modifier, Tok};
 use crate::rule::{Detection, FieldCondition, SigmaValue};
-use regex::RegexBuilder;
 use std::collections::HashMap;
 
-/// Regex compile limits (bytes): generous for real rules, bounded for hostile ones.
-pub const REGEX_SIZE_LIMIT: usize = 2 * 1024 * 1024;
-/// The second budget for a regex too big for [`REGEX_SIZE_LIMIT`].
-pub const REGEX_SIZE_LIMIT_LARGE: usize = 32 * 1024 * 1024;
-/// Maximum lazy-DFA cache per regex.
-pub const REGEX_DFA_LIMIT: usize = 2 * 1024 * 1024;
+pub use crate::lazy_regex::{REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT, REGEX_SIZE_LIMIT_LARGE};
 
 /// Options that shape compilation.
 #[derive(Debug, Clone, Default)]
 pub struct CompileOptions {
     /// Values for `expand` placeholders (`%Admins%` → list). Unknown ones never match.
     pub placeholders: HashMap<String, Vec<String>>,
+    /// Build regexes (`re` values, wildcard patterns) on first use instead of now: much
+    /// faster loading when most rules never run, but a pattern over the size budget is
+    /// then not reported (it never matches); see [`crate::lazy_regex`].
+    pub lazy_regexes: bool,
 }
 
 /// A condition tree over search indices.
@@ -270,22 +269,12 @@ impl Compiler<'_> {
         }
         let text = v.as_text().unwrap_or_default();
         if has(Modifier::Re) {
-            let build = |limit: usize| {
-                RegexBuilder::new(text)
-                    .case_insensitive(has(Modifier::ReIgnoreCase))
-                    .multi_line(has(Modifier::ReMultiLine))
-                    .dot_matches_new_line(has(Modifier::ReDotAll))
-                    .size_limit(limit)
-                    .dfa_size_limit(REGEX_DFA_LIMIT)
-                    .build()
+            let flags = RegexFlags {
+                case_insensitive: has(Modifier::ReIgnoreCase),
+                multi_line: has(Modifier::ReMultiLine),
+                dot_all: has(Modifier::ReDotAll),
             };
-            // Unicode classes such as `\w{1,64}` grow large; allow those a second, larger
-            // budget rather than refusing the rule.
-            let re = match build(REGEX_SIZE_LIMIT) {
-                Err(regex::Error::CompiledTooBig(_)) => build(REGEX_SIZE_LIMIT_LARGE),
-                other => other,
-            }
-            .map_err(|e| {
+            let re = LazyRegex::new(text, flags, !self.options.lazy_regexes).map_err(|e| {
                 invalid(format!(
                     "bad regular expression: {}",
                     one_line(&e.to_string())
@@ -393,7 +382,11 @@ impl Compiler<'_> {
                 if has(Modifier::Contains) || has(Modifier::StartsWith) || keyword {
                     toks.push(Tok::Any);
                 }
-                out.push(ValueMatcher::Str(string_matcher(&toks, cased)?));
+                out.push(ValueMatcher::Str(string_matcher(
+                    &toks,
+                    cased,
+                    self.options.lazy_regexes,
+                )?));
             }
         }
         Ok(out)
@@ -455,8 +448,9 @@ pub fn parse_cidr(text: &str) -> Result<(std::net::IpAddr, u8)> {
     Ok((net, prefix))
 }
 
-/// Turns a token pattern into the cheapest matcher that implements it.
-pub fn string_matcher(toks: &[Tok], cased: bool) -> Result<StringMatcher> {
+/// Turns a token pattern into the cheapest matcher that implements it (a regex built on
+/// first use when `lazy`).
+pub fn string_matcher(toks: &[Tok], cased: bool, lazy: bool) -> Result<StringMatcher> {
     let lead = toks.iter().take_while(|t| **t == Tok::Any).count();
     let trail = toks[lead..]
         .iter()
@@ -501,10 +495,7 @@ pub fn string_matcher(toks: &[Tok], cased: bool) -> Result<StringMatcher> {
         }
     }
     pat.push('$');
-    let re = RegexBuilder::new(&pat)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_LIMIT)
-        .build()
+    let re = LazyRegex::new(&pat, RegexFlags::default(), !lazy)
         .map_err(|e| invalid(format!("pattern too complex: {}", one_line(&e.to_string()))))?;
     // The pattern carries its own flags.
     Ok(StringMatcher::new(StrMatch::Regex(re), cased, None)

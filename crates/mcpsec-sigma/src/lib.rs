@@ -49,6 +49,7 @@ pub mod error;
 pub mod fields;
 mod gate;
 mod groups;
+pub mod lazy_regex;
 pub mod mapping;
 pub mod matcher;
 pub mod modifiers;

@@ -6,9 +6,9 @@
 
 use crate::fields::{EventCtx, FieldId, unwrap_text};
 use crate::gate::{self, Need};
+use crate::lazy_regex::LazyRegex;
 use crate::modifiers::TimePart;
 use chrono::{Datelike as _, Timelike as _};
-use regex::Regex;
 use serde_json::Value;
 use std::net::IpAddr;
 
@@ -26,7 +26,7 @@ pub enum StrMatch {
     /// Any value (`*`).
     Any,
     /// Regular expression (also wildcard patterns with `?` or inner `*`).
-    Regex(Regex),
+    Regex(LazyRegex),
 }
 
 /// A string comparison, case-insensitive unless `cased`.

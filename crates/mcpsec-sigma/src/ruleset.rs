@@ -443,7 +443,16 @@ pub struct RuleSet {
 impl RuleSet {
     /// Loads and compiles rule files/directories with a mapping; errors are returned beside.
     pub fn load(paths: &[PathBuf], mapping: FieldMapping) -> BuildReport {
-        let mut b = RuleSetBuilder::new(mapping);
+        RuleSet::load_with(paths, mapping, CompileOptions::default())
+    }
+
+    /// [`RuleSet::load`] with compile options (regexes built on first use, for one).
+    pub fn load_with(
+        paths: &[PathBuf],
+        mapping: FieldMapping,
+        options: CompileOptions,
+    ) -> BuildReport {
+        let mut b = RuleSetBuilder::new(mapping).options(options);
         for p in paths {
             b.add_path(p);
         }

@@ -244,6 +244,7 @@ fn neq_fieldref_expand_and_time() {
                 vec!["root".to_owned(), "adm_*".to_owned()],
             )]
             .into(),
+            ..Default::default()
         });
     b.add_text(
         "title: t\nlogsource: {product: x}\ndetection:\n  sel:\n    User|expand: '%Admins%'\n  condition: sel",

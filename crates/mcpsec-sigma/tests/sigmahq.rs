@@ -212,7 +212,13 @@ fn selective_prematch_decides_what_the_whole_event_matches() {
         .iter()
         .map(|d| td.join("sigma").join(d))
         .collect();
-    let set = RuleSet::load(&dirs, FieldMapping::builtin()).ruleset;
+    // Loaded as `hunt` loads them (regexes built on first use); the other tests here
+    // build them up front.
+    let options = mcpsec_sigma::compile::CompileOptions {
+        lazy_regexes: true,
+        ..Default::default()
+    };
+    let set = RuleSet::load_with(&dirs, FieldMapping::builtin(), options).ruleset;
     let mut infos = Vec::new();
     collect_infos(
         &td.join("sigma-regression").join("regression_data"),

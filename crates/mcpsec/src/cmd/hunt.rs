@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mcpsec_sigma::compile::CompileOptions;
 use mcpsec_sigma::fields::PathSpec;
 use mcpsec_sigma::{CompiledRule, FieldMapping, RuleMeta, RuleSet};
 use rayon::prelude::*;
@@ -366,12 +367,22 @@ struct Totals {
     fired: BTreeSet<String>,
 }
 
+/// How `hunt` compiles rules: regexes are built when a rule first needs one (most rules
+/// never run on a given input; `mcpsec rules validate` builds them all and reports any
+/// over the size budget).
+pub(crate) fn hunt_options() -> CompileOptions {
+    CompileOptions {
+        lazy_regexes: true,
+        ..CompileOptions::default()
+    }
+}
+
 /// Runs the command.
 pub fn run(a: HuntArgs) -> Result<ExitCode> {
     super::quiet_logging();
     let started = Instant::now();
     let mapping = load_mapping(a.mapping.as_deref())?;
-    let report = RuleSet::load(&a.rules, mapping);
+    let report = RuleSet::load_with(&a.rules, mapping, hunt_options());
     for e in &report.errors {
         eprintln!("rule not loaded: {e}");
     }

@@ -43,7 +43,8 @@ pub fn run(a: BenchHuntArgs) -> Result<ExitCode> {
         bail!("--rounds must be above 0");
     }
     let started = Instant::now();
-    let report = RuleSet::load(&a.rules, load_mapping(a.mapping.as_deref())?);
+    let mapping = load_mapping(a.mapping.as_deref())?;
+    let report = RuleSet::load_with(&a.rules, mapping, crate::cmd::hunt::hunt_options());
     let load_secs = started.elapsed().as_secs_f64();
     let set = report.ruleset;
     if set.rules().is_empty() {
