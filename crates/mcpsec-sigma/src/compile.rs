@@ -120,6 +120,9 @@ impl CompiledDetection {
     }
 }
 
+/// The logsource fields that choose mapping branches.
+type LogsourceKey = (Option<String>, Option<String>, Option<String>);
+
 /// Compilation state shared by the rules of one rule set.
 pub struct Compiler<'m> {
     /// The mapping fields go through.
@@ -128,13 +131,51 @@ pub struct Compiler<'m> {
     pub fields: FieldTable,
     /// Options.
     pub options: CompileOptions,
+    /// Fields already interned by Sigma name, where no branch maps the name its own way
+    /// (thousands of rules name the same few hundred fields).
+    field_ids: HashMap<String, FieldId>,
+    /// Mapping branches by logsource (thousands of rules share a few hundred).
+    branches: HashMap<LogsourceKey, std::sync::Arc<Vec<LogsourceBranch>>>,
 }
 
-impl Compiler<'_> {
+impl<'m> Compiler<'m> {
+    /// A compiler for rules mapped through `mapping`.
+    pub fn new(mapping: &'m FieldMapping, options: CompileOptions) -> Self {
+        Compiler {
+            mapping,
+            fields: FieldTable::default(),
+            options,
+            field_ids: HashMap::new(),
+            branches: HashMap::new(),
+        }
+    }
+
+    /// The mapping branches of a logsource (see [`FieldMapping::branches`]).
+    pub fn branches(
+        &mut self,
+        ls: &crate::rule::LogSource,
+    ) -> std::sync::Arc<Vec<LogsourceBranch>> {
+        let key = (ls.product.clone(), ls.service.clone(), ls.category.clone());
+        let mapping = self.mapping;
+        std::sync::Arc::clone(
+            self.branches
+                .entry(key)
+                .or_insert_with(|| std::sync::Arc::new(mapping.branches(ls))),
+        )
+    }
+
     /// Interns a Sigma field name for a branch.
     pub fn field(&mut self, name: &str, branch: Option<&LogsourceBranch>) -> FieldId {
+        let own = branch.is_some_and(|b| b.fieldmappings.contains_key(name));
+        if !own && let Some(id) = self.field_ids.get(name) {
+            return *id;
+        }
         let paths = self.mapping.paths(name, branch);
-        self.fields.intern(paths)
+        let id = self.fields.intern(paths);
+        if !own {
+            self.field_ids.insert(name.to_owned(), id);
+        }
+        id
     }
 
     /// Compiles logsource conditions of a branch into field tests.

@@ -134,11 +134,7 @@ impl RuleSetBuilder {
             docs,
             mut errors,
         } = self;
-        let mut compiler = Compiler {
-            mapping: &mapping,
-            fields: FieldTable::default(),
-            options,
-        };
+        let mut compiler = Compiler::new(&mapping, options);
         let mut rules = Vec::new();
         let mut filters: Vec<FilterRule> = Vec::new();
         let mut correlations = Vec::new();
@@ -300,7 +296,7 @@ fn compile_rule<'f>(
     groups: &mut Vec<Vec<FieldTest>>,
     group_index: &mut HashMap<Vec<String>, usize>,
 ) -> std::result::Result<CompiledRule, CompileFailure<'f>> {
-    let mapped = compiler.mapping.branches(&rule.logsource);
+    let mapped = compiler.branches(&rule.logsource);
     let branch_list: Vec<Option<&crate::mapping::LogsourceBranch>> = if mapped.is_empty() {
         vec![None]
     } else {
