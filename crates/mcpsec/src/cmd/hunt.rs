@@ -89,26 +89,38 @@ pub fn load_mapping(path: Option<&Path>) -> Result<FieldMapping> {
 /// The matched event, shared (not copied) by every detection of that event; written as
 /// the JSON object, `null` when absent.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SharedEvent(Option<Arc<Map<String, Value>>>);
+pub(crate) enum SharedEvent {
+    /// No event (correlation detections).
+    #[default]
+    None,
+    /// The event.
+    Object(Arc<Map<String, Value>>),
+    /// The event serialized once for all its detections (the JSON formats), written
+    /// verbatim: the same bytes as the object.
+    Json(Arc<serde_json::value::RawValue>),
+}
 
 impl SharedEvent {
     fn is_none(&self) -> bool {
-        self.0.is_none()
+        matches!(self, SharedEvent::None)
     }
 
     /// The event as a JSON value (`null` when absent).
     pub(crate) fn to_value(&self) -> Value {
-        self.0
-            .as_ref()
-            .map_or(Value::Null, |m| Value::Object(Map::clone(m)))
+        match self {
+            SharedEvent::None => Value::Null,
+            SharedEvent::Object(m) => Value::Object(Map::clone(m)),
+            SharedEvent::Json(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+        }
     }
 }
 
 impl Serialize for SharedEvent {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match &self.0 {
-            Some(m) => m.serialize(s),
-            None => s.serialize_unit(),
+        match self {
+            SharedEvent::None => s.serialize_unit(),
+            SharedEvent::Object(m) => m.serialize(s),
+            SharedEvent::Json(raw) => raw.serialize(s),
         }
     }
 }
@@ -732,7 +744,15 @@ fn detect<'s>(
             _ => untimed += 1,
         }
     }
-    let event = SharedEvent(Some(Arc::new(rec.fields)));
+    // For the JSON formats the event is serialized once, not once per detection.
+    let raw = ctx
+        .json
+        .then(|| serde_json::value::to_raw_value(&rec.fields).ok())
+        .flatten();
+    let event = match raw {
+        Some(raw) => SharedEvent::Json(Arc::from(raw)),
+        None => SharedEvent::Object(Arc::new(rec.fields)),
+    };
     let name = ctx.names.get(file).map_or("", String::as_str);
     let detections = hits
         .into_iter()
