@@ -266,3 +266,55 @@ fn hunt_finds_what_chainsaw_finds_on_the_evtx_samples() {
         rows.len()
     );
 }
+
+/// A JSON array and a stream of pretty-printed objects give the same detections, with
+/// the same events, as the same events one per line; an element that is not an object
+/// is reported and the others are matched.
+#[test]
+fn hunt_reads_arrays_and_streams_like_lines() {
+    let lines = std::fs::read_to_string(fixture("events.jsonl")).expect("fixture");
+    let events: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let array = dir.path().join("events.json");
+    let mut with_junk = events.clone();
+    with_junk.insert(2, Value::from(42));
+    std::fs::write(&array, serde_json::to_vec(&with_junk).expect("array")).expect("write");
+    let stream = dir.path().join("stream.json");
+    let pretty: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string_pretty(e).expect("pretty"))
+        .collect();
+    std::fs::write(&stream, pretty.join("\n")).expect("write");
+    let run = |input: &std::path::Path| {
+        let out = Command::new(bin())
+            .arg("hunt")
+            .arg(input)
+            .arg("--rules")
+            .arg(fixture("rules.yml"))
+            .args(["--format", "jsonl"])
+            .output()
+            .expect("run hunt");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ds: Vec<(Value, Value)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|d| (d["rule_title"].clone(), d["event"].clone()))
+            .collect();
+        (ds, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (want, _) = run(&fixture("events.jsonl"));
+    assert!(!want.is_empty());
+    let (from_stream, _) = run(&stream);
+    assert_eq!(from_stream, want);
+    let (from_array, err) = run(&array);
+    assert_eq!(from_array, want);
+    assert!(err.contains("event 3 is not a JSON object"), "{err}");
+    assert!(err.contains("(1 unreadable)"), "{err}");
+}

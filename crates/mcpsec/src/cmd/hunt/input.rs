@@ -78,9 +78,17 @@ fn object(v: Value, index: u64, line: Option<u64>) -> std::result::Result<Record
 
 type Reader = Box<dyn BufRead + Send>;
 
+/// JSON values kept as their text: parsed later on the matcher threads, selectively
+/// (like lines), instead of whole on the reader thread.
+type RawText = Box<serde_json::value::RawValue>;
+
 enum Inner {
     Lines(Reader, u64),
-    Stream(serde_json::StreamDeserializer<'static, serde_json::de::IoRead<Reader>, Value>),
+    /// Values back to back (pretty-printed objects, say).
+    Stream(serde_json::StreamDeserializer<'static, serde_json::de::IoRead<Reader>, RawText>),
+    /// The elements of a JSON array (read whole: its text, not a tree of values).
+    Texts(std::vec::IntoIter<RawText>),
+    /// EVTX records.
     Array(std::vec::IntoIter<Value>),
     Done,
 }
@@ -152,9 +160,9 @@ impl EventSource {
             match first_byte(&mut r)? {
                 None => Inner::Done,
                 Some(b'[') => {
-                    let all: Vec<Value> =
+                    let all: Vec<RawText> =
                         serde_json::from_reader(r).context("invalid JSON array")?;
-                    Inner::Array(all.into_iter())
+                    Inner::Texts(all.into_iter())
                 }
                 Some(_) => Inner::Stream(serde_json::Deserializer::from_reader(r).into_iter()),
             }
@@ -185,7 +193,7 @@ impl EventSource {
                         self.inner = Inner::Done;
                         break;
                     }
-                    Some(Ok(v)) => (None, Raw::Value(v)),
+                    Some(Ok(v)) => (None, Raw::Text(Box::<str>::from(v).into_string())),
                     Some(Err(e)) => {
                         self.inner = Inner::Done;
                         if out.is_empty() {
@@ -193,6 +201,13 @@ impl EventSource {
                         }
                         break;
                     }
+                },
+                Inner::Texts(it) => match it.next() {
+                    None => {
+                        self.inner = Inner::Done;
+                        break;
+                    }
+                    Some(v) => (None, Raw::Text(Box::<str>::from(v).into_string())),
                 },
                 Inner::Array(it) => match it.next() {
                     None => {
