@@ -12,11 +12,16 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn hunt(extra: &[&str]) -> Output {
+    hunt_on(&fixture("events.jsonl"), &[fixture("rules.yml")], extra)
+}
+
+/// `mcpsec hunt INPUT --rules RULES... EXTRA...`, which must succeed.
+fn hunt_on(input: &std::path::Path, rules: &[PathBuf], extra: &[&str]) -> Output {
     let out = Command::new(bin())
         .arg("hunt")
-        .arg(fixture("events.jsonl"))
+        .arg(input)
         .arg("--rules")
-        .arg(fixture("rules.yml"))
+        .args(rules)
         .args(extra)
         .output()
         .expect("run hunt");
@@ -205,19 +210,12 @@ fn hunt_finds_what_chainsaw_finds_on_the_evtx_samples() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out_file = dir.path().join("hits.jsonl");
     let sigma = td.join("sigma");
-    let out = Command::new(bin())
-        .arg("hunt")
-        .arg(td.join("evtx"))
-        .arg("--rules")
-        .args(["rules", "rules-emerging-threats", "rules-threat-hunting"].map(|d| sigma.join(d)))
-        .args(["--format", "jsonl", "--output"])
-        .arg(&out_file)
-        .output()
-        .expect("run hunt");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let rules = ["rules", "rules-emerging-threats", "rules-threat-hunting"].map(|d| sigma.join(d));
+    let out_file = out_file.to_string_lossy();
+    hunt_on(
+        &td.join("evtx"),
+        &rules,
+        &["--format", "jsonl", "--output", &out_file],
     );
     let key = |rule: &Value, file: &str, record: &Value| {
         let record = match record {
@@ -230,7 +228,7 @@ fn hunt_finds_what_chainsaw_finds_on_the_evtx_samples() {
             .unwrap_or_default();
         (rule.as_str().unwrap_or_default().to_owned(), name, record)
     };
-    let found: std::collections::HashSet<_> = std::fs::read_to_string(&out_file)
+    let found: std::collections::HashSet<_> = std::fs::read_to_string(&*out_file)
         .expect("hits")
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -289,19 +287,7 @@ fn hunt_reads_arrays_and_streams_like_lines() {
         .collect();
     std::fs::write(&stream, pretty.join("\n")).expect("write");
     let run = |input: &std::path::Path| {
-        let out = Command::new(bin())
-            .arg("hunt")
-            .arg(input)
-            .arg("--rules")
-            .arg(fixture("rules.yml"))
-            .args(["--format", "jsonl"])
-            .output()
-            .expect("run hunt");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = hunt_on(input, &[fixture("rules.yml")], &["--format", "jsonl"]);
         let ds: Vec<(Value, Value)> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
