@@ -15,8 +15,9 @@ use crate::fields::FieldId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-/// Most group sets kept; events of further sets scan with the whole automata.
-const MAX_SCOPES: usize = 4096;
+/// Most group sets kept (each holds a slot per field, some kilobytes); events of further
+/// sets scan with the whole automata.
+const MAX_SCOPES: usize = 1024;
 
 /// The events on which a needle can matter.
 #[derive(Debug, Clone)]
@@ -91,6 +92,9 @@ pub(crate) struct Part {
 /// The narrowed automata of one group set, field by field, built on first use.
 #[derive(Debug)]
 pub struct Scope {
+    /// The prefilter it belongs to (the address of its shared [`Scopes`]): another
+    /// prefilter's scope is ignored.
+    owner: usize,
     hold: Box<[u64]>,
     fields: Box<[OnceLock<Narrowed>]>,
 }
@@ -128,6 +132,7 @@ impl Prefilter {
             return None;
         }
         let scope = Arc::new(Scope {
+            owner: self.owner(),
             hold: hold.into(),
             fields: std::iter::repeat_with(OnceLock::new)
                 .take(self.per_field.len())
@@ -137,9 +142,16 @@ impl Prefilter {
         Some(scope)
     }
 
+    fn owner(&self) -> usize {
+        Arc::as_ptr(&self.scopes) as usize
+    }
+
     /// The automaton for `field` in `scope`, built on first use.
     pub(crate) fn narrowed<'s>(&self, scope: &'s Scope, field: FieldId) -> &'s Narrowed {
         static WHOLE: Narrowed = Narrowed::Whole;
+        if scope.owner != self.owner() {
+            return &WHOLE;
+        }
         let (Some(cell), Some(Some(p))) = (
             scope.fields.get(field.0 as usize),
             self.per_field.get(field.0 as usize),
@@ -238,6 +250,15 @@ mod tests {
         assert_eq!(found(&pf, f, text, Some(&[0])), vec![any as usize]);
         // Group 0 holds most needles: the whole automaton serves, results unchanged.
         assert_eq!(found(&pf, f, text, Some(&[0b001])), sorted);
+        // Another prefilter's scope is ignored: every needle again.
+        let (other, _) = PrefilterBuilder::default().build(1, None);
+        let foreign = other.scope(&[0b010]);
+        let mut bits = Vec::new();
+        pf.scan_into(f, text, foreign.as_deref(), &mut bits);
+        let all_bits: Vec<usize> = (0..64)
+            .filter(|i| bits.first().is_some_and(|w| w >> i & 1 == 1))
+            .collect();
+        assert_eq!(all_bits, sorted);
     }
 
     #[test]
