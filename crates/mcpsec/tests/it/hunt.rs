@@ -303,4 +303,19 @@ fn hunt_reads_arrays_and_streams_like_lines() {
     assert_eq!(from_array, want);
     assert!(err.contains("event 3 is not a JSON object"), "{err}");
     assert!(err.contains("(1 unreadable)"), "{err}");
+    // An array cut short: the events before the cut are matched, then the cut reported.
+    let whole = serde_json::to_string(&events).expect("array");
+    let cut = whole.rfind(",{").expect("two events");
+    let truncated = dir.path().join("cut.json");
+    std::fs::write(&truncated, &whole[..cut]).expect("write");
+    let (from_cut, err) = run(&truncated);
+    assert!(err.contains("the JSON array is not closed"), "{err}");
+    let first: Vec<&Value> = events.iter().take(events.len() - 1).collect();
+    let (want_cut, _) = {
+        let lines = dir.path().join("first.jsonl");
+        let text: Vec<String> = first.iter().map(|e| e.to_string()).collect();
+        std::fs::write(&lines, text.join("\n")).expect("write");
+        run(&lines)
+    };
+    assert_eq!(from_cut, want_cut);
 }

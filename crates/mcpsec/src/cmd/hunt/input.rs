@@ -84,12 +84,13 @@ type RawText = Box<serde_json::value::RawValue>;
 
 enum Inner {
     Lines(Reader, u64),
-    /// Values back to back (pretty-printed objects, say).
+    /// Values back to back (pretty-printed objects, say), or the elements of an array
+    /// (one at a time, see [`super::array`]).
     Stream(serde_json::StreamDeserializer<'static, serde_json::de::IoRead<Reader>, RawText>),
-    /// The elements of a JSON array (read whole: its text, not a tree of values).
-    Texts(std::vec::IntoIter<RawText>),
     /// EVTX records.
     Array(std::vec::IntoIter<Value>),
+    /// The file broke after the events already handed out: reported next.
+    Failed(String),
     Done,
 }
 
@@ -160,9 +161,10 @@ impl EventSource {
             match first_byte(&mut r)? {
                 None => Inner::Done,
                 Some(b'[') => {
-                    let all: Vec<RawText> =
-                        serde_json::from_reader(r).context("invalid JSON array")?;
-                    Inner::Texts(all.into_iter())
+                    r.consume(1);
+                    let elements: Reader =
+                        Box::new(BufReader::new(super::array::ArrayElements::new(r)));
+                    Inner::Stream(serde_json::Deserializer::from_reader(elements).into_iter())
                 }
                 Some(_) => Inner::Stream(serde_json::Deserializer::from_reader(r).into_iter()),
             }
@@ -170,7 +172,8 @@ impl EventSource {
         Ok(EventSource { inner, index: 0 })
     }
 
-    /// The next batch, `None` at the end. A JSON syntax error in a stream ends the file.
+    /// The next batch, `None` at the end. A JSON syntax error in a stream or an array
+    /// ends the file: the events before it are handed out, then the error.
     pub fn next_batch(&mut self) -> Result<Option<Vec<RawRecord>>> {
         let mut out = Vec::with_capacity(BATCH);
         while out.len() < BATCH {
@@ -195,20 +198,19 @@ impl EventSource {
                     }
                     Some(Ok(v)) => (None, Raw::Text(Box::<str>::from(v).into_string())),
                     Some(Err(e)) => {
-                        self.inner = Inner::Done;
+                        // The events before the error are handed out first.
+                        self.inner = Inner::Failed(format!("invalid JSON: {e}"));
                         if out.is_empty() {
-                            bail!("invalid JSON: {e}");
+                            continue;
                         }
                         break;
                     }
                 },
-                Inner::Texts(it) => match it.next() {
-                    None => {
-                        self.inner = Inner::Done;
-                        break;
-                    }
-                    Some(v) => (None, Raw::Text(Box::<str>::from(v).into_string())),
-                },
+                Inner::Failed(e) => {
+                    let e = std::mem::take(e);
+                    self.inner = Inner::Done;
+                    bail!(e);
+                }
                 Inner::Array(it) => match it.next() {
                     None => {
                         self.inner = Inner::Done;
