@@ -319,3 +319,54 @@ fn hunt_reads_arrays_and_streams_like_lines() {
     };
     assert_eq!(from_cut, want_cut);
 }
+
+/// A truncated EVTX file gives the events before the cut, a file that is not EVTX at all
+/// is named with the reason, and the other files are hunted as if neither were there.
+#[test]
+fn hunt_goes_on_past_broken_evtx_files() {
+    let td = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    let sample = td.join("evtx/Persistence/persistence_sysmon_11_13_1_shime_appfix.evtx");
+    let Ok(bytes) = std::fs::read(&sample) else {
+        eprintln!("skipped: {} missing", sample.display());
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a_whole.evtx"), &bytes).expect("write");
+    // Cut inside the second chunk (chunks are 64 KiB after a 4 KiB header).
+    std::fs::write(
+        dir.path().join("b_cut.evtx"),
+        bytes.get(..4096 + 65536 + 30_000).expect("long enough"),
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("c_junk.evtx"), b"not an event log at all").expect("write");
+    let sigma = td.join("sigma");
+    let rules = ["rules", "rules-emerging-threats", "rules-threat-hunting"].map(|d| sigma.join(d));
+    let alone = hunt_on(&sample, &rules, &["--format", "jsonl"]);
+    let all = hunt_on(dir.path(), &rules, &["--format", "jsonl"]);
+    let err = String::from_utf8_lossy(&all.stderr);
+    assert!(
+        err.contains("c_junk.evtx: not a readable EVTX file"),
+        "{err}"
+    );
+    assert!(err.contains("b_cut.evtx: ends inside a chunk"), "{err}");
+    let per_file = |out: &Output, name: &str| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|d| d["file"].as_str().is_some_and(|f| f.ends_with(name)))
+            .map(|d| (d["rule_id"].clone(), d["record_id"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let whole = per_file(&alone, "persistence_sysmon_11_13_1_shime_appfix.evtx");
+    assert!(!whole.is_empty());
+    assert_eq!(per_file(&all, "a_whole.evtx"), whole);
+    // The cut file gives some of the same detections, in the same order, and no others.
+    let cut = per_file(&all, "b_cut.evtx");
+    assert!(
+        !cut.is_empty() && cut.len() < whole.len(),
+        "{} of {}",
+        cut.len(),
+        whole.len()
+    );
+    assert_eq!(cut.as_slice(), whole.get(..cut.len()).unwrap_or_default());
+}

@@ -87,8 +87,8 @@ enum Inner {
     /// Values back to back (pretty-printed objects, say), or the elements of an array
     /// (one at a time, see [`super::array`]).
     Stream(serde_json::StreamDeserializer<'static, serde_json::de::IoRead<Reader>, RawText>),
-    /// EVTX records.
-    Array(std::vec::IntoIter<Value>),
+    /// EVTX records, decoded by a thread of their own (see [`read_evtx`]).
+    Evtx(std::sync::mpsc::Receiver<Value>),
     /// The file broke after the events already handed out: reported next.
     Failed(String),
     Done,
@@ -145,7 +145,7 @@ impl EventSource {
             .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
         {
             return Ok(EventSource {
-                inner: Inner::Array(read_evtx(path)?.into_iter()),
+                inner: Inner::Evtx(read_evtx(path)?),
                 index: 0,
             });
         }
@@ -211,12 +211,12 @@ impl EventSource {
                     self.inner = Inner::Done;
                     bail!(e);
                 }
-                Inner::Array(it) => match it.next() {
-                    None => {
+                Inner::Evtx(records) => match records.recv() {
+                    Err(_) => {
                         self.inner = Inner::Done;
                         break;
                     }
-                    Some(v) => (None, Raw::Value(v)),
+                    Ok(v) => (None, Raw::Value(v)),
                 },
             };
             self.index += 1;
@@ -230,23 +230,50 @@ impl EventSource {
     }
 }
 
-/// Reads every record of a Windows event log file as JSON (`{"Event": {...}}`, the shape
-/// EVTX-to-JSON tools write). Broken records are skipped with a warning.
-fn read_evtx(path: &Path) -> Result<Vec<Value>> {
-    let mut parser = evtx::EvtxParser::from_path(path)
-        .with_context(|| format!("{} is not a readable EVTX file", path.display()))?;
-    let mut out = Vec::new();
-    let mut bad = 0usize;
-    for r in parser.records_json_value() {
-        match r {
-            Ok(rec) => out.push(rec.data),
-            Err(e) => {
-                bad += 1;
-                if bad <= 5 {
-                    eprintln!("{}: skipped a broken record: {e}", path.display());
+/// Size of an EVTX file header and of each chunk after it (bytes).
+const EVTX_HEADER: u64 = 4096;
+const EVTX_CHUNK: u64 = 65536;
+
+/// The records of a Windows event log file as JSON (`{"Event": {...}}`, the shape
+/// EVTX-to-JSON tools write), decoded on a thread of their own and handed over a few
+/// thousand at a time, so a file of any size takes bounded memory (the `evtx` crate
+/// decodes its chunks on all cores meanwhile). Broken records are skipped with a
+/// warning; a file that is not EVTX at all is an error here.
+fn read_evtx(path: &Path) -> Result<std::sync::mpsc::Receiver<Value>> {
+    // The caller names the file.
+    let parser = evtx::EvtxParser::from_path(path).context("not a readable EVTX file")?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(BATCH);
+    let name = path.display().to_string();
+    // A file is a 4 KiB header and whole 64 KiB chunks; the decoder stops quietly at a
+    // partial one (a file cut short), so say so.
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len > EVTX_HEADER && !(len - EVTX_HEADER).is_multiple_of(EVTX_CHUNK) {
+        eprintln!(
+            "{name}: ends inside a chunk (cut short?): the records of its last {} bytes were not read",
+            (len - EVTX_HEADER) % EVTX_CHUNK
+        );
+    }
+    std::thread::Builder::new()
+        .name("evtx".into())
+        .spawn(move || {
+            let mut parser = parser;
+            let mut bad = 0usize;
+            for r in parser.records_json_value() {
+                match r {
+                    Ok(rec) => {
+                        if tx.send(rec.data).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        bad += 1;
+                        if bad <= 5 {
+                            eprintln!("{name}: skipped a broken record: {e}");
+                        }
+                    }
                 }
             }
-        }
-    }
-    Ok(out)
+        })
+        .context("start the EVTX reader")?;
+    Ok(rx)
 }
