@@ -303,6 +303,14 @@ fn hunt_reads_arrays_and_streams_like_lines() {
     assert_eq!(from_array, want);
     assert!(err.contains("event 3 is not a JSON object"), "{err}");
     assert!(err.contains("(1 unreadable)"), "{err}");
+    // A broken element is one unreadable event; the elements after it are matched.
+    let mut texts: Vec<String> = events.iter().map(Value::to_string).collect();
+    texts.insert(1, "{\"x\": tru}".to_owned());
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, format!("[{}]", texts.join(",\n"))).expect("write");
+    let (from_broken, err) = run(&broken);
+    assert_eq!(from_broken, want);
+    assert!(err.contains("(1 unreadable)"), "{err}");
     // An array cut short: the events before the cut are matched, then the cut reported.
     let whole = serde_json::to_string(&events).expect("array");
     let cut = whole.rfind(",{").expect("two events");

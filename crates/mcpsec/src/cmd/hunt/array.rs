@@ -1,14 +1,14 @@
 //! The elements of a top-level JSON array, read one at a time.
 //!
 //! `serde_json` reads a whole array before handing out its first element, so a multi-GB
-//! array would sit in memory whole. Its stream reader, on the other hand, reads values
-//! separated by whitespace one at a time. [`ArrayElements`] sits between the file and
-//! that reader: it checks the array's own punctuation (its brackets and the commas
-//! between elements, outside strings and nested values), turns those commas into spaces
-//! and ends the stream at the closing bracket. The elements themselves are left to
-//! `serde_json`, which checks them as it reads them.
+//! array would sit in memory whole. [`ArrayElements`] reads the array's own punctuation
+//! (its brackets and the commas between elements, outside strings and nested values)
+//! and hands out each element's text as soon as it is complete; the text is parsed
+//! later, on the matcher threads, like a line of JSONL (so a broken element is one
+//! unreadable event, not the end of the file). Only what is wrong with the array's own
+//! punctuation ends the file.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 
 /// Where the reader is among the array's elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,7 @@ enum At {
     End,
 }
 
-/// A byte stream of the elements of a JSON array whose `[` has been read already.
+/// The elements of a JSON array whose `[` has been read already.
 pub(crate) struct ArrayElements<R> {
     inner: R,
     punct: Punct,
@@ -56,9 +56,9 @@ impl<R: BufRead> ArrayElements<R> {
 }
 
 impl Punct {
-    /// The byte to pass on for `b` (a space for the array's commas), `None` for the
-    /// closing bracket, or what is wrong with the array's punctuation.
-    fn step(&mut self, b: u8) -> Result<Option<u8>, &'static str> {
+    /// What `b` is: part of the current element, or punctuation between elements (or
+    /// the closing bracket); and whether the current element is complete with it.
+    fn step(&mut self, b: u8) -> Result<(Byte, bool), &'static str> {
         if self.in_string {
             if self.escaped {
                 self.escaped = false;
@@ -68,13 +68,14 @@ impl Punct {
                 self.in_string = false;
                 if self.depth == 0 {
                     self.at = At::AfterValue;
+                    return Ok((Byte::Element, true));
                 }
             }
-            return Ok(Some(b));
+            return Ok((Byte::Element, false));
         }
         if self.at == At::End {
             return if b.is_ascii_whitespace() {
-                Ok(Some(b))
+                Ok((Byte::Between, false))
             } else {
                 Err("data after the JSON array")
             };
@@ -87,31 +88,33 @@ impl Punct {
                     self.depth -= 1;
                     if self.depth == 0 {
                         self.at = At::AfterValue;
+                        return Ok((Byte::Element, true));
                     }
                 }
                 _ => {}
             }
-            return Ok(Some(b));
+            return Ok((Byte::Element, false));
         }
         // Between the array's elements, or in a scalar element.
+        let scalar_done = self.at == At::Value;
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => {
-                if self.at == At::Value {
+                if scalar_done {
                     self.at = At::AfterValue;
                 }
-                Ok(Some(b))
+                Ok((Byte::Between, scalar_done))
             }
             b',' => match self.at {
                 At::Value | At::AfterValue => {
                     self.at = At::NeedValue;
-                    Ok(Some(b' '))
+                    Ok((Byte::Between, scalar_done))
                 }
                 _ => Err("an empty element in the JSON array"),
             },
             b']' => match self.at {
                 At::Start | At::Value | At::AfterValue => {
                     self.at = At::End;
-                    Ok(None)
+                    Ok((Byte::Between, scalar_done))
                 }
                 _ => Err("a comma before the end of the JSON array"),
             },
@@ -130,40 +133,48 @@ impl Punct {
                     b'}' => return Err("an unbalanced '}' in the JSON array"),
                     _ => {}
                 }
-                Ok(Some(b))
+                Ok((Byte::Element, false))
             }
         }
     }
 }
 
-impl<R: BufRead> Read for ArrayElements<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut n = 0;
-        while n < buf.len() {
+/// See [`Punct::step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Byte {
+    Element,
+    Between,
+}
+
+impl<R: BufRead> ArrayElements<R> {
+    /// The text of the next element, `None` after the closing bracket; an error when the
+    /// array's punctuation is wrong or the file ends before the array does.
+    pub(crate) fn next_element(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut element = Vec::new();
+        loop {
             let avail = self.inner.fill_buf()?;
             if avail.is_empty() {
-                if self.punct.at != At::End && n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the JSON array is not closed",
-                    ));
+                if self.punct.at == At::End {
+                    return Ok(None);
                 }
-                break;
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the JSON array is not closed",
+                ));
             }
             let mut used = 0;
-            let mut ended = false;
-            for &b in avail.iter().take(buf.len() - n) {
+            let mut complete = false;
+            for &b in avail {
                 used += 1;
                 match self.punct.step(b) {
-                    Ok(Some(out)) => {
-                        if let Some(slot) = buf.get_mut(n) {
-                            *slot = out;
+                    Ok((kind, done)) => {
+                        if kind == Byte::Element {
+                            element.push(b);
                         }
-                        n += 1;
-                    }
-                    Ok(None) => {
-                        ended = true;
-                        break;
+                        if done {
+                            complete = true;
+                            break;
+                        }
                     }
                     Err(msg) => {
                         self.inner.consume(used);
@@ -172,11 +183,10 @@ impl<R: BufRead> Read for ArrayElements<R> {
                 }
             }
             self.inner.consume(used);
-            if ended {
-                break;
+            if complete {
+                return Ok(Some(element));
             }
         }
-        Ok(n)
     }
 }
 
@@ -185,15 +195,15 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    /// The elements of `text` (an array) read through the filter and `serde_json`'s
-    /// stream reader, or the first error.
+    /// The elements of `text` (an array) read one by one and parsed, or the first error.
     fn elements(text: &str) -> Result<Vec<Value>, String> {
         let body = text.trim_start().strip_prefix('[').ok_or("no [")?;
-        let r = ArrayElements::new(io::BufReader::with_capacity(3, body.as_bytes()));
-        serde_json::Deserializer::from_reader(r)
-            .into_iter::<Value>()
-            .map(|v| v.map_err(|e| e.to_string()))
-            .collect()
+        let mut r = ArrayElements::new(io::BufReader::with_capacity(3, body.as_bytes()));
+        let mut out = Vec::new();
+        while let Some(e) = r.next_element().map_err(|e| e.to_string())? {
+            out.push(serde_json::from_slice(&e).map_err(|e| e.to_string())?);
+        }
+        Ok(out)
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct RawRecord {
 enum Raw {
     Text(String),
     Value(Value),
+    /// Read but unusable (the reason).
+    Bad(String),
 }
 
 /// A parsed event.
@@ -36,6 +38,7 @@ impl RawRecord {
         let v = match self.raw {
             Raw::Value(v) => v,
             Raw::Text(t) => parse_text(&t, self.line)?,
+            Raw::Bad(e) => return Err(e),
         };
         object(v, self.index, self.line)
     }
@@ -44,7 +47,7 @@ impl RawRecord {
     pub fn text(&self) -> Option<&str> {
         match &self.raw {
             Raw::Text(t) => Some(t),
-            Raw::Value(_) => None,
+            Raw::Value(_) | Raw::Bad(_) => None,
         }
     }
 
@@ -53,6 +56,7 @@ impl RawRecord {
         let v = match &self.raw {
             Raw::Value(v) => v.clone(),
             Raw::Text(t) => parse_text(t, self.line)?,
+            Raw::Bad(e) => return Err(e.clone()),
         };
         object(v, self.index, self.line)
     }
@@ -84,9 +88,10 @@ type RawText = Box<serde_json::value::RawValue>;
 
 enum Inner {
     Lines(Reader, u64),
-    /// Values back to back (pretty-printed objects, say), or the elements of an array
-    /// (one at a time, see [`super::array`]).
+    /// Values back to back (pretty-printed objects, say).
     Stream(serde_json::StreamDeserializer<'static, serde_json::de::IoRead<Reader>, RawText>),
+    /// The elements of an array, one at a time.
+    Elements(super::array::ArrayElements<Reader>),
     /// EVTX records, decoded by a thread of their own (see [`read_evtx`]).
     Evtx(std::sync::mpsc::Receiver<Value>),
     /// The file broke after the events already handed out: reported next.
@@ -162,9 +167,7 @@ impl EventSource {
                 None => Inner::Done,
                 Some(b'[') => {
                     r.consume(1);
-                    let elements: Reader =
-                        Box::new(BufReader::new(super::array::ArrayElements::new(r)));
-                    Inner::Stream(serde_json::Deserializer::from_reader(elements).into_iter())
+                    Inner::Elements(super::array::ArrayElements::new(r))
                 }
                 Some(_) => Inner::Stream(serde_json::Deserializer::from_reader(r).into_iter()),
             }
@@ -198,6 +201,27 @@ impl EventSource {
                     }
                     Some(Ok(v)) => (None, Raw::Text(Box::<str>::from(v).into_string())),
                     Some(Err(e)) => {
+                        // The events before the error are handed out first.
+                        self.inner = Inner::Failed(format!("invalid JSON: {e}"));
+                        if out.is_empty() {
+                            continue;
+                        }
+                        break;
+                    }
+                },
+                Inner::Elements(elements) => match elements.next_element() {
+                    Ok(None) => {
+                        self.inner = Inner::Done;
+                        break;
+                    }
+                    Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                        Ok(text) => (None, Raw::Text(text)),
+                        Err(_) => (
+                            None,
+                            Raw::Bad(format!("event {} is not UTF-8", self.index + 1)),
+                        ),
+                    },
+                    Err(e) => {
                         // The events before the error are handed out first.
                         self.inner = Inner::Failed(format!("invalid JSON: {e}"));
                         if out.is_empty() {
