@@ -11,6 +11,16 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `../shared/testdata`, beside the project.
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+}
+
+/// The three SigmaHQ rule folders.
+fn sigmahq_rules(td: &std::path::Path) -> [PathBuf; 3] {
+    ["rules", "rules-emerging-threats", "rules-threat-hunting"].map(|d| td.join("sigma").join(d))
+}
+
 fn hunt(extra: &[&str]) -> Output {
     hunt_on(&fixture("events.jsonl"), &[fixture("rules.yml")], extra)
 }
@@ -200,7 +210,7 @@ fn hunt_rules_test_shows_correlation_hits() {
 /// (docs/sigma-compat.md explains why); and more are found than Chainsaw reports.
 #[test]
 fn hunt_finds_what_chainsaw_finds_on_the_evtx_samples() {
-    let td = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    let td = testdata();
     let expected = td.join("evtx-expected/chainsaw-2.16.4-detections.json");
     let Ok(text) = std::fs::read_to_string(&expected) else {
         eprintln!("skipped: {} missing", expected.display());
@@ -209,8 +219,7 @@ fn hunt_finds_what_chainsaw_finds_on_the_evtx_samples() {
     let rows: Vec<Value> = serde_json::from_str(&text).expect("expected detections");
     let dir = tempfile::tempdir().expect("temp dir");
     let out_file = dir.path().join("hits.jsonl");
-    let sigma = td.join("sigma");
-    let rules = ["rules", "rules-emerging-threats", "rules-threat-hunting"].map(|d| sigma.join(d));
+    let rules = sigmahq_rules(&td);
     let out_file = out_file.to_string_lossy();
     hunt_on(
         &td.join("evtx"),
@@ -332,7 +341,7 @@ fn hunt_reads_arrays_and_streams_like_lines() {
 /// is named with the reason, and the other files are hunted as if neither were there.
 #[test]
 fn hunt_goes_on_past_broken_evtx_files() {
-    let td = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    let td = testdata();
     let sample = td.join("evtx/Persistence/persistence_sysmon_11_13_1_shime_appfix.evtx");
     let Ok(bytes) = std::fs::read(&sample) else {
         eprintln!("skipped: {} missing", sample.display());
@@ -347,8 +356,7 @@ fn hunt_goes_on_past_broken_evtx_files() {
     )
     .expect("write");
     std::fs::write(dir.path().join("c_junk.evtx"), b"not an event log at all").expect("write");
-    let sigma = td.join("sigma");
-    let rules = ["rules", "rules-emerging-threats", "rules-threat-hunting"].map(|d| sigma.join(d));
+    let rules = sigmahq_rules(&td);
     let alone = hunt_on(&sample, &rules, &["--format", "jsonl"]);
     let all = hunt_on(dir.path(), &rules, &["--format", "jsonl"]);
     let err = String::from_utf8_lossy(&all.stderr);
