@@ -51,23 +51,43 @@ fn document(s: &Server, job: &str) -> Vec<u8> {
     }
 }
 
+/// The schedule `id` as listed, `None` when it is not there.
+pub(crate) fn find_schedule(s: &Server, id: &str) -> Option<Value> {
+    let (_, list) = call(
+        s,
+        TOKEN,
+        reqwest::Method::GET,
+        "/api/v1/reports/schedules",
+        None,
+    );
+    list["schedules"]
+        .as_array()
+        .expect("schedules")
+        .iter()
+        .find(|x| x["id"] == id)
+        .cloned()
+}
+
+/// Each `deliver` value is refused when a schedule is created with it.
+pub(crate) fn assert_deliver_refused(s: &Server, bad: &[Value]) {
+    for bad in bad {
+        let (st, body) = call(
+            s,
+            TOKEN,
+            reqwest::Method::POST,
+            "/api/v1/reports/schedules",
+            Some(json!({"name": "x", "kind": "triage", "cron": "@daily", "deliver": bad})),
+        );
+        // 400: a bad value; 422: not the schema (an unknown field, a wrong type).
+        assert!(matches!(st, 400 | 422), "{bad}: {st} {body}");
+    }
+}
+
 /// Waits for the schedule's `last_error` to be set.
 fn last_error(s: &Server, id: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, list) = call(
-            s,
-            TOKEN,
-            reqwest::Method::GET,
-            "/api/v1/reports/schedules",
-            None,
-        );
-        let found = list["schedules"]
-            .as_array()
-            .expect("schedules")
-            .iter()
-            .find(|x| x["id"] == id)
-            .and_then(|x| x["last_error"].as_str().map(str::to_owned));
+        let found = find_schedule(s, id).and_then(|x| x["last_error"].as_str().map(str::to_owned));
         if let Some(e) = found {
             return e;
         }
@@ -124,25 +144,18 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     assert!(server.wait_for("*", 47) >= 47, "demo data indexed");
 
     // Bad addresses and subjects are refused before anything is stored.
-    for bad in [
-        json!({"email": {"to": []}}),
-        json!({"email": {"to": ["not-an-address"]}}),
-        json!({"email": {"to": ["soc@acme.example\r\nRCPT TO:<x@evil.example>"]}}),
-        json!({"email": {"to": ["soc@acme.example"], "cc": ["Boss <boss@acme.example>"]}}),
-        json!({"email": {"to": ["soc@acme.example"], "subject": "a\r\nBcc: x@evil.example"}}),
-        json!({"email": {"to": ["soc@acme.example"], "bcc": ["x@evil.example"]}}),
-        json!({"email": {"to": "soc@acme.example"}}),
-    ] {
-        let (st, body) = call(
-            &server,
-            TOKEN,
-            reqwest::Method::POST,
-            "/api/v1/reports/schedules",
-            Some(json!({"name": "x", "kind": "triage", "cron": "@daily", "deliver": bad})),
-        );
-        // 400: a bad value; 422: not the schema (an unknown field, a wrong type).
-        assert!(matches!(st, 400 | 422), "{bad}: {st} {body}");
-    }
+    assert_deliver_refused(
+        &server,
+        &[
+            json!({"email": {"to": []}}),
+            json!({"email": {"to": ["not-an-address"]}}),
+            json!({"email": {"to": ["soc@acme.example\r\nRCPT TO:<x@evil.example>"]}}),
+            json!({"email": {"to": ["soc@acme.example"], "cc": ["Boss <boss@acme.example>"]}}),
+            json!({"email": {"to": ["soc@acme.example"], "subject": "a\r\nBcc: x@evil.example"}}),
+            json!({"email": {"to": ["soc@acme.example"], "bcc": ["x@evil.example"]}}),
+            json!({"email": {"to": "soc@acme.example"}}),
+        ],
+    );
     let (_, list) = call(
         &server,
         TOKEN,
@@ -204,20 +217,7 @@ fn scheduled_reports_are_mailed_with_the_document_attached() {
     let err = last_error(&server, &bad_id);
     assert!(err.starts_with("email: the SMTP relay refused"), "{err}");
     assert!(err.contains("550"), "{err}");
-    let (_, list) = call(
-        &server,
-        TOKEN,
-        reqwest::Method::GET,
-        "/api/v1/reports/schedules",
-        None,
-    );
-    let ok = list["schedules"]
-        .as_array()
-        .expect("schedules")
-        .iter()
-        .find(|x| x["id"] == id)
-        .expect("schedule")
-        .clone();
+    let ok = find_schedule(&server, &id).expect("schedule");
     assert!(ok["last_error"].is_null(), "{ok}");
     let metrics = client()
         .get(server.url("/metrics"))
