@@ -183,11 +183,14 @@ pub(crate) async fn create(
         .unwrap_or("pdf")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
-    crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
-    let framework = crate::report_compliance::check_framework(&req.kind, req.framework.as_deref())?;
-    if let Some(action) = crate::reports::kind_action(&req.kind) {
-        st.authorize(&who, action, &attrs("POST", "/api/v1/reports", None))?;
-    }
+    let framework = st.admit_report(
+        &who,
+        &req.kind,
+        format,
+        req.project.as_deref(),
+        req.framework.as_deref(),
+        &attrs("POST", "/api/v1/reports", None),
+    )?;
     let (from, to) = crate::reports::times(req.from.as_deref(), req.to.as_deref())?;
     let now = Utc::now();
     let framework = (req.kind == "compliance").then_some(framework);

@@ -99,16 +99,15 @@ pub(crate) async fn create(
         .unwrap_or("pdf")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| bad(e.to_string()))?;
-    crate::reports::check_request(&req.kind, format, req.project.as_deref())?;
-    let framework = crate::report_compliance::check_framework(&req.kind, req.framework.as_deref())?;
+    let framework = st.admit_report(
+        &who,
+        &req.kind,
+        format,
+        req.project.as_deref(),
+        req.framework.as_deref(),
+        &crate::events::http_attrs("POST", "/api/v1/reports/schedules", None),
+    )?;
     let framework = (req.kind == "compliance").then_some(framework);
-    if let Some(action) = crate::reports::kind_action(&req.kind) {
-        st.authorize(
-            &who,
-            action,
-            &crate::events::http_attrs("POST", "/api/v1/reports/schedules", None),
-        )?;
-    }
     let timezone = req.timezone.unwrap_or_else(|| "UTC".to_owned());
     if req.cron.len() > 200 {
         return Err(bad("cron expression longer than 200 characters"));

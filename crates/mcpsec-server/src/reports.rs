@@ -163,6 +163,27 @@ pub(crate) fn check_request(
 }
 
 impl AppState {
+    /// Checks a report request the same way wherever one is made (now, as a job, on a
+    /// schedule): what it names (see [`check_request`]), its compliance framework, and
+    /// that the caller may read what the kind shows ([`kind_action`]). The framework
+    /// comes back (`all` when none is named).
+    pub(crate) fn admit_report(
+        &self,
+        who: &crate::Principal,
+        kind: &str,
+        format: Format,
+        project: Option<&str>,
+        framework: Option<&str>,
+        attrs: &crate::Attributes,
+    ) -> Result<String, ApiError> {
+        check_request(kind, format, project)?;
+        let framework = crate::report_compliance::check_framework(kind, framework)?;
+        if let Some(action) = kind_action(kind) {
+            self.authorize(who, action, attrs)?;
+        }
+        Ok(framework)
+    }
+
     /// Where the supply report finds the vulnerability database and licence policy.
     pub(crate) fn supply_sources(&self) -> crate::SupplySources<'_> {
         crate::SupplySources {
@@ -277,15 +298,14 @@ pub(crate) async fn generate(
         .unwrap_or("json")
         .parse()
         .map_err(|e: mcpsec_report::ReportError| ApiError::bad_request(e.to_string()))?;
-    check_request(&kind, format, p.project.as_deref())?;
-    let framework = crate::report_compliance::check_framework(&kind, p.framework.as_deref())?;
-    if let Some(action) = kind_action(&kind) {
-        st.authorize(
-            &who,
-            action,
-            &crate::events::http_attrs("GET", "/api/v1/reports/{kind}", Some(&kind)),
-        )?;
-    }
+    let framework = st.admit_report(
+        &who,
+        &kind,
+        format,
+        p.project.as_deref(),
+        p.framework.as_deref(),
+        &crate::events::http_attrs("GET", "/api/v1/reports/{kind}", Some(&kind)),
+    )?;
     let (from, to) = times(p.from.as_deref(), p.to.as_deref())?;
     let project = p.project;
     let index = st.index.clone();
