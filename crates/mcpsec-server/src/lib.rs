@@ -82,7 +82,6 @@ pub use report_data::{ReportSources, report_data};
 pub use report_deliver::{ReportDelivery, signature as webhook_signature};
 pub use report_mail::{SmtpSettings, SmtpTls};
 pub use report_s3::S3Settings;
-pub use report_schedules::next_run;
 pub use report_supply::{LicencePolicy, SupplySources};
 pub use reports::{Progress, build_report, report_alerts};
 pub use state::{AppState, HttpLimits, HttpOptions};

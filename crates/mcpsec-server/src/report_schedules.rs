@@ -19,28 +19,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use mcpsec_core::ErrorCode;
 use mcpsec_report::Format;
+use mcpsec_respond::schedule::next_run;
 use mcpsec_store::{ReportJob, ReportJobStatus, ReportSchedule};
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 /// How often the scheduler looks for due schedules.
 const TICK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Longest period a scheduled report may cover (a leap year).
 const MAX_PERIOD_HOURS: u32 = 8784;
-
-/// The next time `cron` fires after `after`, reading the expression in `timezone`.
-pub fn next_run(cron: &str, timezone: &str, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let tz = chrono_tz::Tz::from_str(timezone).map_err(|_| {
-        format!("unknown time zone {timezone:?}: use an IANA name such as Europe/Paris or UTC")
-    })?;
-    let pattern: croner::Cron = cron
-        .parse()
-        .map_err(|e| format!("invalid cron expression {cron:?}: {e}"))?;
-    pattern
-        .find_next_occurrence(&after.with_timezone(&tz), false)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("cron expression {cron:?} never fires: {e}"))
-}
 
 /// A schedule to make.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
