@@ -204,20 +204,10 @@ impl RuleSetBuilder {
         let mut pf = PrefilterBuilder::default();
         // Each needle is registered with the logsource groups of the rules that read it,
         // so that an event's scan can leave out those of groups that do not hold.
-        for r in &mut compiled {
-            for b in &mut r.branches {
-                let g = b.logsource.map(|g| [g]);
-                let g = g.as_ref().map(|g| g.as_slice());
-                b.detection.tests_mut().for_each(|t| t.register(&mut pf, g));
-                for fd in &mut b.filters {
-                    fd.tests_mut().for_each(|t| t.register(&mut pf, g));
-                }
-            }
-        }
-        groups
-            .iter_mut()
-            .flatten()
-            .for_each(|t| t.register(&mut pf, None));
+        for_each_test(&mut compiled, &mut groups, |t, g| {
+            let g = g.map(|g| [g]);
+            t.register(&mut pf, g.as_ref().map(|g| g.as_slice()));
+        });
         // A field with no candidate path: never present, it stands for all the values.
         let keywords = compiler.fields.intern(Vec::new());
         for r in &mut compiled {
@@ -230,7 +220,7 @@ impl RuleSetBuilder {
         let sparse = !pf.any_needle(keywords, |n| n.contains('\n'));
         let (prefilter, failed) = pf.build(compiler.fields.len(), Some(keywords));
         if !failed.is_empty() {
-            for_each_test(&mut compiled, &mut groups, |t| t.unregister(&failed));
+            for_each_test(&mut compiled, &mut groups, |t, _| t.unregister(&failed));
             for r in &mut compiled {
                 if r.gate
                     .as_ref()
@@ -265,20 +255,24 @@ fn gate_entry(r: &CompiledRule) -> (&RuleGate, Option<Vec<usize>>) {
     (&r.gate, groups)
 }
 
+/// Calls `f` with every test of the rules (with the logsource group of its branch, `None`
+/// for a branch that applies everywhere) and of the logsource groups (`None`: a group's
+/// own test runs on any event).
 fn for_each_test(
     rules: &mut [CompiledRule],
     groups: &mut [Vec<FieldTest>],
-    mut f: impl FnMut(&mut FieldTest),
+    mut f: impl FnMut(&mut FieldTest, Option<usize>),
 ) {
     for r in rules {
         for b in &mut r.branches {
-            b.detection.tests_mut().for_each(&mut f);
+            let g = b.logsource;
+            b.detection.tests_mut().for_each(|t| f(t, g));
             for fd in &mut b.filters {
-                fd.tests_mut().for_each(&mut f);
+                fd.tests_mut().for_each(|t| f(t, g));
             }
         }
     }
-    groups.iter_mut().flatten().for_each(f);
+    groups.iter_mut().flatten().for_each(|t| f(t, None));
 }
 
 fn located(e: SigmaError, meta: &RuleMeta) -> SigmaError {
